@@ -1,0 +1,24 @@
+import type { Dispatcher } from 'undici';
+import type { AppOptions } from '../app';
+import type { Logger } from '../log/logger';
+
+/**
+ * The one dispatcher all upstream HTTP goes through: a keep-alive Agent, or a cassette replay
+ * (--replay), or a recorder around the real network (--record). No other code knows which.
+ */
+export function createDispatcher(options: AppOptions, log: Logger): { dispatcher: Dispatcher; close: () => Promise<void> } {
+  if (options.replay) {
+    const { replayDispatcher } = require('./replay') as typeof import('./replay');
+    const agent = replayDispatcher(options.replay);
+    log.debug(`replaying upstream traffic from ${options.replay}`);
+    return { dispatcher: agent, close: () => agent.close() };
+  }
+  if (options.record) {
+    const { recordingDispatcher } = require('./record') as typeof import('./record');
+    log.info(`recording upstream traffic to ${options.record}`);
+    return recordingDispatcher(options.record);
+  }
+  const { Agent } = require('undici') as typeof import('undici');
+  const agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 300_000, connections: 64, allowH2: false });
+  return { dispatcher: agent, close: () => agent.close() };
+}

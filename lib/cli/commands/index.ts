@@ -1,0 +1,21 @@
+import type { Argv, CommandModule } from 'yargs';
+import { configCommand } from './config';
+import { serveCommand } from './serve';
+
+/** Every yargs command; each module stays small and loads its heavy parts when it runs. */
+export const commands: CommandModule<any, any>[] = [serveCommand, configCommand];
+
+export async function runCommands(argv: string[]): Promise<void> {
+  const yargs = (require('yargs/yargs') as (args: string[]) => Argv)(argv);
+  let cli = yargs
+    .scriptName('chutes-rpc')
+    .usage('$0 <command> [options]\n\nChutes AI inference for any program: JSON-RPC 2.0 on stdio, and shell commands.')
+    .strict()
+    .demandCommand(1, 'Give a command; `chutes-rpc serve` speaks JSON-RPC on stdin/stdout.')
+    .recommendCommands()
+    .help()
+    .version(require('../../../package.json').version)
+    .wrap(Math.min(110, process.stdout.columns || 100));
+  for (const c of commands) cli = cli.command(c);
+  await cli.parseAsync();
+}

@@ -1,0 +1,27 @@
+import * as path from 'node:path';
+import { checkConfigFile, checkConfigText, resolveConfigValue } from '../config/load';
+import type { ConfigValidateParams, ConfigValidateResult } from '../generated/types';
+import { defineMethod } from './method';
+
+export const configValidate = defineMethod<ConfigValidateParams, ConfigValidateResult>({
+  name: 'config.validate',
+  handler(params, { app }) {
+    const given = ['config', 'text', 'path'].filter((k) => params[k as keyof ConfigValidateParams] !== undefined);
+    if (given.length > 1) {
+      return { valid: false, errors: [{ path: '', message: `give one of config, text or path, not ${given.join(' and ')}` }] };
+    }
+    if (params.config !== undefined) return shape(resolveConfigValue(params.config).problems);
+    if (params.text !== undefined) return shape(checkConfigText(params.text).problems);
+    if (params.path !== undefined) {
+      const file = path.resolve(params.path);
+      return shape(checkConfigFile(file).problems, file);
+    }
+    return shape(app.configState.problems, app.config.path);
+  },
+});
+
+function shape(errors: ConfigValidateResult['errors'], file?: string): ConfigValidateResult {
+  const r: ConfigValidateResult = { valid: errors.length === 0, errors };
+  if (file) r.path = file;
+  return r;
+}

@@ -1,0 +1,52 @@
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import type { Problem } from './generated/types';
+
+let validators: Record<string, ValidateFunction> | undefined;
+
+function load(): Record<string, ValidateFunction> {
+  // Standalone validators generated at build time: no ajv compile at start-up.
+  validators ??= (require('./generated/validators') as { byKey: Record<string, ValidateFunction> }).byKey;
+  return validators;
+}
+
+export function hasValidator(key: string): boolean {
+  return key in load();
+}
+
+/** Validates `value` against a schema key (`params:<method>`, `result:<method>`, `notification:<name>`, `config`). */
+export function validate(key: string, value: unknown): Problem[] {
+  const fn = load()[key];
+  if (!fn) throw new Error(`no schema for ${key}`);
+  return fn(value) ? [] : toProblems(fn.errors ?? []);
+}
+
+function escapePointer(segment: string): string {
+  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+export function toProblems(errors: ErrorObject[]): Problem[] {
+  const out: Problem[] = [];
+  const seen = new Set<string>();
+  for (const e of errors) {
+    // if/then and anyOf summaries repeat what the specific errors beside them already say.
+    if (e.keyword === 'if' || (e.keyword === 'anyOf' && errors.length > 1)) continue;
+    let path = e.instancePath;
+    let message = e.message ?? 'is invalid';
+    if (e.keyword === 'additionalProperties') {
+      path += '/' + escapePointer(String(e.params.additionalProperty));
+      message = 'is not a known property';
+    } else if (e.keyword === 'required') {
+      path += '/' + escapePointer(String(e.params.missingProperty));
+      message = 'is required';
+    } else if (e.keyword === 'enum') {
+      message = `must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    } else if (e.keyword === 'const') {
+      message = `must be ${JSON.stringify(e.params.allowedValue)}`;
+    }
+    const key = `${path}\u0000${message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ path, message });
+  }
+  return out;
+}

@@ -1,0 +1,165 @@
+import { createMessageConnection, type Message, type MessageConnection, ResponseError } from 'vscode-jsonrpc/node';
+import { App, type AppOptions } from '../app';
+import { loadConfig } from '../config/load';
+import { locateConfig } from '../config/locate';
+import { JsonRpcCode } from '../errors';
+import type { LogLevel, Logger } from '../log/logger';
+import { allMethods, clientNotifications, serverNotifications } from '../methods';
+import type { Session } from '../methods/method';
+import { MethodDispatcher } from './dispatch';
+import { AutoDecoder } from './framing/auto-decoder';
+import type { Framing, FrameDecoder, FrameSink } from './framing/frame-decoder';
+import { LspDecoder } from './framing/lsp-decoder';
+import { NdjsonDecoder } from './framing/ndjson-decoder';
+import { FramedStreamReader } from './framing/stream-reader';
+import { FramedStreamWriter, type RawWrite } from './framing/stream-writer';
+import { type ErrorReply, InboundGate } from './inbound-gate';
+import { guardStdout } from './stdout-guard';
+
+export interface ServeOptions {
+  home: string;
+  config?: string;
+  framing: 'auto' | Framing;
+  replay?: string;
+  record?: string;
+  logLevel?: LogLevel;
+  /** What stdin EOF does to running requests: cancel them (the contract) or let them finish. */
+  onEof: 'cancel' | 'wait';
+}
+
+/** How long running requests get to produce their replies once the server is stopping. */
+const STOP_GRACE_MS = 5000;
+
+export function serve(opts: ServeOptions, log: Logger): void {
+  const stdin = process.stdin;
+  const stdout = process.stdout;
+  const rawWrite: RawWrite = guardStdout();
+
+  const configPath = locateConfig(opts.config, opts.home);
+  const configState = loadConfig(configPath);
+  const level = opts.logLevel ?? configState.config.logLevel;
+  if (level) log.setLevel(level);
+  for (const p of configState.problems) log.warn(`config ${configPath ?? ''} ${p.path || '(root)'}: ${p.message}`);
+
+  const appOptions: AppOptions = { home: opts.home };
+  if (configPath) appOptions.configPath = configPath;
+  if (opts.replay) appOptions.replay = opts.replay;
+  if (opts.record) appOptions.record = opts.record;
+  const app = new App(appOptions, configState, log);
+
+  let framing: Framing | undefined = opts.framing === 'auto' ? undefined : opts.framing;
+  let gate: InboundGate;
+  const writer = new FramedStreamWriter(stdout, rawWrite, () => framing ?? 'ndjson', (id) => gate.responded(id));
+  const reply = (r: ErrorReply) => {
+    const error: Record<string, unknown> = { code: r.code, message: r.message };
+    if (r.data !== undefined) error.data = r.data;
+    writer.write({ jsonrpc: '2.0', id: r.id, error } as unknown as Message).catch(() => undefined);
+  };
+  gate = new InboundGate(reply, log, configState.config.maxMessageBytes);
+  const max = configState.config.maxMessageBytes;
+  const makeDecoder = (f: Framing, sink: FrameSink): FrameDecoder => (f === 'lsp' ? new LspDecoder(sink, max) : new NdjsonDecoder(sink, max));
+  const decoder: FrameDecoder =
+    opts.framing === 'auto'
+      ? new AutoDecoder(
+          (f) => makeDecoder(f, gate),
+          (f) => {
+            framing = f;
+            log.debug(`framing detected: ${f}`);
+          },
+        )
+      : makeDecoder(opts.framing, gate);
+  const reader = new FramedStreamReader(stdin, decoder, gate);
+
+  // vscode-jsonrpc hands the star handler method and params but not the id; the handler is called
+  // synchronously inside handleMessage, so the message being handled is known at that moment.
+  let current: Message | undefined;
+  const connection: MessageConnection = createMessageConnection(
+    reader,
+    writer,
+    {
+      error: (m) => log.debug(`jsonrpc: ${m}`),
+      warn: (m) => log.debug(`jsonrpc: ${m}`),
+      info: (m) => log.debug(`jsonrpc: ${m}`),
+      log: (m) => log.debug(`jsonrpc: ${m}`),
+    },
+    {
+      messageStrategy: {
+        handleMessage(message, next) {
+          current = message;
+          try {
+            return next(message);
+          } finally {
+            current = undefined;
+          }
+        },
+      },
+    },
+  );
+
+  const notify = (method: string, params: unknown) => connection.sendNotification(method, params);
+  let shutdownRequested = false;
+  const session: Session = {
+    framing: () => framing,
+    methodNames: () => dispatcher.names(),
+    notificationNames: () => [...serverNotifications],
+    beginShutdown: () => {
+      shutdownRequested = true;
+      dispatcher.refuseNewRequests();
+    },
+    forwardLogs: (lvl) => log.forward(lvl, (l, message) => void notify('log', { level: l, message }).catch(() => undefined)),
+  };
+  const dispatcher = new MethodDispatcher(allMethods, app, session, notify, log);
+  let eofCancels = false;
+  let started = 0;
+
+  connection.onRequest((method, params, token) => {
+    const id = (current as { id?: string | number } | undefined)?.id;
+    started++;
+    if (id === undefined) throw new ResponseError(JsonRpcCode.InternalError, 'Internal error: request id unknown');
+    if (eofCancels) throw new ResponseError(JsonRpcCode.RequestCancelled, 'Request cancelled: the input ended', { partial: null });
+    return dispatcher.handle(id, method, params, token);
+  });
+  connection.onNotification('exit', () => void stop(shutdownRequested ? 0 : 1, 'exit notification'));
+  connection.onUnhandledNotification((n) => {
+    if (!clientNotifications.includes(n.method) && !n.method.startsWith('$/')) log.debug(`ignoring unknown notification ${n.method}`);
+  });
+  connection.onError(([err]) => log.debug(`connection error: ${err.message}`));
+
+  let stopping: Promise<void> | undefined;
+  const stop = (code: number, why: string): Promise<void> => {
+    stopping ??= (async () => {
+      log.debug(`stopping (${why})`);
+      dispatcher.refuseNewRequests();
+      await dispatcher.cancelAll(STOP_GRACE_MS);
+      await Promise.race([writer.flush(), new Promise((r) => setTimeout(r, STOP_GRACE_MS))]);
+      await app.close();
+      process.exit(code);
+    })();
+    return stopping;
+  };
+
+  const onInputEnd = async (why: string) => {
+    // Requests already read but still queued inside the connection count as in flight: let them
+    // reach the dispatcher first, so that each gets its (cancelled or finished) reply.
+    for (let i = 0; i < 10_000 && started < gate.deliveredRequests; i++) await new Promise((r) => setImmediate(r));
+    if (opts.onEof === 'cancel') {
+      eofCancels = true;
+    } else {
+      dispatcher.refuseNewRequests();
+      await dispatcher.cancelAll(Number.MAX_SAFE_INTEGER);
+    }
+    await stop(0, why);
+  };
+  stdin.once('end', () => void onInputEnd('end of input'));
+  process.once('SIGTERM', () => void onInputEnd('SIGTERM'));
+  process.once('SIGINT', () => void onInputEnd('SIGINT'));
+  stdout.on('error', (err: NodeJS.ErrnoException) => {
+    // The host closed our output: nobody can read a reply any more.
+    if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') process.exit(0);
+    log.error(`stdout: ${err.message}`);
+    process.exit(1);
+  });
+  stdin.on('error', (err) => log.debug(`stdin: ${err.message}`));
+
+  connection.listen();
+}

@@ -1,0 +1,54 @@
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface Loopback {
+  url: string;
+  server: http.Server;
+  requests: Array<{ method: string; url: string; headers: http.IncomingHttpHeaders; body: string }>;
+  close(): Promise<void>;
+}
+
+/** A real HTTP server on 127.0.0.1 for tests; `handler` may write SSE, stall, or drop the connection. */
+export async function startLoopback(
+  handler: (req: http.IncomingMessage & { body: string }, res: http.ServerResponse) => void | Promise<void>,
+): Promise<Loopback> {
+  const requests: Loopback['requests'] = [];
+  const sockets = new Set<import('node:net').Socket>();
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (body += c));
+    req.on('end', () => {
+      requests.push({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body });
+      Promise.resolve(handler(Object.assign(req, { body }), res)).catch((err) => {
+        res.statusCode = 500;
+        res.end(String(err));
+      });
+    });
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    server,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Writes a config file into `home` and returns its path. */
+export function writeConfig(home: string, config: unknown): string {
+  const fs = require('node:fs') as typeof import('node:fs');
+  const path = require('node:path') as typeof import('node:path');
+  const file = path.join(home, 'config.json5');
+  fs.writeFileSync(file, typeof config === 'string' ? config : JSON.stringify(config, null, 2));
+  return file;
+}
