@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { ResolvedConfig, ConfigState } from './config/load';
 import type { CredentialResolver } from './chutes/credentials';
+import type { ModelSource } from './chutes/models';
 import { ProviderError } from './errors';
 import type { Logger } from './log/logger';
 
@@ -67,6 +68,13 @@ export class App {
     return this.service('credentials', () => {
       const { CredentialResolver } = require('./chutes/credentials') as typeof import('./chutes/credentials');
       return new CredentialResolver(this);
+    });
+  }
+
+  models(): ModelSource {
+    return this.service('models', () => {
+      const { ModelSource } = require('./chutes/models') as typeof import('./chutes/models');
+      return new ModelSource(this);
     });
   }
 
