@@ -191,19 +191,27 @@ function buildOpenRpc(schemas) {
     'x-notifications': notifications,
     components: { schemas: { Config: { $ref: 'config.schema.json' }, Cassette: { $ref: 'cassette.schema.json' } } },
   };
-  const text = JSON.stringify(doc, null, 2) + '\n';
-  const file = path.join(schemaDir, 'openrpc.json');
-  const old = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-  if (old !== text) fs.writeFileSync(file, text);
   return doc;
 }
 
 async function main() {
-  fs.mkdirSync(outDir, { recursive: true });
   const schemas = readSchemas();
+  const doc = buildOpenRpc(schemas);
+  const text = JSON.stringify(doc, null, 2) + '\n';
+  const file = path.join(schemaDir, 'openrpc.json');
+  const old = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  if (process.argv.includes('--check')) {
+    // Writes nothing: says whether the committed OpenRPC document is what the schemas give.
+    if (old !== text) {
+      process.stderr.write('schemas/openrpc.json is out of date: run npm run build and commit it\n');
+      process.exit(1);
+    }
+    return;
+  }
+  if (old !== text) fs.writeFileSync(file, text);
+  fs.mkdirSync(outDir, { recursive: true });
   buildValidators(schemas);
   await buildTypes(schemas);
-  const doc = buildOpenRpc(schemas);
   const list = {
     methods: doc.methods.filter((m) => !m['x-notification']).map((m) => m.name),
     clientNotifications: doc.methods.filter((m) => m['x-notification']).map((m) => m.name),

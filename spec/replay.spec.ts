@@ -1,0 +1,110 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { request } from 'undici';
+import { errorFromNetwork } from '../lib/chutes/http-errors';
+import { recordingDispatcher } from '../lib/chutes/record';
+import { replayDispatcher } from '../lib/chutes/replay';
+import { validate } from '../lib/schema-validation';
+import { startLoopback } from './helpers/loopback';
+import { tempHome } from './helpers/rpc-process';
+
+function cassetteFile(content: unknown): string {
+  const file = path.join(tempHome(), 'cassette.json');
+  fs.writeFileSync(file, JSON.stringify(content));
+  return file;
+}
+
+describe('replay', () => {
+  const file = cassetteFile({
+    version: 1,
+    interactions: [
+      { request: { url: 'https://llm.chutes.ai/v1/models' }, response: { status: 200, json: { object: 'list', data: [] } }, repeat: true },
+      {
+        request: { method: 'POST', url: 'https://llm.chutes.ai/v1/chat/completions', body: { model: 'a' } },
+        response: { status: 429, headers: { 'retry-after': '0' }, json: { detail: 'Infrastructure is at maximum capacity, try again later' } },
+      },
+      {
+        request: { method: 'POST', url: 'https://llm.chutes.ai/v1/chat/completions', body: { model: 'a' } },
+        response: { status: 200, headers: { 'content-type': 'text/event-stream' }, sse: [{ choices: [{ delta: { content: 'hi' } }] }, '[DONE]'] },
+      },
+    ],
+  });
+
+  it('answers from the cassette, in order, matching the body as a subset', async () => {
+    const agent = replayDispatcher(file);
+    try {
+      for (let i = 0; i < 2; i++) {
+        const r = await request('https://llm.chutes.ai/v1/models', { dispatcher: agent });
+        expect(await r.body.json()).toEqual({ object: 'list', data: [] });
+      }
+      const post = (model: string) =>
+        request('https://llm.chutes.ai/v1/chat/completions', { dispatcher: agent, method: 'POST', body: JSON.stringify({ model, stream: true }) });
+      const first = await post('a');
+      expect(first.statusCode).toBe(429);
+      expect(first.headers['retry-after']).toBe('0');
+      await first.body.text();
+      const second = await post('a');
+      expect(await second.body.text()).toBe('data: {"choices":[{"delta":{"content":"hi"}}]}\n\ndata: [DONE]\n\n');
+    } finally {
+      await agent.close();
+    }
+  });
+
+  it('fails a request missing from the cassette with an error naming the method and URL', async () => {
+    const agent = replayDispatcher(file);
+    try {
+      const err = await request('https://llm.chutes.ai/v1/nope', { dispatcher: agent, method: 'DELETE' }).catch((e: unknown) => e);
+      const mapped = errorFromNetwork(err, { method: 'DELETE', url: 'https://llm.chutes.ai/v1/nope', replayFile: file });
+      expect(mapped.code).toBe(-32060);
+      expect(mapped.message).toBe(`replay: no recorded response for DELETE https://llm.chutes.ai/v1/nope in ${file}`);
+    } finally {
+      await agent.close();
+    }
+  });
+
+  it('refuses an invalid cassette with a clear message', () => {
+    expect(() => replayDispatcher(cassetteFile({ version: 2, interactions: [] }))).toThrow(/invalid cassette .*\/version must be 1/);
+  });
+});
+
+describe('record', () => {
+  it('writes what it saw as a cassette without secrets, which replays to the same answers', async () => {
+    const server = await startLoopback((req, res) => {
+      if (req.url === '/v1/models') {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ object: 'list', data: [{ id: 'm', echo: 'cpk_test_fake_key_in_body' }] }));
+      } else {
+        res.setHeader('content-type', 'text/event-stream');
+        res.write('data: {"choices":[{"delta":{"content":"a"}}]}\n\n');
+        res.end('data: [DONE]\n\n');
+      }
+    });
+    const out = path.join(tempHome(), 'recorded.json');
+    const { dispatcher, close } = recordingDispatcher(out);
+    const auth = { authorization: 'Bearer cpk_test_fake_key_in_header' };
+    const models = await request(`${server.url}/v1/models`, { dispatcher, headers: auth });
+    const modelsBody = await models.body.text();
+    const chat = await request(`${server.url}/v1/chat/completions`, { dispatcher, method: 'POST', headers: auth, body: '{"model":"m"}' });
+    const chatBody = await chat.body.text();
+    await close();
+    await server.close();
+
+    const text = fs.readFileSync(out, 'utf8');
+    expect(text).not.toMatch(/cpk_test_fake_key/);
+    expect(text.toLowerCase()).not.toContain('authorization');
+    const cassette = JSON.parse(text);
+    expect(validate('cassette', cassette)).toEqual([]);
+    expect(cassette.interactions[1].response.sse).toEqual([{ choices: [{ delta: { content: 'a' } }] }, '[DONE]']);
+    expect((fs.statSync(out).mode & 0o777).toString(8)).toBe('600');
+
+    const agent = replayDispatcher(out);
+    try {
+      const again = await request(`${server.url}/v1/chat/completions`, { dispatcher: agent, method: 'POST', body: '{"model":"m"}' });
+      expect(await again.body.text()).toBe(chatBody);
+      const m = await request(`${server.url}/v1/models`, { dispatcher: agent });
+      expect(await m.body.text()).toBe(modelsBody.replace('cpk_test_fake_key_in_body', 'cpk_[redacted]'));
+    } finally {
+      await agent.close();
+    }
+  });
+});
