@@ -1,25 +1,30 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { Problem } from './generated/types';
+import { validatorFiles } from './generated/validator-keys';
 
-let validators: Record<string, ValidateFunction> | undefined;
+const loaded = new Map<string, ValidateFunction>();
 
-function load(): Record<string, ValidateFunction> {
-  // Standalone validators generated at build time: no ajv compile at start-up.
-  validators ??= (require('./generated/validators') as { byKey: Record<string, ValidateFunction> }).byKey;
-  return validators;
+function validator(key: string): ValidateFunction {
+  let fn = loaded.get(key);
+  if (!fn) {
+    const file = validatorFiles[key];
+    if (!file) throw new Error(`no schema for ${key}`);
+    // Standalone validators generated at build time, one module per key: no ajv compile at start-up.
+    fn = (require(`./generated/validators/${file}`) as { validate: ValidateFunction }).validate;
+    loaded.set(key, fn);
+  }
+  return fn;
 }
 
 export function hasValidator(key: string): boolean {
-  return key in load();
+  return key in validatorFiles;
 }
 
-/** Validates `value` against a schema key (`params:<method>`, `result:<method>`, `notification:<name>`, `config`). */
+/** Validates `value` against a schema key (`params:<method>`, `result:<method>`, `notification:<name>`, `config`, `cassette`). */
 export function validate(key: string, value: unknown): Problem[] {
-  const fn = load()[key];
-  if (!fn) throw new Error(`no schema for ${key}`);
+  const fn = validator(key);
   return fn(value) ? [] : toProblems(fn.errors ?? []);
 }
-
 function escapePointer(segment: string): string {
   return segment.replace(/~/g, '~0').replace(/\//g, '~1');
 }
