@@ -1,0 +1,306 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { ConformanceScenario, ConformanceStep } from '../generated/types';
+import { validate } from '../schema-validation';
+import type { Framing, FrameSink } from '../server/framing/frame-decoder';
+import { LspDecoder } from '../server/framing/lsp-decoder';
+import { NdjsonDecoder } from '../server/framing/ndjson-decoder';
+import { encodeMessage } from '../server/framing/stream-writer';
+import { fill, match, type Vars } from './match';
+
+export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
+export const SCENARIO_DIR = path.join(PACKAGE_ROOT, 'fixtures', 'conformance');
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+export interface ScenarioResult {
+  name: string;
+  framing: Framing;
+  ok: boolean;
+  reason?: string;
+  ms: number;
+}
+
+export interface RunOptions {
+  /** A shell command starting an adapter; {cassette}, {home} and {config} are replaced. Default: this package's own. */
+  adapter?: string;
+  /** Only scenarios whose name contains this text. */
+  filter?: string;
+  dir?: string;
+  onResult?: (r: ScenarioResult) => void;
+}
+
+interface Message {
+  jsonrpc?: string;
+  id?: string | number | null;
+  method?: string;
+  params?: Record<string, unknown>;
+  result?: unknown;
+  error?: { code: number; message: string; data?: unknown };
+}
+
+export function loadScenarios(dir = SCENARIO_DIR): Array<{ file: string; scenario: ConformanceScenario }> {
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => {
+      const file = path.join(dir, f);
+      const scenario = JSON.parse(fs.readFileSync(file, 'utf8')) as ConformanceScenario;
+      const problems = validate('conformance-scenario', scenario);
+      if (problems.length) throw new Error(`${f}: ${problems.map((p) => `${p.path || '(root)'} ${p.message}`).join('; ')}`);
+      return { file, scenario };
+    });
+}
+
+export async function runConformance(opts: RunOptions = {}): Promise<{ passed: number; failed: number; results: ScenarioResult[] }> {
+  const results: ScenarioResult[] = [];
+  for (const { file, scenario } of loadScenarios(opts.dir)) {
+    if (opts.filter && !scenario.name.includes(opts.filter)) continue;
+    for (const framing of scenario.framings ?? (['ndjson', 'lsp'] as Framing[])) {
+      const r = await runOne(file, scenario, framing, opts.adapter);
+      results.push(r);
+      opts.onResult?.(r);
+    }
+  }
+  const passed = results.filter((r) => r.ok).length;
+  return { passed, failed: results.length - passed, results };
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Runs one scenario in one framing against a fresh adapter process. */
+export async function runOne(file: string, scenario: ConformanceScenario, framing: Framing, adapter?: string): Promise<ScenarioResult> {
+  const started = Date.now();
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'chutes-rpc-conformance-'));
+  const config = path.join(home, 'config.json5');
+  if (scenario.config) fs.writeFileSync(config, JSON.stringify(scenario.config, null, 2));
+  let cassette = scenario.cassette ? path.resolve(path.dirname(file), scenario.cassette) : path.join(home, 'empty-cassette.json');
+  if (!scenario.cassette) fs.writeFileSync(cassette, '{"version":1,"interactions":[]}\n');
+  cassette = path.resolve(cassette);
+
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CHUTES_')) env[k] = v;
+  env.CHUTES_RPC_HOME = home;
+  for (const [k, v] of Object.entries(scenario.env ?? {})) env[k] = v;
+
+  const child = adapter
+    ? spawn('sh', ['-c', adapter.replace(/\{cassette\}/g, shellQuote(cassette)).replace(/\{home\}/g, shellQuote(home)).replace(/\{config\}/g, shellQuote(config))], {
+        env,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      })
+    : spawn(process.execPath, [path.join(PACKAGE_ROOT, 'bin', 'chutes-rpc'), 'serve', '--replay', cassette, '--home', home], {
+        env,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+  const session = new Session(child, framing);
+  let reason: string | undefined;
+  try {
+    const vars: Vars = {};
+    for (const [i, step] of scenario.steps.entries()) {
+      const failure = await session.step(step, vars);
+      if (failure) {
+        reason = `step ${i + 1}: ${failure}`;
+        break;
+      }
+    }
+    if (!reason && session.malformed.length) reason = `stdout carried something that is not a message: ${session.malformed[0]}`;
+    if (!reason) {
+      for (const [k, v] of Object.entries(scenario.env ?? {})) {
+        if (/KEY|SECRET|TOKEN/i.test(k) && v.length >= 8 && (session.stdout.includes(v) || session.stderr.includes(v))) {
+          reason = `the secret in ${k} appeared in the adapter's output`;
+        }
+      }
+    }
+  } catch (err) {
+    reason = (err as Error).message;
+  } finally {
+    await session.close();
+    fs.rmSync(home, { recursive: true, force: true });
+  }
+  if (reason && session.stderr.trim()) reason += `\n    adapter stderr: ${session.stderr.trim().split('\n').slice(-3).join('\n    ')}`;
+  const result: ScenarioResult = { name: scenario.name, framing, ok: !reason, ms: Date.now() - started };
+  if (reason) result.reason = reason;
+  return result;
+}
+
+/** The host side of one adapter process: framing, an inbox of received messages, and the steps. */
+class Session {
+  readonly inbox: Array<{ msg: Message; used: boolean }> = [];
+  readonly malformed: string[] = [];
+  stdout = '';
+  stderr = '';
+  private wake: (() => void) | undefined;
+  private exitCode: number | null | undefined;
+  private readonly exited: Promise<void>;
+
+  constructor(
+    private readonly child: import('node:child_process').ChildProcessWithoutNullStreams,
+    private readonly framing: Framing,
+  ) {
+    const sink: FrameSink = {
+      frame: (text) => {
+        try {
+          this.inbox.push({ msg: JSON.parse(text) as Message, used: false });
+        } catch {
+          this.malformed.push(text.slice(0, 100));
+        }
+        this.wake?.();
+      },
+      oversize: () => this.malformed.push('oversize output'),
+      malformed: (r) => this.malformed.push(r),
+    };
+    const decoder = framing === 'lsp' ? new LspDecoder(sink, 1 << 30) : new NdjsonDecoder(sink, 1 << 30);
+    child.stdout.on('data', (c: Buffer) => {
+      this.stdout += c.toString('utf8');
+      decoder.push(c);
+    });
+    child.stderr.on('data', (c: Buffer) => (this.stderr += c.toString('utf8')));
+    child.stdin.on('error', () => undefined);
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code) => {
+        this.exitCode = code;
+        this.wake?.();
+        resolve();
+      }),
+    );
+  }
+
+  private async waitFor<T>(find: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = find();
+      if (found !== undefined) return found;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, 200));
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+  }
+
+  private write(data: string): void {
+    this.child.stdin.write(data);
+  }
+
+  async step(step: ConformanceStep, vars: Vars): Promise<string | undefined> {
+    const timeout = step.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (step.send !== undefined) this.write(encodeMessage(fill(step.send, vars), this.framing));
+    else if (step.sendText !== undefined) {
+      const t = fill(step.sendText, vars);
+      this.write(this.framing === 'lsp' ? `Content-Length: ${Buffer.byteLength(t)}\r\n\r\n${t}` : `${t}\n`);
+    } else if (step.sendBytes !== undefined) this.write(step.sendBytes);
+    else if (step.closeInput) this.child.stdin.end();
+    else if (step.wait !== undefined) await new Promise((r) => setTimeout(r, step.wait));
+    else if (step.expect !== undefined) return this.expectOne(step.expect, vars, timeout);
+    else if (step.expectUnordered !== undefined) {
+      for (const p of step.expectUnordered) {
+        const f = await this.expectOne(p, vars, timeout);
+        if (f) return f;
+      }
+    } else if (step.expectStream !== undefined) return this.expectStream(step.expectStream, vars, timeout);
+    else if (step.expectExit !== undefined) {
+      await this.waitFor(() => (this.exitCode !== undefined ? true : undefined), timeout, 'the adapter to exit');
+      if (this.exitCode !== step.expectExit) return `expected exit code ${step.expectExit}, got ${this.exitCode}`;
+    }
+    return undefined;
+  }
+
+  private async expectOne(pattern: unknown, vars: Vars, timeout: number): Promise<string | undefined> {
+    let closest: string | undefined;
+    try {
+      await this.waitFor(
+        () => {
+          for (const entry of this.inbox) {
+            if (entry.used) continue;
+            const trial = { ...vars };
+            const m = match(pattern, entry.msg, trial);
+            if (!m) {
+              entry.used = true;
+              Object.assign(vars, trial);
+              return true;
+            }
+            const p = pattern as Message;
+            if ((p.id !== undefined && p.id === entry.msg.id) || (p.method !== undefined && p.method === entry.msg.method)) {
+              closest = `${m.path}: ${m.message}`;
+            }
+          }
+          return undefined;
+        },
+        timeout,
+        `a message matching ${JSON.stringify(pattern).slice(0, 160)}`,
+      );
+    } catch (err) {
+      return closest ? `no message matched; the nearest differs at ${closest}` : (err as Error).message;
+    }
+    return undefined;
+  }
+
+  private async expectStream(s: NonNullable<ConformanceStep['expectStream']>, vars: Vars, timeout: number): Promise<string | undefined> {
+    const id = fill(s.id, vars);
+    const streamId = s.streamId ?? String(id);
+    let replyIndex = -1;
+    try {
+      await this.waitFor(
+        () => {
+          const i = this.inbox.findIndex((e) => !e.used && e.msg.method === undefined && e.msg.id === id);
+          if (i >= 0) replyIndex = i;
+          return i >= 0 ? true : undefined;
+        },
+        timeout,
+        `the reply to ${JSON.stringify(id)}`,
+      );
+    } catch (err) {
+      return (err as Error).message;
+    }
+    const reply = this.inbox[replyIndex]!;
+    reply.used = true;
+    const deltas = this.inbox.filter((e) => e.msg.method === 'chat.delta' && e.msg.params?.streamId === streamId);
+    if (this.inbox.slice(replyIndex + 1).some((e) => e.msg.method === 'chat.delta' && e.msg.params?.streamId === streamId)) {
+      return `a chat.delta of stream ${streamId} came after its reply`;
+    }
+    let content = '';
+    let reasoning = '';
+    const calls: Array<{ id?: string; name?: string; arguments: string }> = [];
+    for (const [n, e] of deltas.entries()) {
+      e.used = true;
+      const p = e.msg.params as { seq: number; content?: string; reasoning?: string; toolCalls?: Array<{ index: number; id?: string; name?: string; argumentsDelta?: string }> };
+      if (p.seq !== n) return `stream ${streamId}: delta ${n} has seq ${p.seq} (seq must count from 0 without gaps)`;
+      content += p.content ?? '';
+      reasoning += p.reasoning ?? '';
+      for (const tc of p.toolCalls ?? []) {
+        const c = (calls[tc.index] ??= { arguments: '' });
+        if (tc.id) c.id = tc.id;
+        if (tc.name) c.name = tc.name;
+        c.arguments += tc.argumentsDelta ?? '';
+      }
+    }
+    if (s.minDeltas !== undefined && deltas.length < s.minDeltas) return `stream ${streamId}: ${deltas.length} deltas, expected at least ${s.minDeltas}`;
+    const checks: Array<[string, unknown, unknown]> = [];
+    if (s.content !== undefined) checks.push(['content', s.content, content]);
+    if (s.reasoning !== undefined) checks.push(['reasoning', s.reasoning, reasoning]);
+    if (s.toolCalls !== undefined) checks.push(['toolCalls', s.toolCalls, calls]);
+    if (s.reply !== undefined) checks.push(['reply', s.reply, reply.msg]);
+    for (const [what, pattern, actual] of checks) {
+      const m = match(fill(pattern, vars), actual, vars);
+      if (m) return `stream ${streamId} ${what}${m.path}: ${m.message}`;
+    }
+    return undefined;
+  }
+
+  async close(): Promise<void> {
+    if (this.exitCode === undefined) {
+      this.child.stdin.end();
+      const t = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+      await this.exited;
+      clearTimeout(t);
+    }
+  }
+}
