@@ -16,6 +16,7 @@ export interface ResolvedConfig {
   timeoutMs: number;
   discoveryTimeoutMs: number;
   maxRetries: number;
+  retryBaseDelayMs: number;
   modelEntries: ConfigModelEntry[];
   maxMessageBytes: number;
   logLevel?: 'error' | 'warn' | 'info' | 'debug';
@@ -42,6 +43,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ResolvedCon
     timeoutMs: D.DEFAULT_TIMEOUT_MS,
     discoveryTimeoutMs: D.DEFAULT_DISCOVERY_TIMEOUT_MS,
     maxRetries: D.DEFAULT_MAX_RETRIES,
+    retryBaseDelayMs: D.DEFAULT_RETRY_BASE_DELAY_MS,
     modelEntries: [],
     maxMessageBytes: D.DEFAULT_MAX_MESSAGE_BYTES,
     modelsCacheTtlMs: D.DEFAULT_MODELS_CACHE_TTL_MS,
@@ -58,7 +60,8 @@ export function parseConfigText(text: string): { value?: unknown; problems: Prob
   } catch (err) {
     const e = err as { message: string; lineNumber?: number; columnNumber?: number };
     const where = e.lineNumber ? ` (line ${e.lineNumber}, column ${e.columnNumber})` : '';
-    return { problems: [{ path: '', message: `not valid JSON5: ${e.message.replace(/^JSON5: /, '')}${where}` }] };
+    const what = e.message.replace(/^JSON5: /, '').replace(/ at \d+:\d+$/, '');
+    return { problems: [{ path: '', message: `not valid JSON5: ${what}${where}` }] };
   }
   return { value, problems: [] };
 }
@@ -164,6 +167,7 @@ export function resolveConfigValue(value: unknown, processEnv: NodeJS.ProcessEnv
   if (provider.timeoutMs !== undefined) config.timeoutMs = provider.timeoutMs;
   if (provider.discoveryTimeoutMs !== undefined) config.discoveryTimeoutMs = provider.discoveryTimeoutMs;
   if (provider.maxRetries !== undefined) config.maxRetries = provider.maxRetries;
+  if (provider.retryBaseDelayMs !== undefined) config.retryBaseDelayMs = provider.retryBaseDelayMs;
   if (provider.models) config.modelEntries = provider.models;
   const primary = typeof modelSetting === 'string' ? modelSetting : modelSetting?.primary;
   if (primary) config.defaultModel = primary;

@@ -1,0 +1,84 @@
+import type { CommandModule } from 'yargs';
+import { COMMON_OPTIONS, type CommonArgs } from '../cli-app';
+
+interface CallArgs extends CommonArgs {
+  method: string;
+  params?: string;
+}
+
+export const callCommand: CommandModule<object, CallArgs> = {
+  command: 'call <method> [params]',
+  describe: 'run one JSON-RPC call (params as JSON, or from stdin when piped) and print its notifications and reply as NDJSON',
+  builder: (y) =>
+    y
+      .positional('method', { type: 'string', demandOption: true })
+      .positional('params', { type: 'string', describe: 'the params object as JSON' })
+      .options(COMMON_OPTIONS)
+      .example('$0 call models.discover \'{"teeOnly":true}\'', '')
+      .example('echo \'{"messages":[{"role":"user","content":"Hi"}]}\' | $0 call chat.stream', '') as never,
+  handler: (argv) => callOnce(argv),
+};
+
+async function callOnce(argv: CallArgs): Promise<void> {
+  const { createCliApp, CliUsageError, exitQuietlyOnEpipe } = require('../cli-app') as typeof import('../cli-app');
+  const { CancellationTokenSource, ResponseError } = require('vscode-jsonrpc/node') as typeof import('vscode-jsonrpc/node');
+  const { MethodDispatcher } = require('../../server/dispatch') as typeof import('../../server/dispatch');
+  const { allMethods, serverNotifications } = require('../../methods') as typeof import('../../methods');
+  const { encodeMessage } = require('../../server/framing/stream-writer') as typeof import('../../server/framing/stream-writer');
+  exitQuietlyOnEpipe();
+
+  const write = (msg: object) =>
+    new Promise<void>((resolve) => {
+      if (process.stdout.write(encodeMessage(msg, 'ndjson'))) resolve();
+      else process.stdout.once('drain', resolve);
+    });
+  let app;
+  let params: unknown;
+  try {
+    app = createCliApp(argv);
+    const text = argv.params ?? (process.stdin.isTTY ? undefined : await readStdin());
+    if (text !== undefined && text.trim() !== '') {
+      try {
+        params = JSON.parse(text);
+      } catch (err) {
+        throw new CliUsageError(`params are not valid JSON: ${(err as Error).message}`);
+      }
+    }
+  } catch (err) {
+    process.stderr.write(`chutes-rpc: ${(err as Error).message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const session = {
+    framing: () => 'ndjson' as const,
+    methodNames: () => allMethods.map((m) => m.name),
+    notificationNames: () => [...serverNotifications],
+    beginShutdown: () => undefined,
+    forwardLogs: () => undefined,
+  };
+  const notify = (method: string, p: unknown) => write({ jsonrpc: '2.0', method, params: p });
+  const dispatcher = new MethodDispatcher(allMethods, app, session, notify, app.log);
+  const cancel = new CancellationTokenSource();
+  process.once('SIGINT', () => cancel.cancel());
+  process.once('SIGTERM', () => cancel.cancel());
+  try {
+    const result = await dispatcher.handle(1, argv.method, params, cancel.token);
+    await write({ jsonrpc: '2.0', id: 1, result: result ?? null });
+  } catch (err) {
+    const e = err instanceof ResponseError ? err : new ResponseError(-32603, (err as Error).message);
+    await write({ jsonrpc: '2.0', id: 1, error: e.toJson() });
+    process.exitCode = 1;
+  } finally {
+    await app.close();
+  }
+}
+
+function readStdin(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (c: string) => (text += c));
+    process.stdin.on('end', () => resolve(text));
+    process.stdin.on('error', reject);
+  });
+}
