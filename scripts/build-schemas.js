@@ -17,7 +17,7 @@ const outDir = path.join(root, 'lib', 'generated');
 const BASE = 'https://chutes-rpc.local/schemas/';
 const version = require(path.join(root, 'package.json')).version;
 // Schemas at the top of schemas/ that are not methods or notifications but are validated too.
-const ROOT_SCHEMAS = ['config.schema.json', 'cassette.schema.json'];
+const ROOT_SCHEMAS = ['config.schema.json', 'cassette.schema.json', 'catalog.schema.json'];
 
 function readSchemas() {
   const files = [];
@@ -26,7 +26,7 @@ function readSchemas() {
       if (f.endsWith('.schema.json')) files.push(`${sub}/${f}`);
     }
   }
-  files.push('config.schema.json', 'cassette.schema.json', 'credentials.schema.json');
+  files.push('config.schema.json', 'cassette.schema.json', 'credentials.schema.json', 'catalog.schema.json');
   return files.map((rel) => ({ rel, schema: JSON.parse(fs.readFileSync(path.join(schemaDir, rel), 'utf8')) }));
 }
 
