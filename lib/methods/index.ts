@@ -1,10 +1,11 @@
 import { schemaCatalog } from '../generated/catalog';
+import { chatComplete, chatStream } from './chat';
 import { configValidate } from './config';
 import { initialize, shutdown } from './lifecycle';
 import type { MethodSpec } from './method';
 
 /** Every method the server answers. A test checks this list against schemas/openrpc.json. */
-export const allMethods: MethodSpec[] = [initialize, shutdown, configValidate];
+export const allMethods: MethodSpec[] = [initialize, shutdown, configValidate, chatStream, chatComplete];
 
 export const clientNotifications: readonly string[] = schemaCatalog.clientNotifications;
 export const serverNotifications: readonly string[] = schemaCatalog.serverNotifications;

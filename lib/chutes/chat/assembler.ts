@@ -1,0 +1,185 @@
+import { randomBytes } from 'node:crypto';
+import type { AssistantMessage, ToolCall, ToolCallDelta, Usage } from '../../generated/types';
+
+/** A `chat.completion.chunk` as the API streams it (OpenAI shape; unknown fields ignored). */
+export interface WireChunk {
+  id?: string;
+  model?: string;
+  choices?: WireChoice[];
+  usage?: WireUsage | null;
+  error?: unknown;
+}
+
+interface WireChoice {
+  index?: number;
+  delta?: WireDelta | null;
+  finish_reason?: string | null;
+}
+
+interface WireDelta {
+  role?: string;
+  content?: string | null;
+  reasoning_content?: string | null;
+  reasoning?: string | null;
+  tool_calls?: WireToolCallDelta[] | null;
+}
+
+interface WireToolCallDelta {
+  index?: number;
+  id?: string | null;
+  type?: string;
+  function?: { name?: string | null; arguments?: string | null } | null;
+}
+
+export interface WireUsage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  total_tokens?: number;
+  prompt_tokens_details?: { cached_tokens?: number | null } | null;
+}
+
+/** What one chunk adds, as the fields of a chat.delta notification. */
+export interface DeltaFields {
+  content?: string;
+  reasoning?: string;
+  toolCalls?: ToolCallDelta[];
+}
+
+interface ToolCallState {
+  id: string | undefined;
+  name: string;
+  args: string;
+}
+
+/**
+ * Folds the chunks of one stream into the assistant message, and says what each chunk adds.
+ * Only choice 0 is followed (the adapter never asks for n > 1).
+ */
+export class ChatAssembler {
+  private content = '';
+  private reasoning = '';
+  private readonly tools = new Map<number, ToolCallState>();
+  /** Chunks that carried text, reasoning or tool calls. */
+  deltas = 0;
+  finishReason: string | null = null;
+  usage: WireUsage | undefined;
+  /** The model that actually served, as the chunks name it. */
+  servedModel: string | undefined;
+
+  add(chunk: WireChunk): DeltaFields | undefined {
+    if (typeof chunk.model === 'string' && chunk.model !== '') this.servedModel = chunk.model;
+    if (chunk.usage && typeof chunk.usage === 'object') this.usage = chunk.usage;
+    const choices = chunk.choices;
+    if (!Array.isArray(choices) || choices.length === 0) return undefined;
+    const choice = choices.length === 1 ? choices[0] : choices.find((c) => (c?.index ?? 0) === 0);
+    if (!choice) return undefined;
+    if (typeof choice.finish_reason === 'string' && choice.finish_reason !== '') this.finishReason = choice.finish_reason;
+    const d = choice.delta;
+    if (!d) return undefined;
+
+    let out: DeltaFields | undefined;
+    const text = d.content;
+    if (typeof text === 'string' && text !== '') {
+      this.content += text;
+      out = { content: text };
+    }
+    // Engines name it differently; some send both with the same text, so one is taken, never both.
+    const r = typeof d.reasoning_content === 'string' ? d.reasoning_content : typeof d.reasoning === 'string' ? d.reasoning : undefined;
+    if (r !== undefined && r !== '') {
+      this.reasoning += r;
+      (out ??= {}).reasoning = r;
+    }
+    const calls = d.tool_calls;
+    if (Array.isArray(calls) && calls.length > 0) {
+      const mapped: ToolCallDelta[] = [];
+      for (let i = 0; i < calls.length; i++) {
+        const tc = calls[i];
+        if (!tc || typeof tc !== 'object') continue;
+        const index = Number.isInteger(tc.index) && tc.index! >= 0 ? tc.index! : i;
+        let state = this.tools.get(index);
+        if (!state) {
+          state = { id: undefined, name: '', args: '' };
+          this.tools.set(index, state);
+        }
+        const delta: ToolCallDelta = { index };
+        if (typeof tc.id === 'string' && tc.id !== '') {
+          state.id = tc.id;
+          delta.id = tc.id;
+        }
+        const fn = tc.function;
+        if (fn && typeof fn.name === 'string' && fn.name !== '') {
+          // Engines that repeat the name on every chunk repeat it whole: the last one is the name.
+          state.name = fn.name;
+          delta.name = fn.name;
+        }
+        if (fn && typeof fn.arguments === 'string' && fn.arguments !== '') {
+          state.args += fn.arguments;
+          delta.argumentsDelta = fn.arguments;
+        }
+        if (delta.id !== undefined || delta.name !== undefined || delta.argumentsDelta !== undefined) mapped.push(delta);
+      }
+      if (mapped.length) (out ??= {}).toolCalls = mapped;
+    }
+    if (out) this.deltas++;
+    return out;
+  }
+
+  /** The message assembled so far (whole, or partial when the stream failed). */
+  message(): AssistantMessage {
+    const m: AssistantMessage = { role: 'assistant', content: this.content };
+    if (this.reasoning !== '') m.reasoning = this.reasoning;
+    if (this.tools.size) {
+      const calls: ToolCall[] = [];
+      for (const index of [...this.tools.keys()].sort((a, b) => a - b)) {
+        const t = this.tools.get(index)!;
+        // Some engines send no id; the host needs one to answer the call with a tool message.
+        t.id ??= `call_${randomBytes(9).toString('base64url')}`;
+        calls.push({ id: t.id, type: 'function', name: t.name, arguments: t.args });
+      }
+      m.toolCalls = calls;
+    }
+    return m;
+  }
+}
+
+function count(n: unknown): number | undefined {
+  return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? Math.round(n) : undefined;
+}
+
+/** The API's usage in the result's shape; undefined when the stream reported none. */
+export function mapUsage(u: WireUsage | undefined): Usage | undefined {
+  if (!u) return undefined;
+  const prompt = count(u.prompt_tokens);
+  const completion = count(u.completion_tokens);
+  if (prompt === undefined && completion === undefined) return undefined;
+  const usage: Usage = {
+    promptTokens: prompt ?? 0,
+    completionTokens: completion ?? 0,
+    totalTokens: count(u.total_tokens) ?? (prompt ?? 0) + (completion ?? 0),
+  };
+  const cached = count(u.prompt_tokens_details?.cached_tokens);
+  if (cached !== undefined) usage.cachedTokens = cached;
+  return usage;
+}
+
+/** A whole (non-streamed) chat.completion, as one chunk: for a server that ignores stream: true. */
+export function completionAsChunk(body: Record<string, unknown>): WireChunk {
+  const chunk: WireChunk = {};
+  if (typeof body.model === 'string') chunk.model = body.model;
+  if (body.usage && typeof body.usage === 'object') chunk.usage = body.usage as WireUsage;
+  const choices = Array.isArray(body.choices) ? (body.choices as Array<Record<string, unknown>>) : [];
+  const first = choices.find((c) => ((c?.index as number | undefined) ?? 0) === 0);
+  if (first) {
+    const msg = (first.message ?? {}) as Record<string, unknown>;
+    const toolCalls = Array.isArray(msg.tool_calls)
+      ? (msg.tool_calls as Array<Record<string, unknown>>).map((tc, index) => ({ index, ...tc }))
+      : undefined;
+    const delta: WireDelta = {};
+    if (typeof msg.content === 'string') delta.content = msg.content;
+    if (typeof msg.reasoning_content === 'string') delta.reasoning_content = msg.reasoning_content;
+    else if (typeof msg.reasoning === 'string') delta.reasoning = msg.reasoning;
+    if (toolCalls) delta.tool_calls = toolCalls as WireToolCallDelta[];
+    chunk.choices = [{ index: 0, delta, finish_reason: (first.finish_reason as string | null | undefined) ?? null }];
+  }
+  return chunk;
+}

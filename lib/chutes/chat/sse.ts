@@ -1,0 +1,70 @@
+import { createParser, type EventSourceParser, type ParseError } from 'eventsource-parser';
+
+/** One thing found in an event stream: an event's data, or a line that is not SSE at all. */
+export type SseItem =
+  | { kind: 'event'; data: string; event?: string }
+  /** A line that is no SSE field, such as the raw `{"error": ...}` Chutes writes when a stream fails. */
+  | { kind: 'raw'; line: string };
+
+/** The largest event (or unterminated line) the decoder holds: far above any real chunk. */
+export const MAX_EVENT_CHARS = 8 * 1024 * 1024;
+/** How much of a non-SSE line is kept: enough for any error body. */
+const MAX_RAW_LINE_CHARS = 64 * 1024;
+
+/**
+ * Bytes in, SSE items out. UTF-8 is decoded in streaming mode (a character split across TCP
+ * chunks is joined), and the event grammar (CR, LF or CRLF line ends, comments, keep-alives,
+ * multi-line data, events split anywhere) is eventsource-parser's: a well-kept parser that is
+ * also fast (see bench/chat.bench.js). Lines that are not SSE fields are reported as `raw`
+ * instead of dropped, because that is how an upstream error arrives mid-stream.
+ */
+export class SseDecoder {
+  private readonly text = new TextDecoder('utf-8');
+  private readonly parser: EventSourceParser;
+  private items: SseItem[] = [];
+  private overflow: ParseError | undefined;
+
+  constructor(maxEventChars = MAX_EVENT_CHARS) {
+    this.parser = createParser({
+      onEvent: (e) => {
+        this.items.push(e.event === undefined ? { kind: 'event', data: e.data } : { kind: 'event', data: e.data, event: e.event });
+      },
+      onError: (err) => {
+        if (err.type === 'unknown-field' && err.line !== undefined) {
+          this.items.push({ kind: 'raw', line: err.line.length > MAX_RAW_LINE_CHARS ? err.line.slice(0, MAX_RAW_LINE_CHARS) : err.line });
+        } else if (err.type === 'max-buffer-size-exceeded') {
+          this.overflow = err;
+        }
+        // invalid-retry: a reconnection hint, meaningless for one POST.
+      },
+      maxBufferSize: maxEventChars,
+    });
+  }
+
+  /** Feeds bytes; returns the items they completed (possibly none). */
+  push(bytes: Uint8Array): SseItem[] {
+    const s = this.text.decode(bytes, { stream: true });
+    if (s !== '') this.parser.feed(s);
+    return this.take();
+  }
+
+  /** The stream ended: flushes a partial character and an unterminated last line. */
+  end(): SseItem[] {
+    const s = this.text.decode();
+    if (s !== '' && !this.overflow) this.parser.feed(s);
+    // An unterminated line is parsed as a line (a raw error written without a newline shows up);
+    // an event never closed by a blank line is dropped, as the SSE spec says.
+    if (!this.overflow) this.parser.reset({ consume: true });
+    return this.take();
+  }
+
+  private take(): SseItem[] {
+    if (this.overflow) throw new Error(`the upstream stream sent an event or line over ${MAX_EVENT_CHARS} characters`);
+    if (this.items.length === 0) return NONE;
+    const out = this.items;
+    this.items = [];
+    return out;
+  }
+}
+
+const NONE: SseItem[] = [];
