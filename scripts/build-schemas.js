@@ -17,7 +17,7 @@ const outDir = path.join(root, 'lib', 'generated');
 const BASE = 'https://chutes-rpc.local/schemas/';
 const version = require(path.join(root, 'package.json')).version;
 // Schemas at the top of schemas/ that are not methods or notifications but are validated too.
-const ROOT_SCHEMAS = ['config.schema.json', 'cassette.schema.json', 'catalog.schema.json'];
+const ROOT_SCHEMAS = ['config.schema.json', 'cassette.schema.json', 'catalog.schema.json', 'credentials.schema.json'];
 
 function readSchemas() {
   const files = [];

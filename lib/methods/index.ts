@@ -1,11 +1,12 @@
 import { schemaCatalog } from '../generated/catalog';
+import { authComplete, authLogin, authLogout, authStatus } from './auth';
 import { chatComplete, chatStream } from './chat';
 import { configValidate } from './config';
 import { initialize, shutdown } from './lifecycle';
 import type { MethodSpec } from './method';
 
 /** Every method the server answers. A test checks this list against schemas/openrpc.json. */
-export const allMethods: MethodSpec[] = [initialize, shutdown, configValidate, chatStream, chatComplete];
+export const allMethods: MethodSpec[] = [initialize, shutdown, configValidate, authLogin, authComplete, authStatus, authLogout, chatStream, chatComplete];
 
 export const clientNotifications: readonly string[] = schemaCatalog.clientNotifications;
 export const serverNotifications: readonly string[] = schemaCatalog.serverNotifications;

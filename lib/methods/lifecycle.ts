@@ -8,7 +8,7 @@ export const initialize = defineMethod<InitializeParams, InitializeResult>({
   async handler(params, { app, session }) {
     if (params.logLevel) session.forwardLogs(params.logLevel);
     const config = app.config;
-    const credential = app.configState.problems.length ? undefined : await app.credentials().resolve();
+    const credential = app.configState.problems.length ? undefined : await app.credentials().resolve({ refresh: false }).catch(() => undefined);
     const result: InitializeResult = {
       protocolVersion: PROTOCOL_VERSION,
       serverInfo: { name: 'chutes-rpc', version: packageVersion() },

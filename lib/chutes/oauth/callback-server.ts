@@ -1,0 +1,107 @@
+import * as http from 'node:http';
+import { isLoopbackHost } from '../../config/load';
+import { redact } from '../../log/redact';
+
+export interface CallbackTarget {
+  /** The address to bind: a loopback address only. */
+  host: string;
+  port: number;
+  path: string;
+}
+
+/** Where to listen for a redirect URI, or undefined when it is not plain http: on a loopback host. */
+export function loopbackTarget(redirectUri: string): CallbackTarget | undefined {
+  let u: URL;
+  try {
+    u = new URL(redirectUri);
+  } catch {
+    return undefined;
+  }
+  if (u.protocol !== 'http:' || !isLoopbackHost(u.hostname)) return undefined;
+  const name = u.hostname.replace(/^\[|\]$/g, '');
+  // "localhost" is bound as 127.0.0.1: browsers fall back to it when ::1 refuses.
+  const host = name.toLowerCase() === 'localhost' ? '127.0.0.1' : name;
+  return { host, port: u.port ? Number(u.port) : 80, path: u.pathname || '/' };
+}
+
+export interface CallbackOutcome {
+  ok: boolean;
+  /** Shown to the person in the browser; never a secret. */
+  message: string;
+}
+
+export interface CallbackServer {
+  close(): Promise<void>;
+}
+
+/**
+ * Listens on a loopback address for the one redirect of a login: only GET on exactly `target.path`
+ * counts (anything else is 404 and does not use it up); the first such request is handed to
+ * `onRedirect`, answered with a small success or failure page, and the server then closes. Rejects
+ * with the listen error (EADDRINUSE, EACCES, ...) when it cannot listen.
+ */
+export async function listenForCallback(
+  target: CallbackTarget,
+  onRedirect: (query: URLSearchParams) => Promise<CallbackOutcome>,
+): Promise<CallbackServer> {
+  let used = false;
+  let closed: Promise<void> | undefined;
+  const server = http.createServer((req, res) => {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://callback.invalid');
+    } catch {
+      return send(res, 400, page(false, 'That is not a valid request.'));
+    }
+    if (req.method !== 'GET' || url.pathname !== target.path) return send(res, 404, 'Not found\n', 'text/plain');
+    if (used) return send(res, 410, page(false, 'This sign-in link was already used. Start the sign-in again.'));
+    used = true;
+    onRedirect(url.searchParams)
+      .catch((err: Error): CallbackOutcome => ({ ok: false, message: err.message }))
+      .then((o) => send(res, o.ok ? 200 : 400, page(o.ok, o.message), 'text/html', () => void close()));
+  });
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  const close = (): Promise<void> => {
+    closed ??= new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+      setTimeout(() => server.closeAllConnections(), 1000).unref();
+    });
+    return closed;
+  };
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port: target.port, host: target.host, exclusive: true }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', () => undefined);
+  return { close };
+}
+
+function send(res: http.ServerResponse, status: number, body: string, type = 'text/html', after?: () => void): void {
+  res.writeHead(status, {
+    'content-type': `${type}; charset=utf-8`,
+    'cache-control': 'no-store',
+    'referrer-policy': 'no-referrer',
+    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'",
+    'x-content-type-options': 'nosniff',
+    connection: 'close',
+  });
+  res.end(body, after);
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+function page(ok: boolean, message: string): string {
+  const title = ok ? 'Signed in to Chutes' : 'Sign-in failed';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${title}</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:4rem auto;padding:0 1rem;color:#222}h1{font-size:1.4rem;color:${ok ? '#1a7f37' : '#b42318'}}</style>
+</head><body><h1>${title}</h1><p>${escapeHtml(redact(message))}</p><p>${ok ? 'You can close this tab and return to your program.' : 'Return to your program for details.'}</p></body></html>
+`;
+}
