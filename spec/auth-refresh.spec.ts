@@ -250,4 +250,69 @@ describe('refreshing a Sign in with Chutes token', () => {
       await dead.close();
     }
   });
+
+  describe('end to end through chat.stream', () => {
+    let upstream: Loopback;
+    const chats: Array<{ token: string }> = [];
+
+    beforeEach(async () => {
+      chats.length = 0;
+      upstream = await startLoopback((req, res) => {
+        const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
+        if (req.method === 'GET') {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          return res.end(JSON.stringify({ object: 'list', data: [] }));
+        }
+        chats.push({ token });
+        if (!idp.accessTokens.has(token)) {
+          res.writeHead(401, { 'content-type': 'application/json' });
+          return res.end(JSON.stringify({ detail: 'Invalid token or user not found' }));
+        }
+        const chunk = (delta: object, finish: string | null = null) =>
+          `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'Qwen/Qwen3-32B-TEE', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.end(chunk({ role: 'assistant', content: 'hello' }) + chunk({}, 'stop') + 'data: [DONE]\n\n');
+      });
+    });
+
+    afterEach(() => upstream.close());
+
+    async function chatOnce(home: string): Promise<{ reply: any; p: RpcProcess }> {
+      writeConfig(home, loopbackConfig(upstream.url, idp.url));
+      const p = new RpcProcess({ home, env: { CHUTES_CLIENT_SECRET: CLIENT_SECRET } });
+      try {
+        const reply = await p.request('chat.stream', { model: 'Qwen/Qwen3-32B-TEE', messages: [{ role: 'user', content: 'hi' }] });
+        return { reply, p };
+      } finally {
+        await p.stop();
+      }
+    }
+
+    it('refreshes an expired token before the call', async () => {
+      const home = tempHome();
+      writeStore(home, { 'chutes:oauth': oauthProfile(idp.issue()) });
+      const { reply, p } = await chatOnce(home);
+      expect(reply.error).toBeUndefined();
+      expect(reply.result.message.content).toBe('hello');
+      expect(idp.refreshCalls).toBe(1);
+      expect(chats).toHaveLength(1);
+      expect(chats[0]!.token).toBe(readStore(home).profiles['chutes:oauth'].accessToken);
+      expect(p.stdout.toString() + p.stderr).not.toMatch(/cak_test|crt_test|csc_test/);
+    });
+
+    it('refreshes once after a 401 and retries the call', async () => {
+      const home = tempHome();
+      const old = idp.issue();
+      writeStore(home, { 'chutes:oauth': oauthProfile(old, { expiresAt: new Date(Date.now() + 3_600_000).toISOString() }) });
+      idp.accessTokens.delete(old.accessToken);
+      const { reply, p } = await chatOnce(home);
+      expect(reply.error).toBeUndefined();
+      expect(reply.result.message.content).toBe('hello');
+      expect(idp.refreshCalls).toBe(1);
+      expect(chats.map((c) => c.token === old.accessToken)).toEqual([true, false]);
+      expect(readStore(home).profiles['chutes:oauth'].accessToken).toBe(chats[1]!.token);
+      expect(p.schemaProblems).toEqual([]);
+      expect(p.stdout.toString() + p.stderr).not.toMatch(/cak_test|crt_test|csc_test/);
+    });
+  });
 });

@@ -1,5 +1,6 @@
 import type { App } from '../app';
 import { ProviderError } from '../errors';
+import { redact } from '../log/redact';
 import type {
   AuthCompleteParams,
   AuthCompleteResult,
@@ -45,8 +46,9 @@ export const authLogout = defineMethod<AuthLogoutParams, AuthLogoutResult>({
   handler: (params, { app }) => logout(app, params),
 });
 
+/** Results are not redacted on the way out (errors are): the problem text is, here. */
 function problemText(err: ProviderError): string {
-  return `${err.message} ${err.data.resolution}`;
+  return redact(`${err.message} ${err.data.resolution}`);
 }
 
 /**
