@@ -44,7 +44,8 @@ function deepFreeze<T>(value: T): T {
 
 function abortError(signal: AbortSignal): Error {
   const reason = signal.reason as unknown;
-  if (reason instanceof Error) return reason;
+  // An Error, or a DOMException (AbortError, TimeoutError), possibly from another realm.
+  if (reason && typeof reason === 'object' && typeof (reason as Error).message === 'string') return reason as Error;
   const err = new Error('aborted');
   err.name = 'AbortError';
   return err;

@@ -1,13 +1,14 @@
 import type { Argv, CommandModule } from 'yargs';
 import { configCommand } from './config';
 import { loginCommand } from './login';
+import { modelsCommand } from './models';
 import { logoutCommand } from './logout';
 import { onboardCommand } from './onboard';
 import { serveCommand } from './serve';
 import { statusCommand } from './status';
 
 /** Every yargs command; each module stays small and loads its heavy parts when it runs. */
-export const commands: CommandModule<any, any>[] = [serveCommand, configCommand, onboardCommand, loginCommand, logoutCommand, statusCommand];
+export const commands: CommandModule<any, any>[] = [serveCommand, configCommand, modelsCommand, onboardCommand, loginCommand, logoutCommand, statusCommand];
 
 export async function runCommands(argv: string[]): Promise<void> {
   const yargs = (require('yargs/yargs') as (args: string[]) => Argv)(argv);
