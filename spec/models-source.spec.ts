@@ -201,6 +201,27 @@ describe('ModelSource', () => {
     expect(lb.requests[0]!.headers.authorization).toBeUndefined();
   });
 
+  it('sends configured headers; the credential replaces a configured Authorization, and the anonymous retry drops it', async () => {
+    const lb = await upstream((req, res) => {
+      if (req.headers.authorization === 'Bearer cpk_test_fake_refused') {
+        res.writeHead(401, { 'content-type': 'application/json' });
+        return void res.end('{"detail":"Invalid token or user not found"}');
+      }
+      serveDemo(req, res);
+    });
+    const { app, cred } = track(makeApp(lb, { headers: { Authorization: 'Bearer from-config', 'X-Team': 'a' } }));
+    expect((await app.models().discover()).source).toBe('live');
+    cred.current = key('cpk_test_fake_refused');
+    const r = await app.models().discover();
+    expect(r.source).toBe('live');
+    expect(r.warning).toMatch(/^The API key from CHUTES_API_KEY was refused \(HTTP 401: Invalid token or user not found\)/);
+    expect(lb.requests.map((q) => [q.headers.authorization, q.headers['x-team']])).toEqual([
+      ['Bearer from-config', 'a'],
+      ['Bearer cpk_test_fake_refused', 'a'],
+      [undefined, 'a'],
+    ]);
+  });
+
   it('logs each skipped entry at debug level', async () => {
     const lb = await upstream((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });

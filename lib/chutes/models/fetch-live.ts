@@ -54,19 +54,20 @@ function describeCredential(c: Credential): string {
 }
 
 /**
- * One GET {baseUrl}/models through the app's dispatcher (so --replay and --record see it), within
+ * One GET {baseUrl}/models (with config.headers) through the app's dispatcher (so --replay and --record see it), within
  * config.discoveryTimeoutMs for the whole exchange. The caller's signal aborting rethrows as is
  * (a cancellation, not a fallback); every other failure is a LiveListUnavailable.
  */
-async function getOnce(app: App, url: string, token: string | undefined, signal: AbortSignal | undefined): Promise<Answer> {
+async function getOnce(app: App, url: string, token: string | null | undefined, signal: AbortSignal | undefined): Promise<Answer> {
   const timeoutMs = app.config.discoveryTimeoutMs;
   const timeout = AbortSignal.timeout(timeoutMs);
   const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(app.config.headers)) headers[k.toLowerCase()] = v;
   headers.accept = 'application/json';
+  // A token replaces any configured Authorization header; null (the anonymous retry) drops it.
   if (token) headers.authorization = `Bearer ${token}`;
-  else delete headers.authorization;
+  else if (token === null) delete headers.authorization;
   const what = `GET ${url}`;
   try {
     const res = await request(url, {
@@ -104,11 +105,12 @@ export async function fetchLiveList(app: App, credential: Credential | undefined
   let answer = await getOnce(app, url, credential?.token, signal);
   let credentialRefused: string | undefined;
   if (answer.status === 401 && credential) {
+    const who = describeCredential(credential);
     credentialRefused =
-      `${describeCredential(credential)} was refused (HTTP 401: ${errorDetail(answer.text)}); ` +
+      `${who[0]!.toUpperCase()}${who.slice(1)} was refused (HTTP 401: ${errorDetail(answer.text)}); ` +
       'the model list was fetched without it. Check the key or sign in again.';
-    app.log.warn(credentialRefused);
-    answer = await getOnce(app, url, undefined, signal);
+    app.log.info(credentialRefused);
+    answer = await getOnce(app, url, null, signal);
   }
   if (answer.status < 200 || answer.status >= 300) {
     throw new LiveListUnavailable(errorFromResponse(answer.status, answer.headers, answer.text, { what: `GET ${url}` }).message);
