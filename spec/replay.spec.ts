@@ -67,6 +67,55 @@ describe('replay', () => {
   });
 });
 
+describe('replay pacing', () => {
+  const paced = cassetteFile({
+    version: 1,
+    interactions: [
+      {
+        request: { method: 'POST', url: 'https://llm.chutes.ai/v1/chat/completions' },
+        response: { status: 200, headers: { 'content-type': 'text/event-stream' }, eventIntervalMs: 40, sse: ['1', '2', '3', '4', '[DONE]'] },
+        repeat: true,
+      },
+    ],
+  });
+
+  it('delivers the events of a stream one at a time, apart in time, without the pacing header', async () => {
+    const agent = replayDispatcher(paced);
+    try {
+      const r = await request('https://llm.chutes.ai/v1/chat/completions', { dispatcher: agent, method: 'POST', body: '{}' });
+      expect(Object.keys(r.headers)).not.toContain('x-chutes-rpc-replay-interval-ms');
+      const arrivals: Array<[number, string]> = [];
+      const t0 = Date.now();
+      for await (const chunk of r.body) arrivals.push([Date.now() - t0, chunk.toString()]);
+      expect(arrivals.map(([, c]) => c)).toEqual(['data: 1\n\n', 'data: 2\n\n', 'data: 3\n\n', 'data: 4\n\n', 'data: [DONE]\n\n']);
+      expect(arrivals.at(-1)![0] - arrivals[0]![0]).toBeGreaterThanOrEqual(4 * 30);
+    } finally {
+      await agent.close();
+    }
+  });
+
+  it('stops at once when the caller aborts half way', async () => {
+    const agent = replayDispatcher(paced);
+    try {
+      const ac = new AbortController();
+      const r = await request('https://llm.chutes.ai/v1/chat/completions', { dispatcher: agent, method: 'POST', body: '{}', signal: ac.signal });
+      const got: string[] = [];
+      const t0 = Date.now();
+      const err = await (async () => {
+        for await (const chunk of r.body) {
+          got.push(chunk.toString());
+          if (got.length === 2) ac.abort();
+        }
+      })().catch((e: Error) => e);
+      expect((err as Error).name).toBe('AbortError');
+      expect(got).toHaveLength(2);
+      expect(Date.now() - t0).toBeLessThan(1000);
+    } finally {
+      await agent.close();
+    }
+  });
+});
+
 describe('record', () => {
   it('writes what it saw as a cassette without secrets, which replays to the same answers', async () => {
     const server = await startLoopback((req, res) => {

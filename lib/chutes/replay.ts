@@ -1,8 +1,9 @@
-import { MockAgent } from 'undici';
+import { type Dispatcher, MockAgent } from 'undici';
 import { bodyMatches, readCassette, responseBodyText } from './cassette';
+import { PACING_HEADER, pacedReplay } from './replay-pacing';
 
 /** A dispatcher that answers every request from a cassette and lets nothing reach the network. */
-export function replayDispatcher(file: string): MockAgent {
+export function replayDispatcher(file: string): Dispatcher {
   const cassette = readCassette(file);
   const agent = new MockAgent();
   agent.disableNetConnect();
@@ -16,10 +17,12 @@ export function replayDispatcher(file: string): MockAgent {
         method: request.method ?? 'GET',
         ...(expectedBody === undefined ? {} : { body: (actual: string) => bodyMatches(expectedBody, actual) }),
       })
-      .reply(response.status, responseBodyText(response), { headers: response.headers ?? {} });
+      .reply(response.status, responseBodyText(response), {
+        headers: { ...(response.headers ?? {}), ...(response.eventIntervalMs ? { [PACING_HEADER]: String(response.eventIntervalMs) } : {}) },
+      });
     if (response.delayMs) scope.delay(response.delayMs);
     if (repeat === true) scope.persist();
     else if (typeof repeat === 'number') scope.times(repeat);
   }
-  return agent;
+  return agent.compose(pacedReplay());
 }
