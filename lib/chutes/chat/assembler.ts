@@ -48,7 +48,36 @@ export interface DeltaFields {
 interface ToolCallState {
   id: string | undefined;
   name: string;
-  args: string;
+  args: TextBuffer;
+}
+
+/**
+ * Text appended piece by piece. `a += b` would keep one rope node per piece until the end (200,000
+ * of them for a long answer, all promoted to the old generation); pieces are joined every so
+ * often instead, so they die young.
+ */
+class TextBuffer {
+  private parts: string[] = [];
+  private joined = '';
+
+  append(s: string): void {
+    if (this.parts.push(s) >= 512) this.compact();
+  }
+
+  isEmpty(): boolean {
+    return this.joined === '' && this.parts.length === 0;
+  }
+
+  toString(): string {
+    this.compact();
+    return this.joined;
+  }
+
+  private compact(): void {
+    if (this.parts.length === 0) return;
+    this.joined = this.joined + this.parts.join('');
+    this.parts = [];
+  }
 }
 
 /**
@@ -56,8 +85,8 @@ interface ToolCallState {
  * Only choice 0 is followed (the adapter never asks for n > 1).
  */
 export class ChatAssembler {
-  private content = '';
-  private reasoning = '';
+  private readonly content = new TextBuffer();
+  private readonly reasoning = new TextBuffer();
   private readonly tools = new Map<number, ToolCallState>();
   /** Chunks that carried text, reasoning or tool calls. */
   deltas = 0;
@@ -80,13 +109,13 @@ export class ChatAssembler {
     let out: DeltaFields | undefined;
     const text = d.content;
     if (typeof text === 'string' && text !== '') {
-      this.content += text;
+      this.content.append(text);
       out = { content: text };
     }
     // Engines name it differently; some send both with the same text, so one is taken, never both.
     const r = typeof d.reasoning_content === 'string' ? d.reasoning_content : typeof d.reasoning === 'string' ? d.reasoning : undefined;
     if (r !== undefined && r !== '') {
-      this.reasoning += r;
+      this.reasoning.append(r);
       (out ??= {}).reasoning = r;
     }
     const calls = d.tool_calls;
@@ -98,7 +127,7 @@ export class ChatAssembler {
         const index = Number.isInteger(tc.index) && tc.index! >= 0 ? tc.index! : i;
         let state = this.tools.get(index);
         if (!state) {
-          state = { id: undefined, name: '', args: '' };
+          state = { id: undefined, name: '', args: new TextBuffer() };
           this.tools.set(index, state);
         }
         const delta: ToolCallDelta = { index };
@@ -113,7 +142,7 @@ export class ChatAssembler {
           delta.name = fn.name;
         }
         if (fn && typeof fn.arguments === 'string' && fn.arguments !== '') {
-          state.args += fn.arguments;
+          state.args.append(fn.arguments);
           delta.argumentsDelta = fn.arguments;
         }
         if (delta.id !== undefined || delta.name !== undefined || delta.argumentsDelta !== undefined) mapped.push(delta);
@@ -126,15 +155,15 @@ export class ChatAssembler {
 
   /** The message assembled so far (whole, or partial when the stream failed). */
   message(): AssistantMessage {
-    const m: AssistantMessage = { role: 'assistant', content: this.content };
-    if (this.reasoning !== '') m.reasoning = this.reasoning;
+    const m: AssistantMessage = { role: 'assistant', content: this.content.toString() };
+    if (!this.reasoning.isEmpty()) m.reasoning = this.reasoning.toString();
     if (this.tools.size) {
       const calls: ToolCall[] = [];
       for (const index of [...this.tools.keys()].sort((a, b) => a - b)) {
         const t = this.tools.get(index)!;
         // Some engines send no id; the host needs one to answer the call with a tool message.
         t.id ??= `call_${randomBytes(9).toString('base64url')}`;
-        calls.push({ id: t.id, type: 'function', name: t.name, arguments: t.args });
+        calls.push({ id: t.id, type: 'function', name: t.name, arguments: t.args.toString() });
       }
       m.toolCalls = calls;
     }

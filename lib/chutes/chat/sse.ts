@@ -23,6 +23,8 @@ export class SseDecoder {
   private readonly parser: EventSourceParser;
   private items: SseItem[] = [];
   private overflow: ParseError | undefined;
+  /** Whether the text fed last ended with CR, which may be the first half of a CRLF. */
+  private pendingCr = false;
 
   constructor(maxEventChars = MAX_EVENT_CHARS) {
     this.parser = createParser({
@@ -30,7 +32,7 @@ export class SseDecoder {
         this.items.push(e.event === undefined ? { kind: 'event', data: e.data } : { kind: 'event', data: e.data, event: e.event });
       },
       onError: (err) => {
-        if (err.type === 'unknown-field' && err.line !== undefined) {
+        if (err.type === 'unknown-field' && err.line !== undefined && err.line.trim() !== '') {
           this.items.push({ kind: 'raw', line: err.line.length > MAX_RAW_LINE_CHARS ? err.line.slice(0, MAX_RAW_LINE_CHARS) : err.line });
         } else if (err.type === 'max-buffer-size-exceeded') {
           this.overflow = err;
@@ -44,14 +46,22 @@ export class SseDecoder {
   /** Feeds bytes; returns the items they completed (possibly none). */
   push(bytes: Uint8Array): SseItem[] {
     const s = this.text.decode(bytes, { stream: true });
-    if (s !== '') this.parser.feed(s);
+    if (s !== '') {
+      this.parser.feed(s);
+      this.pendingCr = s.charCodeAt(s.length - 1) === 13;
+    }
     return this.take();
   }
 
   /** The stream ended: flushes a partial character and an unterminated last line. */
   end(): SseItem[] {
     const s = this.text.decode();
-    if (s !== '' && !this.overflow) this.parser.feed(s);
+    if (s !== '' && !this.overflow) {
+      this.parser.feed(s);
+      this.pendingCr = s.charCodeAt(s.length - 1) === 13;
+    }
+    // The parser holds back a final CR in case an LF follows; at the end it is a line end.
+    if (this.pendingCr && !this.overflow) this.parser.feed('\n');
     // An unterminated line is parsed as a line (a raw error written without a newline shows up);
     // an event never closed by a blank line is dropped, as the SSE spec says.
     if (!this.overflow) this.parser.reset({ consume: true });
