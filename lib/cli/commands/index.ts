@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import { chatCommand } from './chat';
 import { configCommand } from './config';
 import { loginCommand } from './login';
 import { modelsCommand } from './models';
@@ -8,7 +9,7 @@ import { serveCommand } from './serve';
 import { statusCommand } from './status';
 
 /** Every yargs command; each module stays small and loads its heavy parts when it runs. */
-export const commands: CommandModule<any, any>[] = [serveCommand, configCommand, modelsCommand, onboardCommand, loginCommand, logoutCommand, statusCommand];
+export const commands: CommandModule<any, any>[] = [serveCommand, configCommand, modelsCommand, onboardCommand, loginCommand, logoutCommand, statusCommand, chatCommand];
 
 export async function runCommands(argv: string[]): Promise<void> {
   const yargs = (require('yargs/yargs') as (args: string[]) => Argv)(argv);

@@ -1,0 +1,232 @@
+import type { CommandModule } from 'yargs';
+import type { LogLevel } from '../../log/logger';
+import { SERVE_OPTIONS } from '../serve-options';
+
+interface ChatArgs {
+  prompt?: string[];
+  model?: string;
+  system?: string;
+  json?: boolean;
+  'hide-reasoning'?: boolean;
+  'max-tokens'?: number;
+  temperature?: number;
+  thinking?: boolean;
+  'tee-only'?: boolean;
+  usage?: boolean;
+  config?: string;
+  home?: string;
+  replay?: string;
+  record?: string;
+  'log-level'?: LogLevel;
+}
+
+const COMMON = (({ config, home, replay, record, 'log-level': logLevel }) => ({ config, home, replay, record, 'log-level': logLevel }))(SERVE_OPTIONS);
+
+export const chatCommand: CommandModule<object, ChatArgs> = {
+  command: 'chat [prompt..]',
+  describe: 'ask a model: the answer streams to stdout as it arrives (prompt from stdin when not given)',
+  builder: (y) =>
+    y
+      .positional('prompt', { type: 'string', array: true, describe: 'the prompt (words are joined with spaces); else read from stdin' })
+      .options({
+        model: { alias: 'm', type: 'string', describe: 'chutes/<id> or the bare id (default: the configured default model)' },
+        system: { alias: 's', type: 'string', describe: 'a system prompt' },
+        json: { type: 'boolean', describe: 'print the whole result (message, usage, cost, rate limits) as JSON instead of streaming text' },
+        'hide-reasoning': { type: 'boolean', describe: 'do not print the reasoning (it goes to stderr otherwise)' },
+        'max-tokens': { type: 'number', describe: 'the most tokens to generate' },
+        temperature: { type: 'number', describe: 'sampling temperature, 0 to 2' },
+        thinking: { type: 'boolean', describe: 'ask for thinking (X-Enable-Thinking)' },
+        'tee-only': { type: 'boolean', describe: 'only run on a TEE model (default from the config teeOnly)' },
+        usage: { type: 'boolean', describe: 'print tokens, cost and attempts to stderr at the end' },
+        ...(COMMON as unknown as Record<string, object>),
+      })
+      .example('$0 chat --model chutes/zai-org/GLM-4.7-Flash "Hello!"', '')
+      .example('git diff | $0 chat -s "Review this diff"', '') as never,
+  handler: (argv) => chat(argv),
+};
+
+async function chat(argv: ChatArgs): Promise<void> {
+  // Loaded here: `chutes-rpc --help` and the other commands do not pay for them.
+  const fs = require('node:fs') as typeof import('node:fs');
+  const { resolveHome, locateConfig } = require('../../config/locate') as typeof import('../../config/locate');
+  const { loadConfig } = require('../../config/load') as typeof import('../../config/load');
+  const { App } = require('../../app') as typeof import('../../app');
+  const { log } = require('../../log/logger') as typeof import('../../log/logger');
+  const { redact } = require('../../log/redact') as typeof import('../../log/redact');
+  const { RpcError, JsonRpcCode } = require('../../errors') as typeof import('../../errors');
+  const { runChat } = require('../../chutes/chat/provider') as typeof import('../../chutes/chat/provider');
+
+  const fail = (message: string, code: number) => {
+    process.stderr.write(`chutes-rpc: ${redact(message)}\n`);
+    process.exitCode = code;
+  };
+  if (argv.replay && argv.record) return fail('--replay and --record cannot be used together', 2);
+  if (argv.replay && !fs.existsSync(argv.replay)) return fail(`--replay ${argv.replay}: file not found`, 2);
+  if (argv['max-tokens'] !== undefined && !(Number.isInteger(argv['max-tokens']) && argv['max-tokens'] > 0)) {
+    return fail('--max-tokens must be a positive integer', 2);
+  }
+  if (argv.temperature !== undefined && !(argv.temperature >= 0 && argv.temperature <= 2)) return fail('--temperature must be between 0 and 2', 2);
+
+  let prompt = (argv.prompt ?? []).map(String).join(' ');
+  if (prompt === '') {
+    if (process.stdin.isTTY) return fail('give a prompt, e.g. chutes-rpc chat "Hello!", or pipe one on stdin', 2);
+    prompt = await readStdin();
+  }
+  if (prompt.trim() === '') return fail('the prompt is empty', 2);
+
+  const home = resolveHome(argv.home);
+  const configPath = locateConfig(argv.config, home);
+  const configState = loadConfig(configPath);
+  const level = argv['log-level'] ?? configState.config.logLevel;
+  if (level) log.setLevel(level);
+  const options: import('../../app').AppOptions = { home };
+  if (configPath) options.configPath = configPath;
+  if (argv.replay) options.replay = argv.replay;
+  if (argv.record) options.record = argv.record;
+  const app = new App(options, configState, log);
+
+  const controller = new AbortController();
+  let interrupted = false;
+  const onSigint = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    controller.abort(new Error('interrupted'));
+  };
+  process.on('SIGINT', onSigint);
+  // `chat ... | head -1` closes our output early: stop the request, and that is not an error.
+  let outputClosed = false;
+  const onStdoutError = (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') log.error(`stdout: ${err.message}`);
+    outputClosed = true;
+    controller.abort(new Error('output closed'));
+  };
+  process.stdout.on('error', onStdoutError);
+
+  const out = new TextOut(process.stdout, process.stderr, !argv['hide-reasoning']);
+  const user: import('../../generated/types').ChatMessage = { role: 'user', content: prompt };
+  const params: import('../../generated/types').ChatParams = {
+    messages: argv.system ? [{ role: 'system', content: argv.system }, user] : [user],
+  };
+  if (argv.model) params.model = argv.model;
+  if (argv['max-tokens'] !== undefined) params.maxTokens = argv['max-tokens'];
+  if (argv.temperature !== undefined) params.temperature = argv.temperature;
+  if (argv.thinking) params.thinking = true;
+  if (argv['tee-only'] !== undefined) params.teeOnly = argv['tee-only'];
+
+  try {
+    const result = await runChat(app, {
+      params,
+      streamId: 'cli',
+      signal: controller.signal,
+      ...(argv.json ? {} : { onDelta: (d) => out.delta(d) }),
+    });
+    if (argv.json) {
+      process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    } else {
+      await out.finish();
+      if (result.finishReason === 'length') process.stderr.write('chutes-rpc: the answer was cut at the token limit (--max-tokens)\n');
+    }
+    if (argv.usage) {
+      const u = result.usage;
+      const cost = result.cost ? `, $${formatUsd(result.cost.usd)}` : '';
+      const cached = u.cachedTokens ? ` (${u.cachedTokens} cached)` : '';
+      process.stderr.write(
+        `${result.model}: ${u.promptTokens} prompt tokens${cached} + ${u.completionTokens} completion tokens${cost}, ${result.attempts} attempt${result.attempts === 1 ? '' : 's'}\n`,
+      );
+    }
+  } catch (err) {
+    if (outputClosed) return;
+    await out.finish().catch(() => undefined);
+    if (err instanceof RpcError) {
+      const data = err.data as { resolution?: string; attempts?: number } | undefined;
+      if (argv.json) process.stdout.write(JSON.stringify({ error: { code: err.code, message: redact(err.message), data } }, null, 2) + '\n');
+      if (err.code === JsonRpcCode.RequestCancelled) {
+        fail(interrupted ? 'interrupted' : err.message, 130);
+      } else {
+        fail(`${err.message}${data?.attempts && data.attempts > 1 ? ` (after ${data.attempts} attempts)` : ''}`, 1);
+        if (data?.resolution) process.stderr.write(`  what to do: ${redact(data.resolution)}\n`);
+      }
+    } else {
+      fail((err as Error)?.message ?? String(err), 1);
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+    await app.close();
+  }
+}
+
+/** Dollars with enough digits to see a fraction of a cent. */
+function formatUsd(usd: number): string {
+  return usd >= 0.01 ? usd.toFixed(4) : usd === 0 ? '0' : usd.toPrecision(2);
+}
+
+function readStdin(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    process.stdin.on('data', (c: Buffer) => parts.push(c));
+    process.stdin.once('end', () => resolve(Buffer.concat(parts).toString('utf8')));
+    process.stdin.once('error', reject);
+  });
+}
+
+/** Streams text to stdout and reasoning to stderr, waiting for each to drain (a slow pipe slows the model's stream, not memory). */
+class TextOut {
+  private lastOut = '\n';
+  private lastErr = '\n';
+  private inReasoning = false;
+  private readonly dim: boolean;
+
+  constructor(
+    private readonly stdout: NodeJS.WriteStream,
+    private readonly stderr: NodeJS.WriteStream,
+    private readonly showReasoning: boolean,
+  ) {
+    this.dim = !!stderr.isTTY && !process.env.NO_COLOR;
+  }
+
+  async delta(d: import('../../generated/types').ChatDelta): Promise<void> {
+    if (d.reasoning !== undefined && this.showReasoning) {
+      if (!this.inReasoning && this.dim) this.stderr.write('\x1b[2m');
+      this.inReasoning = true;
+      await write(this.stderr, d.reasoning);
+      this.lastErr = d.reasoning;
+    }
+    if (d.content !== undefined) {
+      this.endReasoning();
+      await write(this.stdout, d.content);
+      this.lastOut = d.content;
+    }
+  }
+
+  private endReasoning(): void {
+    if (!this.inReasoning) return;
+    this.inReasoning = false;
+    if (this.dim) this.stderr.write('\x1b[0m');
+    if (!this.lastErr.endsWith('\n')) this.stderr.write('\n');
+    this.lastErr = '\n';
+  }
+
+  /** Ends the last line, so the shell prompt starts on its own. */
+  async finish(): Promise<void> {
+    this.endReasoning();
+    if (!this.lastOut.endsWith('\n')) {
+      this.lastOut = '\n';
+      await write(this.stdout, '\n');
+    }
+  }
+}
+
+function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
+  if (stream.write(text)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      stream.off('error', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+    stream.on('error', done);
+  });
+}
