@@ -1,0 +1,156 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { ChatResult, Model, ModelsDiscoverResult } from '../generated/types';
+import { HostClient, type RpcReply } from './host-client';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+export const DEMO_CASSETTE = path.join(ROOT, 'fixtures', 'cassettes', 'demo.json');
+
+interface Style {
+  bold(s: string): string;
+  dim(s: string): string;
+  green(s: string): string;
+  red(s: string): string;
+  cyan(s: string): string;
+}
+
+function style(color: boolean): Style {
+  const wrap = (open: number, close: number) => (s: string) => (color ? `\x1b[${open}m${s}\x1b[${close}m` : s);
+  return { bold: wrap(1, 22), dim: wrap(2, 22), green: wrap(32, 39), red: wrap(31, 39), cyan: wrap(36, 39) };
+}
+
+const WEATHER_TOOL = {
+  type: 'function',
+  function: {
+    name: 'get_weather',
+    description: 'Current weather for a city',
+    parameters: {
+      type: 'object',
+      properties: { city: { type: 'string' }, unit: { type: 'string', enum: ['celsius', 'fahrenheit'] } },
+      required: ['city'],
+    },
+  },
+};
+
+/**
+ * `npm run demo`: drives the adapter as a host would, over NDJSON, offline on the recorded demo
+ * traffic: initialize, models.discover, a streamed chat, a tool call round trip, a cancelled stream.
+ */
+export async function runDemo(out: NodeJS.WritableStream = process.stdout, color = !!(process.stdout as { isTTY?: boolean }).isTTY): Promise<number> {
+  const s = style(color);
+  const print = (text = '') => out.write(`${text}\n`);
+  const write = (text: string) => out.write(text);
+  // A home of its own and a fake key: the demo never reads the user's config or credentials.
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'chutes-rpc-demo-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, CHUTES_API_KEY: 'cpk_demo_not_a_real_key', CHUTES_RPC_HOME: home };
+  delete env.CHUTES_RPC_CONFIG;
+  const host = new HostClient(process.execPath, [path.join(ROOT, 'bin', 'chutes-rpc'), 'serve', '--replay', DEMO_CASSETTE], env);
+
+  let onDelta: (p: { content?: string; reasoning?: string; toolCalls?: Array<{ name?: string; argumentsDelta?: string }> }) => void = () => undefined;
+  host.onNotification = (method, params) => {
+    if (method === 'chat.delta') onDelta(params);
+  };
+  const stream = async (label: string, params: Record<string, unknown>, cancelAfter?: number): Promise<RpcReply> => {
+    print(`${s.cyan('→ chat.stream')}  ${label}`);
+    let deltas = 0;
+    let thinking = false;
+    let id = 0;
+    write('  ');
+    onDelta = (d) => {
+      deltas++;
+      if (d.reasoning) {
+        if (!thinking) write(s.dim('(thinking) '));
+        thinking = true;
+        write(s.dim(d.reasoning));
+      }
+      if (d.content) {
+        if (thinking) write('\n  ');
+        thinking = false;
+        write(d.content.replace(/\n/g, '\n  '));
+      }
+      if (cancelAfter !== undefined && deltas === cancelAfter) host.cancel(id);
+    };
+    const reply = await host.request('chat.stream', params, (sent) => (id = sent));
+    print();
+    if (reply.result) {
+      const r = reply.result as ChatResult;
+      const cost = r.cost ? ` · $${r.cost.usd.toFixed(7)}` : '';
+      print(s.green(`  ✓ ${r.finishReason} · ${r.usage.totalTokens} tokens${cost} · ${deltas} deltas · served by ${r.model}`));
+    } else if (reply.error) {
+      const partial = reply.error.data?.partial?.content ?? '';
+      print(s.red(`  ✗ ${reply.error.code} ${reply.error.message}`) + s.dim(` · after ${deltas} deltas; data.partial keeps ${partial.length} characters`));
+    }
+    print();
+    return reply;
+  };
+
+  print(s.bold('chutes-rpc demo') + s.dim(' — a host speaking JSON-RPC (NDJSON) to the adapter, offline on recorded traffic'));
+  print(s.dim(`  replaying ${path.relative(process.cwd(), DEMO_CASSETTE)}; no network, no account\n`));
+
+  const init = await host.request('initialize', { clientInfo: { name: 'chutes-rpc-demo', version: '1' } });
+  const i = init.result;
+  print(`${s.cyan('→ initialize')}`);
+  print(`  ${i.serverInfo.name} ${i.serverInfo.version}, protocol ${i.protocolVersion}, framing ${i.framing}, ${i.capabilities.methods.length} methods`);
+  print(`  default model ${i.provider.defaultModel}, signed in: ${i.auth.authenticated ? i.auth.method : 'no'}\n`);
+
+  const found = (await host.request('models.discover', {})).result as ModelsDiscoverResult;
+  print(`${s.cyan('→ models.discover')}  source ${found.source}, ${found.models.length} models, ${found.models.filter((m) => m.tee).length} in TEEs`);
+  const width = Math.max(...found.models.slice(0, 8).map((m) => m.id.length));
+  print(s.dim(`  ${'MODEL'.padEnd(width)} ${'TEE'.padEnd(4)} ${'CONTEXT'.padStart(8)} ${'IN $/1M'.padStart(8)} ${'OUT $/1M'.padStart(9)}  CAPABILITIES`));
+  for (const m of found.models.slice(0, 8)) print(`  ${modelRow(m, width)}`);
+  if (found.models.length > 8) print(s.dim(`  … and ${found.models.length - 8} more (chutes-rpc models list)`));
+  print();
+
+  await stream('zai-org/GLM-4.7-Flash  "Write a haiku about confidential computing"', {
+    model: 'chutes/zai-org/GLM-4.7-Flash',
+    messages: [{ role: 'user', content: 'Write a haiku about confidential computing.' }],
+  });
+
+  const question = { role: 'user', content: "What's the weather in Lisbon?" };
+  const first = await stream('moonshotai/Kimi-K2.5-TEE  "What\'s the weather in Lisbon?"  with tool get_weather', {
+    model: 'moonshotai/Kimi-K2.5-TEE',
+    messages: [question],
+    tools: [WEATHER_TOOL],
+    toolChoice: 'auto',
+  });
+  const call = (first.result as ChatResult | undefined)?.message.toolCalls?.[0];
+  if (call) {
+    const toolResult = { city: 'Lisbon', temperature_c: 21, conditions: 'sunny', wind: 'light NW' };
+    print(`  ${s.bold('⚙ the model calls')} ${call.name}(${call.arguments})`);
+    print(`  ${s.bold('⚙ the host runs it')} → ${JSON.stringify(toolResult)}\n`);
+    await stream('moonshotai/Kimi-K2.5-TEE  with the tool result', {
+      model: 'moonshotai/Kimi-K2.5-TEE',
+      messages: [
+        question,
+        { role: 'assistant', content: null, tool_calls: [{ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }] },
+        { role: 'tool', tool_call_id: call.id, content: JSON.stringify(toolResult) },
+      ],
+      tools: [WEATHER_TOOL],
+    });
+  }
+
+  const cancelled = await stream('zai-org/GLM-4.7-Flash  "Tell me a long story"  (the host cancels it after 15 deltas)', {
+    model: 'chutes/zai-org/GLM-4.7-Flash',
+    messages: [{ role: 'user', content: 'Tell me a long story.' }],
+    maxTokens: 2048,
+  }, 15);
+
+  await host.request('shutdown', {});
+  host.notify('exit');
+  const code = await host.exited;
+  print(`${s.cyan('→ shutdown, exit')}  the adapter exited with code ${code}`);
+  fs.rmSync(home, { recursive: true, force: true });
+  const ok = code === 0 && !!call && cancelled.error?.code === -32800;
+  if (!ok && host.stderr) process.stderr.write(host.stderr);
+  return ok ? 0 : 1;
+}
+
+function modelRow(m: Model, width: number): string {
+  const caps = Object.entries(m.capabilities)
+    .filter(([, v]) => v)
+    .map(([k]) => k)
+    .join(' ');
+  const price = (v: number | null) => (v === null ? '—' : v.toFixed(2));
+  return `${m.id.padEnd(width)} ${(m.tee ? 'yes' : 'no').padEnd(4)} ${String(m.contextWindow).padStart(8)} ${price(m.pricing.input).padStart(8)} ${price(m.pricing.output).padStart(9)}  ${caps}`;
+}
