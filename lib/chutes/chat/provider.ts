@@ -131,7 +131,8 @@ class ChatCall {
         if (!failure) return await this.result(ids[0] ?? upstreamModel);
       } catch (err) {
         if (signal.aborted) throw this.cancelled();
-        if (err instanceof RpcError || !(err instanceof Error) || !('code' in err || 'cause' in err)) throw err;
+        // Anything that is not an HTTP-level failure (an RpcError, the host's output closing) ends the call as it is.
+        if (err instanceof RpcError || !isNetworkError(err)) throw err;
         failure = {
           error: errorFromNetwork(err, { method: 'POST', url, ...(app.options.replay ? { replayFile: app.options.replay } : {}) }),
           retryable: isRetryableNetworkError(err),
@@ -390,6 +391,13 @@ class ChatCall {
 }
 
 const DONE = Symbol('done');
+
+/** An error from undici about the connection (it has a code, or a cause that has one). No instanceof: errors may come from another realm. */
+function isNetworkError(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const e = err as { code?: unknown; cause?: { code?: unknown } };
+  return typeof e.code === 'string' || typeof e.cause?.code === 'string';
+}
 
 function parseJson(text: string): unknown {
   try {
