@@ -4,7 +4,8 @@
  * - a plain value matches an equal value; an object matches when each of its keys matches (more
  *   keys in the actual value are fine); an array matches element by element, same length;
  * - an object whose keys start with `$` is a matcher: `$type` (string, number, integer, boolean,
- *   object, array, null), `$regex` (a string matching it), `$any` (present, any value), `$absent`
+ *   object, array, null), `$regex` (a string matching it, or each of a list; the portable subset of
+ *   regular expressions: no lookaround, no inline flags), `$any` (present, any value), `$absent`
  *   (not present), `$contains` (an array with elements matching each pattern), `$var` (equal to a
  *   captured value), `$capture` (store the value, or the regex's first group, under that name).
  */
@@ -62,11 +63,13 @@ function matchWith(p: Record<string, unknown>, actual: unknown, vars: Vars, path
     if (!ok) return { path, message: `expected a ${p.$type}, got ${show(actual)}` };
   }
   let captured: unknown = actual;
-  if (typeof p.$regex === 'string') {
-    if (typeof actual !== 'string') return { path, message: `expected a string matching /${p.$regex}/, got ${show(actual)}` };
-    const m = new RegExp(p.$regex).exec(actual);
-    if (!m) return { path, message: `expected a string matching /${p.$regex}/, got ${show(actual)}` };
-    if (m.length > 1) captured = m[1];
+  if (p.$regex !== undefined) {
+    const patterns = (Array.isArray(p.$regex) ? p.$regex : [p.$regex]) as string[];
+    for (const source of patterns) {
+      const m = typeof actual === 'string' ? new RegExp(source).exec(actual) : null;
+      if (!m) return { path, message: `expected a string matching /${source}/, got ${show(actual)}` };
+      if (m.length > 1 && captured === actual) captured = m[1];
+    }
   }
   if (Array.isArray(p.$contains)) {
     if (!Array.isArray(actual)) return { path, message: `expected an array, got ${show(actual)}` };
