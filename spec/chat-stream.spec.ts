@@ -184,6 +184,21 @@ describe.each(['ndjson', 'lsp'] as const)('chat.stream over %s', (framing) => {
     expect(r.error?.data.partial).toEqual({ role: 'assistant', content: 'cut' });
   });
 
+  it('retries, then fails, an answer that is no event stream at all, saying what the server sent', async () => {
+    let calls = 0;
+    up.scripts.set('acme/Html', (_req, res) => {
+      calls++;
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<html><title>Blocked by proxy</title></html>\n');
+    });
+    const r = await p.request('chat.stream', { model: 'acme/Html', messages: user });
+    expect(r.error?.code).toBe(-32060);
+    expect(r.error?.message).toContain('the server sent: <html><title>Blocked by proxy</title></html>');
+    expect(r.error?.data.attempts).toBe(4);
+    expect(r.error?.data.partial).toBeUndefined();
+    expect(calls).toBe(4);
+  });
+
   it('fails on a raw mid-stream error (no data: prefix) with the upstream detail and the partial message', async () => {
     up.scripts.set('acme/RawError', async (_req, res) => {
       startSse(res);

@@ -67,6 +67,8 @@ class ChatCall {
   private seq = 0;
   private attempts = 0;
   private rateLimit: RateLimit | undefined;
+  /** The first line of the current attempt's body that was not SSE, if any. */
+  private strayLine: string | undefined;
   private readonly models = new Map<string, Promise<Model | undefined>>();
 
   constructor(
@@ -160,6 +162,7 @@ class ChatCall {
           retries++;
           app.log.info(`chat ${this.run_.streamId}: ${failure.error.message}; retry ${retries} of ${settings.maxRetries} in ${wait} ms`);
           this.asm = new ChatAssembler();
+          this.strayLine = undefined;
           try {
             await sleep(wait, signal);
           } catch {
@@ -224,6 +227,8 @@ class ChatCall {
           return this.broken(err);
         }
         for (let i = 0; i < items.length && !done; i++) {
+          // Cancelled while a delta was being written: not one more goes out.
+          if (this.signal.aborted) throw this.signal.reason;
           const outcome = await this.handle(items[i]!);
           if (outcome === DONE) {
             done = true;
@@ -278,6 +283,7 @@ class ChatCall {
       const value = parseJson(line);
       if (value && typeof value === 'object' && ('error' in value || 'detail' in value)) return this.streamError(value as Record<string, unknown>);
       this.app.log.debug(`chat ${this.run_.streamId}: ignoring a line that is not SSE: ${line.slice(0, 200)}`);
+      this.strayLine ??= line.slice(0, 200);
       return undefined;
     }
     const data = item.data;
@@ -326,7 +332,9 @@ class ChatCall {
   private broken(err: unknown): AttemptFailure {
     const what = `${this.asm.deltas} delta${this.asm.deltas === 1 ? '' : 's'} received`;
     if (err === undefined) {
-      return { error: new ProviderError('network_error', { message: `the stream ended before [DONE] (${what})` }), retryable: true };
+      // A proxy's HTML page or some other non-SSE answer says more than "no [DONE]".
+      const sent = this.strayLine !== undefined ? `; the server sent: ${errorDetail(this.strayLine)}` : '';
+      return { error: new ProviderError('network_error', { message: `the stream ended before [DONE] (${what})${sent}` }), retryable: true };
     }
     const e = err as { code?: string; message?: string; cause?: { message?: string } };
     const why = e?.cause?.message ?? e?.message ?? String(err);
