@@ -3,12 +3,13 @@ import { App } from '../lib/app';
 import { runChat } from '../lib/chutes/chat/provider';
 import type { Credential, CredentialResolver } from '../lib/chutes/credentials';
 import { resolveConfigValue } from '../lib/config/load';
+import type { ChatMessage } from '../lib/generated/types';
 import type { RpcError } from '../lib/errors';
 import { Logger } from '../lib/log/logger';
 import { chatHome, event, startSse, startUpstream, type Upstream, wireChunk, writeStream } from './helpers/chat-upstream';
 import { RpcProcess, tempHome } from './helpers/rpc-process';
 
-const user = [{ role: 'user' as const, content: 'hi' }];
+const user: [ChatMessage] = [{ role: 'user', content: 'hi' }];
 
 /** runChat in this process, as the server calls it, with a given credential resolver. */
 function makeApp(baseUrl: string, provider: Record<string, unknown> = {}, creds?: Partial<CredentialResolver>): { app: App; lines: string[] } {
@@ -22,12 +23,12 @@ function makeApp(baseUrl: string, provider: Record<string, unknown> = {}, creds?
   return { app, lines };
 }
 
-async function failure(p: Promise<unknown>): Promise<RpcError> {
+async function failure(p: Promise<unknown>): Promise<RpcError & { data: any }> {
   return p.then(
     (r) => {
       throw new Error(`expected a failure, got ${JSON.stringify(r)}`);
     },
-    (e: RpcError) => e,
+    (e: RpcError & { data: any }) => e,
   );
 }
 
