@@ -1,15 +1,18 @@
 import type { Argv, CommandModule } from 'yargs';
 import { chatCommand } from './chat';
+import { callCommand } from './call';
 import { configCommand } from './config';
+import { demoCommand } from './demo';
 import { loginCommand } from './login';
-import { modelsCommand } from './models';
 import { logoutCommand } from './logout';
+import { conformanceCommand } from './conformance';
+import { modelsCommand } from './models';
 import { onboardCommand } from './onboard';
 import { serveCommand } from './serve';
 import { statusCommand } from './status';
 
 /** Every yargs command; each module stays small and loads its heavy parts when it runs. */
-export const commands: CommandModule<any, any>[] = [serveCommand, configCommand, modelsCommand, onboardCommand, loginCommand, logoutCommand, statusCommand, chatCommand];
+export const commands: CommandModule<any, any>[] = [serveCommand, callCommand, configCommand, conformanceCommand, demoCommand, modelsCommand, chatCommand, onboardCommand, loginCommand, logoutCommand, statusCommand];
 
 export async function runCommands(argv: string[]): Promise<void> {
   const yargs = (require('yargs/yargs') as (args: string[]) => Argv)(argv);
