@@ -19,6 +19,7 @@ export function createDispatcher(options: AppOptions, log: Logger): { dispatcher
     return recordingDispatcher(options.record);
   }
   const { Agent } = require('undici') as typeof import('undici');
-  const agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 300_000, connections: 64, allowH2: false });
+  // No cap on connections per origin: concurrent streams must not queue behind each other.
+  const agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 300_000, allowH2: false });
   return { dispatcher: agent, close: () => agent.close() };
 }

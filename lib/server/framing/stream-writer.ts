@@ -24,6 +24,7 @@ export class FramedStreamWriter extends AbstractMessageWriter implements Message
   private tail: Promise<void> = Promise.resolve();
   private lastFlushed: Promise<void> = Promise.resolve();
   private closed = false;
+  private corked = false;
 
   constructor(
     private readonly stream: Writable,
@@ -49,6 +50,15 @@ export class FramedStreamWriter extends AbstractMessageWriter implements Message
     const m = msg as { id?: string | number | null; method?: string };
     if (m.method === undefined && 'id' in m) this.beforeResponse?.(m.id ?? null);
     const data = encodeMessage(msg, this.framing());
+    // Messages written in the same tick (a burst of deltas) leave in one write to the pipe.
+    if (!this.corked) {
+      this.corked = true;
+      this.stream.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.stream.uncork();
+      });
+    }
     let ok = true;
     this.lastFlushed = new Promise<void>((resolve) => {
       ok = this.rawWrite(data, () => resolve());
