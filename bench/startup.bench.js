@@ -21,7 +21,7 @@ function bareNode() {
 function adapter() {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const c = spawn(process.execPath, [BIN, 'serve'], { stdio: ['pipe', 'pipe', 'ignore'], env: { ...process.env, CHUTES_RPC_HOME: '/nonexistent-bench-home', ...(process.env.ADAPTER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.ADAPTER_NODE_OPTIONS } : {}) } });
+    const c = spawn(process.execPath, [BIN, 'serve'], { stdio: ['pipe', 'pipe', 'ignore'], env: { ...process.env, CHUTES_RPC_HOME: '/nonexistent-bench-home' } });
     c.on('error', reject);
     let out = '';
     c.stdout.on('data', (d) => {

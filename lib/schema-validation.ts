@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { Problem } from './generated/types';
 import { validatorFiles } from './generated/validator-keys';
@@ -10,7 +11,8 @@ function validator(key: string): ValidateFunction {
     const file = validatorFiles[key];
     if (!file) throw new Error(`no schema for ${key}`);
     // Standalone validators generated at build time, one module per key: no ajv compile at start-up.
-    fn = (require(`./generated/validators/${file}`) as { validate: ValidateFunction }).validate;
+    // A path, not a literal: the serve bundle (scripts/bundle-serve.js) leaves these files outside.
+    fn = (require(path.join(__dirname, 'generated', 'validators', `${file}.js`)) as { validate: ValidateFunction }).validate;
     loaded.set(key, fn);
   }
   return fn;
