@@ -10,7 +10,7 @@ export interface Loopback {
 
 /** A real HTTP server on 127.0.0.1 for tests; `handler` may write SSE, stall, or drop the connection. */
 export async function startLoopback(
-  handler: (req: http.IncomingMessage & { body: string }, res: http.ServerResponse) => void | Promise<void>,
+  handler: (req: http.IncomingMessage & { body: string }, res: http.ServerResponse) => unknown,
 ): Promise<Loopback> {
   const requests: Loopback['requests'] = [];
   const sockets = new Set<import('node:net').Socket>();

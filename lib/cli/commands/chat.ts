@@ -1,8 +1,7 @@
 import type { CommandModule } from 'yargs';
-import type { LogLevel } from '../../log/logger';
-import { SERVE_OPTIONS } from '../serve-options';
+import { COMMON_OPTIONS, type CommonArgs } from '../cli-app';
 
-interface ChatArgs {
+interface ChatArgs extends CommonArgs {
   prompt?: string[];
   model?: string;
   system?: string;
@@ -13,14 +12,7 @@ interface ChatArgs {
   thinking?: boolean;
   'tee-only'?: boolean;
   usage?: boolean;
-  config?: string;
-  home?: string;
-  replay?: string;
-  record?: string;
-  'log-level'?: LogLevel;
 }
-
-const COMMON = (({ config, home, replay, record, 'log-level': logLevel }) => ({ config, home, replay, record, 'log-level': logLevel }))(SERVE_OPTIONS);
 
 export const chatCommand: CommandModule<object, ChatArgs> = {
   command: 'chat [prompt..]',
@@ -38,7 +30,7 @@ export const chatCommand: CommandModule<object, ChatArgs> = {
         thinking: { type: 'boolean', describe: 'ask for thinking (X-Enable-Thinking)' },
         'tee-only': { type: 'boolean', describe: 'only run on a TEE model (default from the config teeOnly)' },
         usage: { type: 'boolean', describe: 'print tokens, cost and attempts to stderr at the end' },
-        ...(COMMON as unknown as Record<string, object>),
+        ...COMMON_OPTIONS,
       })
       .example('$0 chat --model chutes/zai-org/GLM-4.7-Flash "Hello!"', '')
       .example('git diff | $0 chat -s "Review this diff"', '') as never,
@@ -47,11 +39,7 @@ export const chatCommand: CommandModule<object, ChatArgs> = {
 
 async function chat(argv: ChatArgs): Promise<void> {
   // Loaded here: `chutes-rpc --help` and the other commands do not pay for them.
-  const fs = require('node:fs') as typeof import('node:fs');
-  const { resolveHome, locateConfig } = require('../../config/locate') as typeof import('../../config/locate');
-  const { loadConfig } = require('../../config/load') as typeof import('../../config/load');
-  const { App } = require('../../app') as typeof import('../../app');
-  const { log } = require('../../log/logger') as typeof import('../../log/logger');
+  const { createCliApp, CliUsageError } = require('../cli-app') as typeof import('../cli-app');
   const { redact } = require('../../log/redact') as typeof import('../../log/redact');
   const { RpcError, JsonRpcCode } = require('../../errors') as typeof import('../../errors');
   const { runChat } = require('../../chutes/chat/provider') as typeof import('../../chutes/chat/provider');
@@ -60,8 +48,6 @@ async function chat(argv: ChatArgs): Promise<void> {
     process.stderr.write(`chutes-rpc: ${redact(message)}\n`);
     process.exitCode = code;
   };
-  if (argv.replay && argv.record) return fail('--replay and --record cannot be used together', 2);
-  if (argv.replay && !fs.existsSync(argv.replay)) return fail(`--replay ${argv.replay}: file not found`, 2);
   if (argv['max-tokens'] !== undefined && !(Number.isInteger(argv['max-tokens']) && argv['max-tokens'] > 0)) {
     return fail('--max-tokens must be a positive integer', 2);
   }
@@ -74,16 +60,14 @@ async function chat(argv: ChatArgs): Promise<void> {
   }
   if (prompt.trim() === '') return fail('the prompt is empty', 2);
 
-  const home = resolveHome(argv.home);
-  const configPath = locateConfig(argv.config, home);
-  const configState = loadConfig(configPath);
-  const level = argv['log-level'] ?? configState.config.logLevel;
-  if (level) log.setLevel(level);
-  const options: import('../../app').AppOptions = { home };
-  if (configPath) options.configPath = configPath;
-  if (argv.replay) options.replay = argv.replay;
-  if (argv.record) options.record = argv.record;
-  const app = new App(options, configState, log);
+  let app: import('../../app').App;
+  try {
+    app = createCliApp(argv);
+  } catch (err) {
+    if (err instanceof CliUsageError) return fail(err.message, 2);
+    throw err;
+  }
+  const log = app.log;
 
   const controller = new AbortController();
   let interrupted = false;
