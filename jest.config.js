@@ -6,4 +6,5 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   testTimeout: 20000,
   maxWorkers: 2,
+  reporters: ['default', '<rootDir>/spec/helpers/summary-reporter.js'],
 };
