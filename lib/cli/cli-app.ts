@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import type { App } from '../app';
 import type { LogLevel } from '../log/logger';
 import { SERVE_OPTIONS } from './serve-options';
@@ -27,22 +26,17 @@ export class CliUsageError extends Error {}
  * CliUsageError for options that cannot work together.
  */
 export function createCliApp(argv: CommonArgs): App {
-  if (argv.replay && argv.record) throw new CliUsageError('--replay and --record cannot be used together');
-  if (argv.replay && !fs.existsSync(argv.replay)) throw new CliUsageError(`--replay ${argv.replay}: file not found`);
-  const { resolveHome, locateConfig } = require('../config/locate') as typeof import('../config/locate');
-  const { loadConfig } = require('../config/load') as typeof import('../config/load');
-  const { App } = require('../app') as typeof import('../app');
+  const { createApp, settingsProblem } = require('../create-app') as typeof import('../create-app');
   const { log } = require('../log/logger') as typeof import('../log/logger');
-  const home = resolveHome(argv.home);
-  const configPath = locateConfig(argv.config, home);
-  const state = loadConfig(configPath);
-  const level = argv['log-level'] ?? state.config.logLevel;
-  if (level) log.setLevel(level);
-  const options: import('../app').AppOptions = { home };
-  if (configPath) options.configPath = configPath;
-  if (argv.replay) options.replay = argv.replay;
-  if (argv.record) options.record = argv.record;
-  return new App(options, state, log);
+  const settings: import('../create-app').AppSettings = {};
+  if (argv.home) settings.home = argv.home;
+  if (argv.config) settings.config = argv.config;
+  if (argv.replay) settings.replay = argv.replay;
+  if (argv.record) settings.record = argv.record;
+  if (argv['log-level']) settings.logLevel = argv['log-level'];
+  const problem = settingsProblem(settings);
+  if (problem) throw new CliUsageError(problem);
+  return createApp(settings, log);
 }
 
 /** `cmd | head` closing our output early is not an error. */

@@ -1,9 +1,7 @@
 import { createMessageConnection, type Message, type MessageConnection, ResponseError } from 'vscode-jsonrpc/node';
-import { App, type AppOptions } from '../app';
-import { loadConfig } from '../config/load';
-import { locateConfig } from '../config/locate';
+import { type AppSettings, createApp } from '../create-app';
 import { JsonRpcCode } from '../errors';
-import type { LogLevel, Logger } from '../log/logger';
+import type { Logger } from '../log/logger';
 import { allMethods, clientNotifications, serverNotifications } from '../methods';
 import type { Session } from '../methods/method';
 import { MethodDispatcher } from './dispatch';
@@ -16,13 +14,8 @@ import { FramedStreamWriter, type RawWrite } from './framing/stream-writer';
 import { type ErrorReply, InboundGate } from './inbound-gate';
 import { guardStdout } from './stdout-guard';
 
-export interface ServeOptions {
-  home: string;
-  config?: string;
+export interface ServeOptions extends AppSettings {
   framing: 'auto' | Framing;
-  replay?: string;
-  record?: string;
-  logLevel?: LogLevel;
   /** What stdin EOF does to running requests: cancel them (the contract) or let them finish. */
   onEof: 'cancel' | 'wait';
 }
@@ -35,17 +28,9 @@ export function serve(opts: ServeOptions, log: Logger): void {
   const stdout = process.stdout;
   const rawWrite: RawWrite = guardStdout();
 
-  const configPath = locateConfig(opts.config, opts.home);
-  const configState = loadConfig(configPath);
-  const level = opts.logLevel ?? configState.config.logLevel;
-  if (level) log.setLevel(level);
-  for (const p of configState.problems) log.warn(`config ${configPath ?? ''} ${p.path || '(root)'}: ${p.message}`);
-
-  const appOptions: AppOptions = { home: opts.home };
-  if (configPath) appOptions.configPath = configPath;
-  if (opts.replay) appOptions.replay = opts.replay;
-  if (opts.record) appOptions.record = opts.record;
-  const app = new App(appOptions, configState, log);
+  const app = createApp(opts, log);
+  const configState = app.configState;
+  for (const p of configState.problems) log.warn(`config ${configState.config.path ?? ''} ${p.path || '(root)'}: ${p.message}`);
 
   let framing: Framing | undefined = opts.framing === 'auto' ? undefined : opts.framing;
   let gate: InboundGate;
