@@ -336,11 +336,12 @@ describe.each(['ndjson', 'lsp'] as const)('chat.stream over %s', (framing) => {
       expect(deltasOf(p, streamId, ids[k]!).map((d) => d.content)).toEqual(expected(k));
       expect(r.result.message.content).toBe(expected(k).join(''));
     });
-    // They really were interleaved on the one connection.
     const order = p.messages.filter((m) => m.method === 'chat.delta' && String(m.params.streamId).match(/^(many|named)-/)).map((m) => m.params.streamId);
-    // They really were interleaved on the one connection (one after the other would switch 63 times).
+    // They really were interleaved on the one connection: one after the other would switch 63
+    // times. How often they switch depends on scheduling (a loaded machine delivers in bursts), so
+    // the bound asks for at least twice the sequential count.
     expect(order).toHaveLength(64 * 20);
-    expect(order.filter((s, i, a) => i > 0 && s !== a[i - 1]).length).toBeGreaterThan(300);
+    expect(order.filter((s, i, a) => i > 0 && s !== a[i - 1]).length).toBeGreaterThan(2 * 63);
   });
 });
 

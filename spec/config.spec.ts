@@ -106,6 +106,12 @@ describe('chutes-rpc config validate FILE', () => {
     expect(out.trim()).toBe(`${file}: valid`);
   });
 
+  it('exits non-zero with help for an unknown action', () => {
+    const r = require('node:child_process').spawnSync(process.execPath, [BIN, 'config', 'bogus'], { env: cleanEnv(), encoding: 'utf8' });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/validate/);
+  });
+
   it('exits 1 for a missing file', () => {
     const file = path.join(tempHome(), 'absent.json5');
     expect(fs.existsSync(file)).toBe(false);

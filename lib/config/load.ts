@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import type { ChutesProviderConfig, ConfigFile, ConfigModelEntry, Problem } from '../generated/types';
-import { addSecret } from '../log/redact';
+import { addSecret, redactValue } from '../log/redact';
 import { validate } from '../schema-validation';
 import * as D from './defaults';
 
@@ -111,7 +111,8 @@ function checkBaseUrl(url: string, at: string, out: Problem[]): string {
   try {
     u = new URL(url);
   } catch {
-    out.push({ path: at, message: `not a valid URL: ${JSON.stringify(url)}` });
+    // The value is not echoed: it may have come from a ${VAR} holding a secret.
+    out.push({ path: at, message: 'not a valid URL (give an absolute https:// URL)' });
     return url;
   }
   if (u.protocol === 'http:' && !isLoopbackHost(u.hostname)) {
@@ -175,7 +176,7 @@ export function resolveConfigValue(value: unknown, processEnv: NodeJS.ProcessEnv
   if (settings.logLevel !== undefined) config.logLevel = settings.logLevel;
   if (settings.modelsCacheTtlMs !== undefined) config.modelsCacheTtlMs = settings.modelsCacheTtlMs;
 
-  return problems.length ? { config: base, problems } : { config, problems };
+  return problems.length ? { config: base, problems: redactValue(problems) } : { config, problems };
 }
 
 export function checkConfigText(text: string, processEnv: NodeJS.ProcessEnv = process.env, path?: string): ConfigState {
@@ -197,7 +198,7 @@ export function checkConfigFile(path: string, processEnv: NodeJS.ProcessEnv = pr
     const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code ?? 'error'})`;
     const base = defaultConfig(processEnv);
     base.path = path;
-    return { config: base, problems: [{ path: '', message: `${path}: ${why}` }] };
+    return { config: base, problems: [{ path: '', message: why }] };
   }
   return checkConfigText(text, processEnv, path);
 }

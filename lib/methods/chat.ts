@@ -1,17 +1,31 @@
+import { JsonRpcCode, RpcError } from '../errors';
 import type { ChatParams, ChatResult } from '../generated/types';
 import { type CallContext, defineMethod } from './method';
 
-function run(params: ChatParams, ctx: CallContext, stream: boolean): Promise<ChatResult> {
+/** Streams in flight by streamId: two at once under one name would make their deltas indistinguishable. */
+const activeStreams = new Set<string>();
+
+async function run(params: ChatParams, ctx: CallContext, stream: boolean): Promise<ChatResult> {
   // Loaded on the first chat call, not at start-up.
   const { runChat } = require('../chutes/chat/provider') as typeof import('../chutes/chat/provider');
   const streamId = params.streamId ?? String(ctx.id);
-  return runChat(ctx.app, {
-    params,
-    streamId,
-    signal: ctx.signal,
-    // Awaited: while the host reads slowly, the writer holds this promise and the upstream waits.
-    ...(stream ? { onDelta: (delta) => ctx.notify('chat.delta', delta) } : {}),
-  });
+  if (!stream) return runChat(ctx.app, { params, streamId, signal: ctx.signal });
+  if (activeStreams.has(streamId)) {
+    const message = `streamId ${JSON.stringify(streamId)} is already used by a stream in flight`;
+    throw new RpcError(JsonRpcCode.InvalidParams, `Invalid params: ${message}`, { errors: [{ path: '/streamId', message }] });
+  }
+  activeStreams.add(streamId);
+  try {
+    return await runChat(ctx.app, {
+      params,
+      streamId,
+      signal: ctx.signal,
+      // Awaited: while the host reads slowly, the writer holds this promise and the upstream waits.
+      onDelta: (delta) => ctx.notify('chat.delta', delta),
+    });
+  } finally {
+    activeStreams.delete(streamId);
+  }
 }
 
 /** Streaming chat: chat.delta notifications as the answer arrives, then the assembled result. */

@@ -50,6 +50,11 @@ export class MethodDispatcher {
     clearTimeout(timer);
   }
 
+  /** Resolves when every running request has finished, without cancelling any. */
+  async settled(): Promise<void> {
+    while (this.running.size) await Promise.allSettled([...this.running].map((r) => r.done));
+  }
+
   handle(id: string | number, method: string, params: unknown, token: CancellationToken): Promise<unknown> {
     const controller = new AbortController();
     const sub = token.onCancellationRequested(() => controller.abort(new Error('cancelled by the host')));
@@ -64,9 +69,9 @@ export class MethodDispatcher {
   }
 
   private async run(id: string | number, method: string, params: unknown, signal: AbortSignal): Promise<unknown> {
+    if (this.shuttingDown) throw new ResponseError(JsonRpcCode.InvalidRequest, 'Invalid request: the server is shutting down');
     const spec = this.methods.get(method);
     if (!spec) throw new ResponseError(JsonRpcCode.MethodNotFound, `Method not found: ${method}`);
-    if (this.shuttingDown) throw new ResponseError(JsonRpcCode.InvalidRequest, 'Invalid request: the server is shutting down');
     if (Array.isArray(params)) {
       throw new ResponseError(JsonRpcCode.InvalidParams, 'Invalid params: params must be an object (by name), not an array', {
         errors: [{ path: '', message: 'must be object' }],

@@ -19,6 +19,25 @@ function describe(value: unknown): string {
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
+// Deeper values would only exhaust the stack of whatever walks them (validation, redaction).
+const MAX_DEPTH = 512;
+
+/** How deeply arrays and objects nest in a parsed JSON value, without recursion. */
+function nestingDepth(value: unknown): number {
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (d + 1 > max) {
+      max = d + 1;
+      if (max > MAX_DEPTH) return max;
+    }
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, d + 1]);
+  }
+  return max;
+}
+
 function isId(v: unknown): v is RequestId {
   return typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
 }
@@ -31,11 +50,13 @@ function isId(v: unknown): v is RequestId {
 export class InboundGate implements FrameSink {
   private deliver: ((msg: Message) => void) | undefined;
   private readonly inFlight = new Set<RequestId>();
-  /** Requests handed to the connection so far. */
-  deliveredRequests = 0;
+  /** Error replies this gate wrote itself: writing one must not free the id of a request in flight. */
+  private readonly ownReplies = new WeakSet<object>();
+  /** Messages handed to the connection so far, but for $/cancelRequest (the connection acts on it at once). */
+  deliveredMessages = 0;
 
   constructor(
-    private readonly reject: (reply: ErrorReply) => void,
+    private readonly write: (reply: object) => void,
     private readonly log: Logger,
     private readonly maxBytes: number,
   ) {}
@@ -44,17 +65,29 @@ export class InboundGate implements FrameSink {
     this.deliver = deliver;
   }
 
-  /** The reply to `id` is being written: the id may be used again. */
-  responded(id: RequestId | null): void {
-    if (id !== null) this.inFlight.delete(id);
+  /** A reply is being written: unless the gate wrote it, its request is done and the id may be used again. */
+  responded(reply: { id?: RequestId | null }): void {
+    if (!this.ownReplies.has(reply) && reply.id !== undefined && reply.id !== null) this.inFlight.delete(reply.id);
+  }
+
+  private reject(r: ErrorReply): void {
+    const error: Record<string, unknown> = { code: r.code, message: r.message };
+    if (r.data !== undefined) error.data = r.data;
+    const reply = { jsonrpc: '2.0', id: r.id, error };
+    this.ownReplies.add(reply);
+    this.write(reply);
   }
 
   frame(text: string): void {
     let value: unknown;
     try {
-      value = JSON.parse(text);
+      value = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
     } catch (err) {
       this.reject({ id: null, code: JsonRpcCode.ParseError, message: `Parse error: ${(err as Error).message}` });
+      return;
+    }
+    if (nestingDepth(value) > MAX_DEPTH) {
+      this.reject({ id: null, code: JsonRpcCode.InvalidRequest, message: `Invalid request: the message is nested more than ${MAX_DEPTH} levels deep` });
       return;
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
@@ -83,8 +116,10 @@ export class InboundGate implements FrameSink {
       const id = msg.id as RequestId;
       if (this.inFlight.has(id)) return invalid(`id ${JSON.stringify(id)} is already used by a request in flight`);
       this.inFlight.add(id);
-      this.deliveredRequests++;
+    } else if (msg.method === '$/cancelRequest' && !isId((msg.params as { id?: unknown } | undefined)?.id)) {
+      return this.log.warn('ignoring $/cancelRequest: params.id must be a string or a number');
     }
+    if (msg.method !== '$/cancelRequest') this.deliveredMessages++;
     this.deliver?.(msg as unknown as Message);
   }
 

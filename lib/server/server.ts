@@ -11,7 +11,7 @@ import { LspDecoder } from './framing/lsp-decoder';
 import { NdjsonDecoder } from './framing/ndjson-decoder';
 import { FramedStreamReader } from './framing/stream-reader';
 import { FramedStreamWriter, type RawWrite } from './framing/stream-writer';
-import { type ErrorReply, InboundGate } from './inbound-gate';
+import { InboundGate } from './inbound-gate';
 import { guardStdout } from './stdout-guard';
 
 export interface ServeOptions extends AppSettings {
@@ -34,13 +34,8 @@ export function serve(opts: ServeOptions, log: Logger): void {
 
   let framing: Framing | undefined = opts.framing === 'auto' ? undefined : opts.framing;
   let gate: InboundGate;
-  const writer = new FramedStreamWriter(stdout, rawWrite, () => framing ?? 'ndjson', (id) => gate.responded(id));
-  const reply = (r: ErrorReply) => {
-    const error: Record<string, unknown> = { code: r.code, message: r.message };
-    if (r.data !== undefined) error.data = r.data;
-    writer.write({ jsonrpc: '2.0', id: r.id, error } as unknown as Message).catch(() => undefined);
-  };
-  gate = new InboundGate(reply, log, configState.config.maxMessageBytes);
+  const writer = new FramedStreamWriter(stdout, rawWrite, () => framing ?? 'ndjson', (reply) => gate.responded(reply));
+  gate = new InboundGate((reply) => void writer.write(reply as Message).catch(() => undefined), log, configState.config.maxMessageBytes);
   const max = configState.config.maxMessageBytes;
   const makeDecoder = (f: Framing, sink: FrameSink): FrameDecoder => (f === 'lsp' ? new LspDecoder(sink, max) : new NdjsonDecoder(sink, max));
   const decoder: FrameDecoder =
@@ -58,6 +53,7 @@ export function serve(opts: ServeOptions, log: Logger): void {
   // vscode-jsonrpc hands the star handler method and params but not the id; the handler is called
   // synchronously inside handleMessage, so the message being handled is known at that moment.
   let current: Message | undefined;
+  let handled = 0;
   const connection: MessageConnection = createMessageConnection(
     reader,
     writer,
@@ -70,6 +66,8 @@ export function serve(opts: ServeOptions, log: Logger): void {
     {
       messageStrategy: {
         handleMessage(message, next) {
+          // Counted like InboundGate.deliveredMessages: $/cancelRequest may never be queued.
+          if ((message as { method?: string }).method !== '$/cancelRequest') handled++;
           current = message;
           try {
             return next(message);
@@ -81,7 +79,9 @@ export function serve(opts: ServeOptions, log: Logger): void {
     },
   );
 
-  const notify = (method: string, params: unknown) => connection.sendNotification(method, params);
+  // Straight to the writer: it keeps order with replies, waits for room (backpressure), and still
+  // works after end of input, while running requests finish with their cancelled replies.
+  const notify = (method: string, params: unknown) => writer.write({ jsonrpc: '2.0', method, params } as Message);
   let shutdownRequested = false;
   const session: Session = {
     framing: () => framing,
@@ -95,11 +95,9 @@ export function serve(opts: ServeOptions, log: Logger): void {
   };
   const dispatcher = new MethodDispatcher(allMethods, app, session, notify, log);
   let eofCancels = false;
-  let started = 0;
 
   connection.onRequest((method, params, token) => {
     const id = (current as { id?: string | number } | undefined)?.id;
-    started++;
     if (id === undefined) throw new ResponseError(JsonRpcCode.InternalError, 'Internal error: request id unknown');
     if (eofCancels) throw new ResponseError(JsonRpcCode.RequestCancelled, 'Request cancelled: the input ended', { partial: null });
     return dispatcher.handle(id, method, params, token);
@@ -124,14 +122,16 @@ export function serve(opts: ServeOptions, log: Logger): void {
   };
 
   const onInputEnd = async (why: string) => {
-    // Requests already read but still queued inside the connection count as in flight: let them
-    // reach the dispatcher first, so that each gets its (cancelled or finished) reply.
-    for (let i = 0; i < 10_000 && started < gate.deliveredRequests; i++) await new Promise((r) => setImmediate(r));
+    // Messages already read but still queued inside the connection count as received: let them
+    // be handled first, so that each request gets its (cancelled or finished) reply and an exit
+    // notification still decides the exit code.
+    const deadline = Date.now() + STOP_GRACE_MS;
+    while (handled < gate.deliveredMessages && Date.now() < deadline) await new Promise((r) => setImmediate(r));
     if (opts.onEof === 'cancel') {
       eofCancels = true;
     } else {
       dispatcher.refuseNewRequests();
-      await dispatcher.cancelAll(Number.MAX_SAFE_INTEGER);
+      await dispatcher.settled();
     }
     await stop(0, why);
   };

@@ -6,7 +6,9 @@ export const configCommand: CommandModule = {
   command: 'config <action>',
   describe: 'work with config files',
   builder: (y) =>
-    y.command({
+    y
+      .demandCommand(1, 'Give an action: chutes-rpc config validate FILE')
+      .command({
       command: 'validate <file>',
       describe: 'check a config file; prints each problem (file, path, message); exit code 1 if any',
       builder: (yy) => yy.positional('file', { type: 'string', demandOption: true }),

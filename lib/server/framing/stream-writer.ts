@@ -30,7 +30,7 @@ export class FramedStreamWriter extends AbstractMessageWriter implements Message
     private readonly stream: Writable,
     private readonly rawWrite: RawWrite,
     private readonly framing: () => Framing,
-    private readonly beforeResponse?: (id: string | number | null) => void,
+    private readonly beforeResponse?: (reply: { id?: string | number | null }) => void,
   ) {
     super();
     stream.once('close', () => {
@@ -48,7 +48,7 @@ export class FramedStreamWriter extends AbstractMessageWriter implements Message
   private send(msg: Message): Promise<void> {
     if (this.closed || this.stream.destroyed) return Promise.reject(new Error('output closed'));
     const m = msg as { id?: string | number | null; method?: string };
-    if (m.method === undefined && 'id' in m) this.beforeResponse?.(m.id ?? null);
+    if (m.method === undefined && 'id' in m) this.beforeResponse?.(m);
     const data = encodeMessage(msg, this.framing());
     // Messages written in the same tick (a burst of deltas) leave in one write to the pipe.
     if (!this.corked) {
