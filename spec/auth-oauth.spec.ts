@@ -196,8 +196,9 @@ describe('Sign in with Chutes (auth.login {method: "oauth"})', () => {
     const port = await freePort();
     const login = p.request('auth.login', { method: 'oauth', redirectUri: `http://127.0.0.1:${port}/oauth-callback`, timeoutMs: 10_000 });
     await authorizeNotification(p);
-    // Another path does not count and does not use the login up.
+    // Another path, or the callback path with no code, state or error, does not count and does not use the login up.
     expect((await get(`http://127.0.0.1:${port}/favicon.ico`)).status).toBe(404);
+    expect((await get(`http://127.0.0.1:${port}/oauth-callback`)).status).toBe(400);
     const page = await get(`http://127.0.0.1:${port}/oauth-callback?code=code_forged&state=forged-state`);
     expect(page.status).toBe(400);
     expect(page.body).toContain('state mismatch');

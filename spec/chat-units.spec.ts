@@ -121,6 +121,12 @@ describe('ChatAssembler', () => {
     expect(a.servedModel).toBe('m/served');
   });
 
+  it('takes the reasoning field that has text when the other is empty', () => {
+    const a = new ChatAssembler();
+    expect(a.add(chunk({ reasoning_content: '', reasoning: 'C' }))).toEqual({ reasoning: 'C' });
+    expect(a.message().reasoning).toBe('C');
+  });
+
   it('takes reasoning from reasoning_content or reasoning, and only once when an engine sends both', () => {
     const a = new ChatAssembler();
     expect(a.add(chunk({ reasoning_content: 'one ' }))).toEqual({ reasoning: 'one ' });

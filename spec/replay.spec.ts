@@ -156,4 +156,31 @@ describe('record', () => {
       await agent.close();
     }
   });
+
+  it('survives a dropped connection (the failed exchange is not recorded) and never stores form bodies', async () => {
+    const server = await startLoopback((req, res) => {
+      if (req.url === '/drop') return req.socket.destroy();
+      res.setHeader('content-type', 'application/json');
+      res.end('{"access_token":"cak_test_fake_recorded_token","token_type":"Bearer"}');
+    });
+    const out = path.join(tempHome(), 'recorded.json');
+    const { dispatcher, close } = recordingDispatcher(out);
+    const dropped = await request(`${server.url}/drop`, { dispatcher }).catch((e: Error) => e);
+    expect(dropped).toBeInstanceOf(Error);
+    const form = 'grant_type=refresh_token&refresh_token=opaque%2Frefresh%2Bvalue&client_secret=csc_fake%2Fsecret%2B%3D';
+    const token = await request(`${server.url}/idp/token`, {
+      dispatcher,
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: form,
+    });
+    await token.body.text();
+    await close();
+    await server.close();
+    const text = fs.readFileSync(out, 'utf8');
+    const cassette = JSON.parse(text);
+    expect(cassette.interactions).toHaveLength(1);
+    expect(cassette.interactions[0].request).toEqual({ method: 'POST', url: `${server.url}/idp/token` });
+    expect(text).not.toMatch(/opaque|secret%2B|csc_fake|cak_test_fake_recorded_token/);
+  });
 });

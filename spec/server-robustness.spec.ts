@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { encodeMessage } from '../lib/server/framing/stream-writer';
-import { RpcProcess, ROOT, withServer } from './helpers/rpc-process';
+import { startLoopback, writeConfig } from './helpers/loopback';
+import { RpcProcess, ROOT, tempHome, withServer } from './helpers/rpc-process';
 
 // Found by review: each case once lost a reply, crashed the process, or answered the wrong thing.
 const SLOW = path.join(ROOT, 'fixtures', 'cassettes', 'conformance-slow.json');
@@ -122,5 +123,45 @@ describe('robustness', () => {
         expect(JSON.stringify(r)).not.toMatch(/SECRETVALUE|opaque-not-shaped-secret/);
       }
     });
+  });
+});
+
+describe('nothing secret in answers', () => {
+  it('does not quote the input in a parse error (it may hold a key)', async () => {
+    await withServer({}, async (p) => {
+      p.sendRaw('{"jsonrpc":"2.0","id":1,"method":"auth.login","params":{"method":"apiKey","apiKey":opaque_unquoted_key_value}}\n');
+      const r = await p.next((m) => m.error?.code === -32700);
+      expect(r.error?.message).toMatch(/^Parse error: /);
+      expect(r.error?.message).not.toMatch(/opaque|apiKey/);
+    });
+  });
+
+  it('shows the base URL in initialize without a user or password', async () => {
+    const home = tempHome();
+    writeConfig(home, { env: { MY_TOKEN: 'tok_review_secretvalue' }, models: { providers: { chutes: { baseUrl: 'http://u:${MY_TOKEN}@127.0.0.1:9/v1' } } } });
+    await withServer({ home }, async (p) => {
+      const r = await p.request('initialize', {});
+      expect(r.result.provider.baseUrl).toBe('http://127.0.0.1:9/v1');
+    });
+  });
+
+  it('verifies the key being logged in, even when the config sets an Authorization header', async () => {
+    const seen: Array<string | undefined> = [];
+    const server = await startLoopback((req, res) => {
+      seen.push(req.headers.authorization);
+      res.setHeader('content-type', 'application/json');
+      res.end('{"object":"list","data":[]}');
+    });
+    const home = tempHome();
+    writeConfig(home, { models: { providers: { chutes: { baseUrl: `${server.url}/v1`, headers: { Authorization: 'Bearer cpk_test_fake_from_config' } } } } });
+    try {
+      await withServer({ home }, async (p) => {
+        const r = await p.request('auth.login', { method: 'apiKey', apiKey: 'cpk_test_fake_being_checked' });
+        expect(r.result.verified).toBe(true);
+      });
+      expect(seen).toEqual(['Bearer cpk_test_fake_being_checked']);
+    } finally {
+      await server.close();
+    }
   });
 });

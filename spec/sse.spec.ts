@@ -105,3 +105,22 @@ describe('SseDecoder', () => {
     expect(() => d.push(Buffer.from('data: ' + 'x'.repeat(2000)))).toThrow(/over/);
   });
 });
+
+describe('SseDecoder at the end of a stream', () => {
+  const enc = new TextEncoder();
+
+  it.each(['data: [DONE]', 'data: [DONE]\n', 'data:[DONE]\r\n'])('takes a last %j that no blank line closed as the end', (last) => {
+    const d = new SseDecoder();
+    const items = [...d.push(enc.encode(`data: {"a":1}\n\n${last}`)), ...d.end()];
+    expect(items).toEqual([
+      { kind: 'event', data: '{"a":1}' },
+      { kind: 'event', data: '[DONE]' },
+    ]);
+  });
+
+  it('still drops any other event that no blank line closed', () => {
+    const d = new SseDecoder();
+    const items = [...d.push(enc.encode('data: {"a":1}\n\ndata: {"b":')), ...d.end()];
+    expect(items).toEqual([{ kind: 'event', data: '{"a":1}' }]);
+  });
+});

@@ -20,7 +20,8 @@ export async function verifyApiKey(app: App, apiKey: string, signal?: AbortSigna
   try {
     res = await request(url, {
       method: 'GET',
-      headers: { ...config.headers, accept: 'application/json', authorization: `Bearer ${apiKey}` },
+      // Lowercased, so a configured Authorization header cannot ride along with the key being checked.
+      headers: { ...lowercaseKeys(config.headers), accept: 'application/json', authorization: `Bearer ${apiKey}` },
       dispatcher: app.dispatcher(),
       signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       headersTimeout: timeoutMs,
@@ -72,4 +73,8 @@ export async function apiKeyLogin(app: App, params: ApiKeyLoginParams, signal?: 
     { replaceCorrupt: true },
   );
   return { profile, method: 'apiKey', verified: verify };
+}
+
+function lowercaseKeys(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
 }

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { SnapshotAgent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import type { Cassette, CassetteInteraction, CassetteResponse } from '../generated/types';
 import { redact, redactValue } from '../log/redact';
 
@@ -7,23 +7,99 @@ const DROPPED_HEADERS = ['authorization', 'cookie', 'set-cookie', 'x-api-key', '
 // Response headers that only describe one connection; they would mislead on replay.
 const TRANSIENT_HEADERS = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'content-encoding']);
 
-/** A dispatcher that talks to the real service and, on close, writes what it saw as a cassette. */
-export function recordingDispatcher(file: string): { dispatcher: SnapshotAgent; close: () => Promise<void> } {
-  const agent = new SnapshotAgent({ mode: 'record', excludeHeaders: DROPPED_HEADERS });
+/**
+ * A dispatcher that talks to the real service and, on close, writes what it saw as a cassette.
+ * Recording is an interceptor over a plain Agent that copies each response as it passes through
+ * (streams are not held back). undici's SnapshotAgent was the first choice, but its recording
+ * handler has no error callback: a dropped connection crashed the process.
+ */
+export function recordingDispatcher(file: string): { dispatcher: Dispatcher; close: () => Promise<void> } {
+  const interactions: CassetteInteraction[] = [];
+  const agent = new Agent({ keepAliveTimeout: 30_000 });
+  const dispatcher = agent.compose((dispatch) => (opts, handler) =>
+    dispatch(opts, new RecordingHandler(opts, handler as unknown as LegacyHandler, (i) => interactions.push(i)) as unknown as Dispatcher.DispatchHandler),
+  );
   const close = async () => {
-    const interactions: CassetteInteraction[] = [];
-    for (const snap of agent.getRecorder().getSnapshots()) {
-      for (const r of snap.responses) {
-        const request: CassetteInteraction['request'] = { method: snap.request.method, url: snap.request.url };
-        if (snap.request.body) request.body = redactValue(parseJson(snap.request.body) ?? snap.request.body);
-        interactions.push({ request, response: toResponse(r.statusCode, r.headers, Buffer.from(r.body, 'base64').toString('utf8')) });
-      }
-    }
-    const cassette: Cassette = { version: 1, description: `recorded by chutes-rpc --record`, interactions };
+    const cassette: Cassette = { version: 1, description: 'recorded by chutes-rpc --record', interactions };
     fs.writeFileSync(file, JSON.stringify(cassette, null, 2) + '\n', { mode: 0o600 });
     await agent.close();
   };
-  return { dispatcher: agent, close };
+  return { dispatcher, close };
+}
+
+type LegacyHandler = {
+  onConnect?: (abort: (reason?: Error) => void, context?: unknown) => void;
+  onHeaders?: (status: number, rawHeaders: Buffer[], resume: () => void, statusText: string) => boolean;
+  onData?: (chunk: Buffer) => boolean;
+  onComplete?: (trailers: Buffer[] | null) => void;
+  onError?: (err: Error) => void;
+  onUpgrade?: (...args: unknown[]) => void;
+  onResponseStarted?: () => void;
+  onBodySent?: (...args: unknown[]) => void;
+  onRequestSent?: () => void;
+};
+
+/** Passes every callback on, keeping a copy of the response; records it once it completed. */
+class RecordingHandler implements LegacyHandler {
+  private status = 0;
+  private headers: Record<string, string> = {};
+  private readonly chunks: Buffer[] = [];
+
+  constructor(
+    private readonly opts: Dispatcher.DispatchOptions,
+    private readonly inner: LegacyHandler,
+    private readonly record: (i: CassetteInteraction) => void,
+  ) {}
+
+  onConnect(abort: (reason?: Error) => void, context?: unknown): void {
+    this.inner.onConnect?.(abort, context);
+  }
+  onUpgrade(...args: unknown[]): void {
+    this.inner.onUpgrade?.(...args);
+  }
+  onResponseStarted(): void {
+    this.inner.onResponseStarted?.();
+  }
+  onBodySent(...args: unknown[]): void {
+    this.inner.onBodySent?.(...args);
+  }
+  onRequestSent(): void {
+    this.inner.onRequestSent?.();
+  }
+
+  onHeaders(status: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    this.status = status;
+    for (let i = 0; i < rawHeaders.length; i += 2) this.headers[String(rawHeaders[i]).toLowerCase()] = String(rawHeaders[i + 1]);
+    return this.inner.onHeaders?.(status, rawHeaders, resume, statusText) ?? true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.chunks.push(Buffer.from(chunk));
+    return this.inner.onData?.(chunk) ?? true;
+  }
+
+  onComplete(trailers: Buffer[] | null): void {
+    try {
+      this.record({ request: this.request(), response: toResponse(this.status, this.headers, Buffer.concat(this.chunks).toString('utf8')) });
+    } finally {
+      this.inner.onComplete?.(trailers);
+    }
+  }
+
+  onError(err: Error): void {
+    this.inner.onError?.(err);
+  }
+
+  private request(): CassetteInteraction['request'] {
+    const url = new URL(this.opts.path, this.opts.origin).toString();
+    const request: CassetteInteraction['request'] = { method: this.opts.method, url };
+    // JSON bodies are kept (redacted) so replays can tell requests apart; form bodies (OAuth
+    // token calls, full of codes and secrets in URL-encoded form) are not kept at all.
+    const body = typeof this.opts.body === 'string' ? this.opts.body : Buffer.isBuffer(this.opts.body) ? this.opts.body.toString('utf8') : undefined;
+    const json = body === undefined ? undefined : parseJson(body);
+    if (json && typeof json === 'object' && !Array.isArray(json)) request.body = redactValue(json as Record<string, unknown>);
+    return request;
+  }
 }
 
 function parseJson(text: string): unknown {
@@ -34,12 +110,12 @@ function parseJson(text: string): unknown {
   }
 }
 
-function toResponse(status: number, rawHeaders: Record<string, string | string[]>, text: string): CassetteResponse {
+function toResponse(status: number, rawHeaders: Record<string, string>, text: string): CassetteResponse {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(rawHeaders)) {
     const key = k.toLowerCase();
     if (TRANSIENT_HEADERS.has(key) || DROPPED_HEADERS.includes(key)) continue;
-    headers[key] = redact(Array.isArray(v) ? v.join(', ') : String(v));
+    headers[key] = redact(v);
   }
   const response: CassetteResponse = { status, headers };
   const clean = redact(text);

@@ -14,7 +14,7 @@ export const initialize = defineMethod<InitializeParams, InitializeResult>({
       serverInfo: { name: 'chutes-rpc', version: packageVersion() },
       capabilities: { methods: session.methodNames(), notifications: session.notificationNames() },
       framing: session.framing() ?? 'ndjson',
-      provider: { id: 'chutes', baseUrl: config.baseUrl, defaultModel: config.defaultModel, teeOnly: config.teeOnly },
+      provider: { id: 'chutes', baseUrl: withoutCredentials(config.baseUrl), defaultModel: config.defaultModel, teeOnly: config.teeOnly },
       auth: { authenticated: !!credential, method: credential?.method ?? null },
     };
     if (app.configState.problems.length) result.configProblems = app.configState.problems;
@@ -34,4 +34,17 @@ let version: string | undefined;
 export function packageVersion(): string {
   version ??= (require('../../package.json') as { version: string }).version;
   return version;
+}
+
+/** A URL as it may be shown: user and password (perhaps a substituted secret) left out. */
+function withoutCredentials(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.username && !u.password) return url;
+    u.username = '';
+    u.password = '';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return url;
+  }
 }

@@ -1,6 +1,7 @@
 import type { Message } from 'vscode-jsonrpc/node';
 import { JsonRpcCode } from '../errors';
 import type { Logger } from '../log/logger';
+import { redact } from '../log/redact';
 import type { FrameSink } from './framing/frame-decoder';
 import { recoverId } from './framing/recover-id';
 
@@ -36,6 +37,12 @@ function nestingDepth(value: unknown): number {
     for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, d + 1]);
   }
   return max;
+}
+
+/** V8's JSON.parse message without the excerpt of the input it quotes (which may hold a key). */
+export function describeJsonError(err: unknown): string {
+  const m = (err as Error).message ?? 'not valid JSON';
+  return redact(m.replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, ' (not valid JSON)'));
 }
 
 function isId(v: unknown): v is RequestId {
@@ -83,7 +90,7 @@ export class InboundGate implements FrameSink {
     try {
       value = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
     } catch (err) {
-      this.reject({ id: null, code: JsonRpcCode.ParseError, message: `Parse error: ${(err as Error).message}` });
+      this.reject({ id: null, code: JsonRpcCode.ParseError, message: `Parse error: ${describeJsonError(err)}` });
       return;
     }
     if (nestingDepth(value) > MAX_DEPTH) {

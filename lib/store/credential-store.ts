@@ -200,6 +200,8 @@ export class CredentialStore {
     let aside = `${this.file}.corrupt-${stamp}`;
     if (fs.existsSync(aside)) aside += `-${crypto.randomBytes(3).toString('hex')}`;
     fs.renameSync(this.file, aside);
+    // It may still hold secrets.
+    fs.chmodSync(aside, 0o600);
     return aside;
   }
 }

@@ -113,7 +113,7 @@ export class ChatAssembler {
       out = { content: text };
     }
     // Engines name it differently; some send both with the same text, so one is taken, never both.
-    const r = typeof d.reasoning_content === 'string' ? d.reasoning_content : typeof d.reasoning === 'string' ? d.reasoning : undefined;
+    const r = typeof d.reasoning_content === 'string' && d.reasoning_content !== '' ? d.reasoning_content : typeof d.reasoning === 'string' ? d.reasoning : undefined;
     if (r !== undefined && r !== '') {
       this.reasoning.append(r);
       (out ??= {}).reasoning = r;

@@ -25,6 +25,8 @@ export class SseDecoder {
   private overflow: ParseError | undefined;
   /** Whether the text fed last ended with CR, which may be the first half of a CRLF. */
   private pendingCr = false;
+  /** The end of the text fed so far, to recognise a last `data: [DONE]` that no blank line closed. */
+  private tail = '';
 
   constructor(maxEventChars = MAX_EVENT_CHARS) {
     this.parser = createParser({
@@ -49,6 +51,7 @@ export class SseDecoder {
     if (s !== '') {
       this.parser.feed(s);
       this.pendingCr = s.charCodeAt(s.length - 1) === 13;
+      this.tail = (this.tail + s).slice(-32);
     }
     return this.take();
   }
@@ -59,12 +62,15 @@ export class SseDecoder {
     if (s !== '' && !this.overflow) {
       this.parser.feed(s);
       this.pendingCr = s.charCodeAt(s.length - 1) === 13;
+      this.tail = (this.tail + s).slice(-32);
     }
     // The parser holds back a final CR in case an LF follows; at the end it is a line end.
     if (this.pendingCr && !this.overflow) this.parser.feed('\n');
     // An unterminated line is parsed as a line (a raw error written without a newline shows up);
-    // an event never closed by a blank line is dropped, as the SSE spec says.
+    // an event never closed by a blank line is dropped, as the SSE spec says, except a last
+    // `data: [DONE]`: the stream did finish, only its final blank line is missing.
     if (!this.overflow) this.parser.reset({ consume: true });
+    if (!this.overflow && /(^|\n)data: ?\[DONE\]\r?\n?$/.test(this.tail)) this.items.push({ kind: 'event', data: '[DONE]' });
     return this.take();
   }
 

@@ -42,8 +42,11 @@ export function buildModel(facts: LiveFacts | undefined, catalog: CatalogModel |
   if (!upstreamId) throw new Error('buildModel needs at least one source');
 
   const contextWindow = config?.contextWindow ?? facts?.contextWindow ?? catalog?.contextWindow ?? DEFAULT_CONTEXT_WINDOW;
+  // A catalog value may come from a larger deployment than the live window: never more than the window.
   const maxOutputTokens =
-    config?.maxTokens ?? facts?.maxOutputTokens ?? catalog?.maxOutputTokens ?? Math.min(DEFAULT_MAX_OUTPUT_TOKENS, contextWindow);
+    config?.maxTokens ??
+    facts?.maxOutputTokens ??
+    (catalog?.maxOutputTokens !== undefined ? Math.min(catalog.maxOutputTokens, contextWindow) : Math.min(DEFAULT_MAX_OUTPUT_TOKENS, contextWindow));
   const inputModalities = [...(config?.input ?? facts?.inputModalities ?? catalog?.inputModalities ?? ['text'])];
   const features = featureSet(facts);
   const has = (feature: string, fromCatalog: boolean | undefined) => (features ? features.has(feature) : (fromCatalog ?? false));

@@ -40,6 +40,11 @@ export interface CallbackServer {
  * `onRedirect`, answered with a small success or failure page, and the server then closes. Rejects
  * with the listen error (EADDRINUSE, EACCES, ...) when it cannot listen.
  */
+/** Whether a query is what the IdP redirects with: it has a code, a state or an error. */
+export function isRedirectQuery(query: URLSearchParams): boolean {
+  return query.has('code') || query.has('state') || query.has('error');
+}
+
 export async function listenForCallback(
   target: CallbackTarget,
   onRedirect: (query: URLSearchParams) => Promise<CallbackOutcome>,
@@ -55,6 +60,8 @@ export async function listenForCallback(
     }
     if (req.method !== 'GET' || url.pathname !== target.path) return send(res, 404, 'Not found\n', 'text/plain');
     if (used) return send(res, 410, page(false, 'This sign-in link was already used. Start the sign-in again.'));
+    // A probe of the URL is no redirect and does not use the login up.
+    if (!isRedirectQuery(url.searchParams)) return send(res, 400, page(false, 'This is not a sign-in redirect (no code, state or error).'));
     used = true;
     onRedirect(url.searchParams)
       .catch((err: Error): CallbackOutcome => ({ ok: false, message: err.message }))

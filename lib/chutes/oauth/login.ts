@@ -4,7 +4,7 @@ import { ProviderError } from '../../errors';
 import type { AuthAuthorizeUrl, AuthCompleteResult, AuthLoginResult, OAuthLoginParams, StoredOAuthProfile } from '../../generated/types';
 import { addSecret } from '../../log/redact';
 import { credentialStore } from '../../store/credential-store';
-import { listenForCallback, loopbackTarget, type CallbackServer } from './callback-server';
+import { isRedirectQuery, listenForCallback, loopbackTarget, type CallbackServer } from './callback-server';
 import { exchangeCode, fetchUserinfo } from './idp';
 import { authorizeUrl, newPkce, newState, sameSecret } from './pkce';
 import { clientSettings, DEFAULT_OAUTH_PROFILE } from './settings';
@@ -45,6 +45,10 @@ export class PendingLogin {
   deliver(query: URLSearchParams): ProviderError | undefined {
     if (this.decided) {
       return new ProviderError('oauth_failed', { message: `The sign-in ${this.loginId} already received its redirect.` });
+    }
+    // A probe of the callback URL (no code, state or error) is no redirect: keep waiting for one.
+    if (!isRedirectQuery(query)) {
+      return new ProviderError('oauth_failed', { message: 'That is not a sign-in redirect (it has no code, state or error); still waiting for one.' });
     }
     this.decided = true;
     const state = query.get('state');

@@ -41,7 +41,8 @@ async function callOnce(argv: CallArgs): Promise<void> {
       try {
         params = JSON.parse(text);
       } catch (err) {
-        throw new CliUsageError(`params are not valid JSON: ${(err as Error).message}`);
+        const { describeJsonError } = require('../../server/inbound-gate') as typeof import('../../server/inbound-gate');
+        throw new CliUsageError(`params are not valid JSON: ${describeJsonError(err)}`);
       }
     }
   } catch (err) {
