@@ -74,7 +74,7 @@ export function errorFromResponse(
   status: number,
   headers: HeaderBag,
   bodyText: string,
-  extra: { attempts?: number; what?: string } = {},
+  extra: { attempts?: number; what?: string; resolution?: string } = {},
 ): ProviderError {
   const type = errorTypeForStatus(status);
   const detail = errorDetail(bodyText);
@@ -86,6 +86,7 @@ export function errorFromResponse(
   const wait = retryAfterMs(headers);
   if (wait !== undefined) init.retryAfterMs = wait;
   if (extra.attempts !== undefined) init.attempts = extra.attempts;
+  if (extra.resolution !== undefined) init.resolution = extra.resolution;
   return new ProviderError(type, init);
 }
 

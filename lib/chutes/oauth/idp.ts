@@ -197,7 +197,12 @@ export async function refreshTokens(
       resolution: CLIENT_RESOLUTION,
     });
   }
-  if (a.status === 429 || a.status >= 500) throw errorFromResponse(a.status, a.headers, a.text, { what: `Refreshing the sign-in of profile ${r.profile}` });
+  if (a.status === 429 || a.status >= 500) {
+    throw errorFromResponse(a.status, a.headers, a.text, {
+      what: `Refreshing the sign-in of profile ${r.profile}`,
+      resolution: 'The Chutes sign-in service is busy or failing: retry in a moment; if it persists, sign in again (chutes-rpc login).',
+    });
+  }
   throw new ProviderError('oauth_failed', {
     message: `Refreshing the sign-in of profile ${r.profile} failed: HTTP ${a.status}: ${detail}`,
     httpStatus: a.status,

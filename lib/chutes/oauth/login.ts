@@ -121,6 +121,9 @@ function minutes(ms: number): string {
  */
 export async function oauthLogin(app: App, params: OAuthLoginParams, io: LoginIo): Promise<AuthLoginResult> {
   const settings = clientSettings(params, app.config.env);
+  if (!settings.clientSecret) {
+    app.log.warn('no client secret (clientSecret or CHUTES_CLIENT_SECRET): Chutes apps have one, and the token exchange will most likely be refused without it');
+  }
   const profile = params.profile ?? DEFAULT_OAUTH_PROFILE;
   const timeoutMs = params.timeoutMs ?? DEFAULT_LOGIN_TIMEOUT_MS;
   const pkce = newPkce();
