@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import { Agent, type Dispatcher } from 'undici';
 import type { Cassette, CassetteInteraction, CassetteResponse } from '../generated/types';
 import { redact, redactValue } from '../log/redact';
+import { type LegacyHandler, PassThroughHandler, wrapHandlers } from './pass-through-handler';
 
 const DROPPED_HEADERS = ['authorization', 'cookie', 'set-cookie', 'x-api-key', 'proxy-authorization'];
 // Response headers that only describe one connection; they would mislead on replay.
@@ -16,9 +17,7 @@ const TRANSIENT_HEADERS = new Set(['date', 'connection', 'keep-alive', 'transfer
 export function recordingDispatcher(file: string): { dispatcher: Dispatcher; close: () => Promise<void> } {
   const interactions: CassetteInteraction[] = [];
   const agent = new Agent({ keepAliveTimeout: 30_000 });
-  const dispatcher = agent.compose((dispatch) => (opts, handler) =>
-    dispatch(opts, new RecordingHandler(opts, handler as unknown as LegacyHandler, (i) => interactions.push(i)) as unknown as Dispatcher.DispatchHandler),
-  );
+  const dispatcher = agent.compose(wrapHandlers((handler, opts) => new RecordingHandler(opts, handler, (i) => interactions.push(i))));
   const close = async () => {
     const cassette: Cassette = { version: 1, description: 'recorded by chutes-rpc --record', interactions };
     fs.writeFileSync(file, JSON.stringify(cassette, null, 2) + '\n', { mode: 0o600 });
@@ -27,67 +26,37 @@ export function recordingDispatcher(file: string): { dispatcher: Dispatcher; clo
   return { dispatcher, close };
 }
 
-type LegacyHandler = {
-  onConnect?: (abort: (reason?: Error) => void, context?: unknown) => void;
-  onHeaders?: (status: number, rawHeaders: Buffer[], resume: () => void, statusText: string) => boolean;
-  onData?: (chunk: Buffer) => boolean;
-  onComplete?: (trailers: Buffer[] | null) => void;
-  onError?: (err: Error) => void;
-  onUpgrade?: (...args: unknown[]) => void;
-  onResponseStarted?: () => void;
-  onBodySent?: (...args: unknown[]) => void;
-  onRequestSent?: () => void;
-};
-
 /** Passes every callback on, keeping a copy of the response; records it once it completed. */
-class RecordingHandler implements LegacyHandler {
+class RecordingHandler extends PassThroughHandler {
   private status = 0;
   private headers: Record<string, string> = {};
   private readonly chunks: Buffer[] = [];
 
   constructor(
     private readonly opts: Dispatcher.DispatchOptions,
-    private readonly inner: LegacyHandler,
+    inner: LegacyHandler,
     private readonly record: (i: CassetteInteraction) => void,
-  ) {}
-
-  onConnect(abort: (reason?: Error) => void, context?: unknown): void {
-    this.inner.onConnect?.(abort, context);
-  }
-  onUpgrade(...args: unknown[]): void {
-    this.inner.onUpgrade?.(...args);
-  }
-  onResponseStarted(): void {
-    this.inner.onResponseStarted?.();
-  }
-  onBodySent(...args: unknown[]): void {
-    this.inner.onBodySent?.(...args);
-  }
-  onRequestSent(): void {
-    this.inner.onRequestSent?.();
+  ) {
+    super(inner);
   }
 
-  onHeaders(status: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+  override onHeaders(status: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     this.status = status;
     for (let i = 0; i < rawHeaders.length; i += 2) this.headers[String(rawHeaders[i]).toLowerCase()] = String(rawHeaders[i + 1]);
     return this.inner.onHeaders?.(status, rawHeaders, resume, statusText) ?? true;
   }
 
-  onData(chunk: Buffer): boolean {
+  override onData(chunk: Buffer): boolean {
     this.chunks.push(Buffer.from(chunk));
     return this.inner.onData?.(chunk) ?? true;
   }
 
-  onComplete(trailers: Buffer[] | null): void {
+  override onComplete(trailers: Buffer[] | null): void {
     try {
       this.record({ request: this.request(), response: toResponse(this.status, this.headers, Buffer.concat(this.chunks).toString('utf8')) });
     } finally {
       this.inner.onComplete?.(trailers);
     }
-  }
-
-  onError(err: Error): void {
-    this.inner.onError?.(err);
   }
 
   private request(): CassetteInteraction['request'] {

@@ -1,16 +1,8 @@
 import type { Dispatcher } from 'undici';
+import { type LegacyHandler, PassThroughHandler, wrapHandlers } from './pass-through-handler';
 
 /** Set on a replayed response (and removed again) to deliver its events this many ms apart. */
 export const PACING_HEADER = 'x-chutes-rpc-replay-interval-ms';
-
-type LegacyHandler = {
-  onConnect?: (abort: (reason?: Error) => void, context?: unknown) => void;
-  onHeaders?: (status: number, rawHeaders: Buffer[], resume: () => void, statusText: string) => boolean;
-  onData?: (chunk: Buffer) => boolean;
-  onComplete?: (trailers: Buffer[] | null) => void;
-  onError?: (err: Error) => void;
-  [key: string]: unknown;
-};
 
 /**
  * An interceptor for the replay dispatcher: MockAgent hands over a recorded body in one piece;
@@ -18,20 +10,21 @@ type LegacyHandler = {
  * a replayed stream shows text arriving over time and can be cancelled half way.
  */
 export function pacedReplay(): Dispatcher.DispatcherComposeInterceptor {
-  return (dispatch) => (opts, handler) => dispatch(opts, new PacedHandler(handler as unknown as LegacyHandler) as unknown as Dispatcher.DispatchHandler);
+  return wrapHandlers((handler) => new PacedHandler(handler));
 }
 
-class PacedHandler implements LegacyHandler {
-  [key: string]: unknown;
+class PacedHandler extends PassThroughHandler {
   private interval = 0;
   private readonly queue: Buffer[] = [];
   private timer: NodeJS.Timeout | undefined;
   private trailers: Buffer[] | null | undefined;
   private done = false;
 
-  constructor(private readonly inner: LegacyHandler) {}
+  constructor(inner: LegacyHandler) {
+    super(inner);
+  }
 
-  onConnect(abort: (reason?: Error) => void, context?: unknown): void {
+  override onConnect(abort: (reason?: Error) => void, context?: unknown): void {
     this.inner.onConnect?.((reason?: Error) => {
       if (this.interval > 0 && !this.done) {
         this.finish();
@@ -42,7 +35,7 @@ class PacedHandler implements LegacyHandler {
     }, context);
   }
 
-  onHeaders(status: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+  override onHeaders(status: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     const kept: Buffer[] = [];
     for (let i = 0; i < rawHeaders.length; i += 2) {
       if (String(rawHeaders[i]).toLowerCase() === PACING_HEADER) this.interval = Number(String(rawHeaders[i + 1])) || 0;
@@ -51,7 +44,7 @@ class PacedHandler implements LegacyHandler {
     return this.inner.onHeaders?.(status, kept, resume, statusText) ?? true;
   }
 
-  onData(chunk: Buffer): boolean {
+  override onData(chunk: Buffer): boolean {
     if (this.interval <= 0) return this.inner.onData?.(chunk) ?? true;
     const text = chunk.toString('utf8');
     for (const event of text.split(/(?<=\n\n)/)) if (event) this.queue.push(Buffer.from(event, 'utf8'));
@@ -59,13 +52,13 @@ class PacedHandler implements LegacyHandler {
     return true;
   }
 
-  onComplete(trailers: Buffer[] | null): void {
+  override onComplete(trailers: Buffer[] | null): void {
     if (this.interval <= 0) return this.inner.onComplete?.(trailers);
     this.trailers = trailers;
     this.schedule();
   }
 
-  onError(err: Error): void {
+  override onError(err: Error): void {
     if (this.done) return;
     this.finish();
     this.inner.onError?.(err);
