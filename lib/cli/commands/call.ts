@@ -20,7 +20,7 @@ export const callCommand: CommandModule<object, CallArgs> = {
 };
 
 async function callOnce(argv: CallArgs): Promise<void> {
-  const { createCliApp, CliUsageError, exitQuietlyOnEpipe } = require('../cli-app') as typeof import('../cli-app');
+  const { createCliApp, CliUsageError, exitQuietlyOnEpipe, readStdin } = require('../cli-app') as typeof import('../cli-app');
   const { CancellationTokenSource, ResponseError } = require('vscode-jsonrpc/node') as typeof import('vscode-jsonrpc/node');
   const { MethodDispatcher } = require('../../server/dispatch') as typeof import('../../server/dispatch');
   const { allMethods, serverNotifications } = require('../../methods') as typeof import('../../methods');
@@ -72,14 +72,4 @@ async function callOnce(argv: CallArgs): Promise<void> {
   } finally {
     await app.close();
   }
-}
-
-function readStdin(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    process.stdin.setEncoding('utf8');
-    process.stdin.on('data', (c: string) => (text += c));
-    process.stdin.on('end', () => resolve(text));
-    process.stdin.on('error', reject);
-  });
 }

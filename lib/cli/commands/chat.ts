@@ -39,7 +39,7 @@ export const chatCommand: CommandModule<object, ChatArgs> = {
 
 async function chat(argv: ChatArgs): Promise<void> {
   // Loaded here: `chutes-rpc --help` and the other commands do not pay for them.
-  const { createCliApp, CliUsageError } = require('../cli-app') as typeof import('../cli-app');
+  const { createCliApp, CliUsageError, readStdin } = require('../cli-app') as typeof import('../cli-app');
   const { redact } = require('../../log/redact') as typeof import('../../log/redact');
   const { RpcError, JsonRpcCode } = require('../../errors') as typeof import('../../errors');
   const { runChat } = require('../../chutes/chat/provider') as typeof import('../../chutes/chat/provider');
@@ -142,15 +142,6 @@ async function chat(argv: ChatArgs): Promise<void> {
 /** Dollars with enough digits to see a fraction of a cent. */
 function formatUsd(usd: number): string {
   return usd >= 0.01 ? usd.toFixed(4) : usd === 0 ? '0' : usd.toPrecision(2);
-}
-
-function readStdin(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    process.stdin.on('data', (c: Buffer) => parts.push(c));
-    process.stdin.once('end', () => resolve(Buffer.concat(parts).toString('utf8')));
-    process.stdin.once('error', reject);
-  });
 }
 
 /** Streams text to stdout and reasoning to stderr, waiting for each to drain (a slow pipe slows the model's stream, not memory). */
