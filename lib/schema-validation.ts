@@ -18,10 +18,6 @@ function validator(key: string): ValidateFunction {
   return fn;
 }
 
-export function hasValidator(key: string): boolean {
-  return key in validatorFiles;
-}
-
 /** Validates `value` against a schema key (`params:<method>`, `result:<method>`, `notification:<name>`, `config`, `cassette`). */
 export function validate(key: string, value: unknown): Problem[] {
   const fn = validator(key);
