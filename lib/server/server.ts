@@ -6,7 +6,7 @@ import { allMethods, clientNotifications, serverNotifications } from '../methods
 import type { Session } from '../methods/method';
 import { MethodDispatcher } from './dispatch';
 import { AutoDecoder } from './framing/auto-decoder';
-import type { Framing, FrameDecoder, FrameSink } from './framing/frame-decoder';
+import type { Framing, FrameDecoder } from './framing/frame-decoder';
 import { LspDecoder } from './framing/lsp-decoder';
 import { NdjsonDecoder } from './framing/ndjson-decoder';
 import { FramedStreamReader } from './framing/stream-reader';
@@ -35,19 +35,16 @@ export function serve(opts: ServeOptions, log: Logger): void {
   let framing: Framing | undefined = opts.framing === 'auto' ? undefined : opts.framing;
   let gate: InboundGate;
   const writer = new FramedStreamWriter(stdout, rawWrite, () => framing ?? 'ndjson', (reply) => gate.responded(reply));
-  gate = new InboundGate((reply) => void writer.write(reply as Message).catch(() => undefined), log, configState.config.maxMessageBytes);
   const max = configState.config.maxMessageBytes;
-  const makeDecoder = (f: Framing, sink: FrameSink): FrameDecoder => (f === 'lsp' ? new LspDecoder(sink, max) : new NdjsonDecoder(sink, max));
+  gate = new InboundGate((reply) => void writer.write(reply as Message).catch(() => undefined), log, max);
+  const makeDecoder = (f: Framing): FrameDecoder => (f === 'lsp' ? new LspDecoder(gate, max) : new NdjsonDecoder(gate, max));
   const decoder: FrameDecoder =
     opts.framing === 'auto'
-      ? new AutoDecoder(
-          (f) => makeDecoder(f, gate),
-          (f) => {
-            framing = f;
-            log.debug(`framing detected: ${f}`);
-          },
-        )
-      : makeDecoder(opts.framing, gate);
+      ? new AutoDecoder(makeDecoder, (f) => {
+          framing = f;
+          log.debug(`framing detected: ${f}`);
+        })
+      : makeDecoder(opts.framing);
   const reader = new FramedStreamReader(stdin, decoder, gate);
 
   // vscode-jsonrpc hands the star handler method and params but not the id; the handler is called
