@@ -1,11 +1,11 @@
 import * as path from 'node:path';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { Problem } from './generated/types';
-import { validatorFiles } from './generated/validator-keys';
+import { type ValidatorKey, validatorFiles } from './generated/validator-keys';
 
-const loaded = new Map<string, ValidateFunction>();
+const loaded = new Map<ValidatorKey, ValidateFunction>();
 
-function validator(key: string): ValidateFunction {
+function validator(key: ValidatorKey): ValidateFunction {
   let fn = loaded.get(key);
   if (!fn) {
     const file = validatorFiles[key];
@@ -19,7 +19,7 @@ function validator(key: string): ValidateFunction {
 }
 
 /** Validates `value` against a schema key (`params:<method>`, `result:<method>`, `notification:<name>`, `config`, `cassette`). */
-export function validate(key: string, value: unknown): Problem[] {
+export function validate(key: ValidatorKey, value: unknown): Problem[] {
   const fn = validator(key);
   return fn(value) ? [] : toProblems(fn.errors ?? []);
 }

@@ -1,7 +1,7 @@
-import { App } from '../lib/app';
+import { ChutesContext } from '../lib/chutes/context';
 import type { Credential } from '../lib/chutes/credentials';
 import { resolveConfigValue } from '../lib/config/load';
-import { ProviderError } from '../lib/errors';
+import { ChutesError } from '../lib/chutes/errors';
 import { Logger } from '../lib/log/logger';
 import { CLIENT_ID, CLIENT_SECRET, type FakeIdp, loopbackConfig, oauthProfile, readStore, startApi, startIdp, writeStore } from './helpers/idp';
 import { type Loopback, startLoopback, writeConfig } from './helpers/loopback';
@@ -20,14 +20,14 @@ afterEach(async () => {
   await api.close();
 });
 
-/** An App in this process, as the server would make it, with its log lines collected. */
-function makeApp(home: string, env: Record<string, string> = { CHUTES_CLIENT_SECRET: CLIENT_SECRET }): { app: App; lines: string[] } {
+/** An ChutesContext in this process, as the server would make it, with its log lines collected. */
+function makeApp(home: string, env: Record<string, string> = { CHUTES_CLIENT_SECRET: CLIENT_SECRET }): { app: ChutesContext; lines: string[] } {
   const lines: string[] = [];
   const logger = new Logger((l) => lines.push(l));
   logger.setLevel('debug');
   const state = resolveConfigValue(loopbackConfig(api.url, idp.url), env);
   expect(state.problems).toEqual([]);
-  return { app: new App({ home }, state, logger), lines };
+  return { app: new ChutesContext({ home }, state, logger), lines };
 }
 
 describe('refreshing a Sign in with Chutes token', () => {
@@ -37,7 +37,7 @@ describe('refreshing a Sign in with Chutes token', () => {
     writeStore(home, { 'chutes:oauth': oauthProfile(old) });
     const { app, lines } = makeApp(home);
     try {
-      const cred = await app.credentials().resolve();
+      const cred = await app.credentials.resolve();
       expect(idp.refreshCalls).toBe(1);
       expect(cred?.method).toBe('oauth');
       expect(cred?.token).not.toBe(old.accessToken);
@@ -53,7 +53,7 @@ describe('refreshing a Sign in with Chutes token', () => {
       expect(req.get('client_secret')).toBe(CLIENT_SECRET);
       expect(req.get('client_id')).toBe(CLIENT_ID);
       // Not expired any more: no second refresh.
-      expect((await app.credentials().resolve())?.token).toBe(cred!.token);
+      expect((await app.credentials.resolve())?.token).toBe(cred!.token);
       expect(idp.refreshCalls).toBe(1);
       expect(lines.join('')).not.toMatch(/cak_test|crt_test|csc_test/);
     } finally {
@@ -68,7 +68,7 @@ describe('refreshing a Sign in with Chutes token', () => {
     writeStore(home, { 'chutes:oauth': oauthProfile(old) });
     const { app } = makeApp(home);
     try {
-      await app.credentials().resolve();
+      await app.credentials.resolve();
       expect(readStore(home).profiles['chutes:oauth'].refreshToken).toBe(old.refreshToken);
     } finally {
       await app.close();
@@ -84,9 +84,9 @@ describe('refreshing a Sign in with Chutes token', () => {
     const { app } = makeApp(home);
     const { request } = require('undici') as typeof import('undici');
     const callApi = async (c: Credential) =>
-      (await request(`${api.url}/v1/models`, { headers: { authorization: `Bearer ${c.token}` }, dispatcher: app.dispatcher() })).statusCode;
+      (await request(`${api.url}/v1/models`, { headers: { authorization: `Bearer ${c.token}` }, dispatcher: app.http })).statusCode;
     try {
-      const resolver = app.credentials();
+      const resolver = app.credentials;
       let cred = (await resolver.resolve())!;
       expect(idp.refreshCalls).toBe(0);
       expect(await callApi(cred)).toBe(401);
@@ -108,7 +108,7 @@ describe('refreshing a Sign in with Chutes token', () => {
     writeStore(home, { 'chutes:oauth': oauthProfile(fresh, { expiresAt: new Date(Date.now() + 3_600_000).toISOString() }) });
     const { app } = makeApp(home);
     try {
-      const next = await app.credentials().afterUnauthorized({ method: 'oauth', token: stale.accessToken, source: 'store', profile: 'chutes:oauth' });
+      const next = await app.credentials.afterUnauthorized({ method: 'oauth', token: stale.accessToken, source: 'store', profile: 'chutes:oauth' });
       expect(next?.token).toBe(fresh.accessToken);
       expect(idp.refreshCalls).toBe(0);
     } finally {
@@ -123,15 +123,15 @@ describe('refreshing a Sign in with Chutes token', () => {
     writeStore(home, { 'chutes:oauth': oauthProfile(old) });
     const { app, lines } = makeApp(home);
     try {
-      const err = await app.credentials().resolve().then(
+      const err = await app.credentials.resolve().then(
         () => undefined,
         (e: unknown) => e,
       );
-      expect(err).toBeInstanceOf(ProviderError);
-      expect((err as ProviderError).code).toBe(-32001);
-      expect((err as ProviderError).message).toMatch(/log in again/);
-      expect((err as ProviderError).data.resolution).toMatch(/chutes-rpc login/);
-      expect(JSON.stringify((err as ProviderError).data) + (err as Error).message + lines.join('')).not.toMatch(/crt_test|cak_test|csc_test/);
+      expect(err).toBeInstanceOf(ChutesError);
+      expect((err as ChutesError).type).toBe('unauthorized');
+      expect((err as ChutesError).message).toMatch(/log in again/);
+      expect((err as ChutesError).data.resolution).toMatch(/chutes-rpc login/);
+      expect(JSON.stringify((err as ChutesError).data) + (err as Error).message + lines.join('')).not.toMatch(/crt_test|cak_test|csc_test/);
       // Nothing was written over the stored profile.
       expect(readStore(home).profiles['chutes:oauth'].refreshToken).toBe(old.refreshToken);
     } finally {
@@ -196,7 +196,7 @@ describe('refreshing a Sign in with Chutes token', () => {
     writeStore(home, { 'chutes:oauth': oauthProfile(idp.issue()) });
     const { app } = makeApp(home);
     try {
-      const creds = await Promise.all([1, 2, 3, 4].map(() => app.credentials().resolve()));
+      const creds = await Promise.all([1, 2, 3, 4].map(() => app.credentials.resolve()));
       expect(new Set(creds.map((c) => c?.token)).size).toBe(1);
       expect(idp.refreshCalls).toBe(1);
     } finally {
@@ -212,7 +212,7 @@ describe('refreshing a Sign in with Chutes token', () => {
     const { app } = makeApp(home);
     try {
       const controller = new AbortController();
-      const call = app.credentials().resolve({ signal: controller.signal });
+      const call = app.credentials.resolve({ signal: controller.signal });
       setTimeout(() => controller.abort(new Error('cancelled by the host')), 50);
       await expect(call).rejects.toThrow(/cancelled/);
       await new Promise((r) => setTimeout(r, 500));
@@ -229,22 +229,22 @@ describe('refreshing a Sign in with Chutes token', () => {
     writeStore(home, { 'chutes:oauth': oauthProfile({ accessToken: idp.issue().accessToken }) });
     const { app } = makeApp(home);
     try {
-      await expect(app.credentials().resolve()).rejects.toMatchObject({ code: -32001 });
+      await expect(app.credentials.resolve()).rejects.toMatchObject({ type: 'unauthorized' });
       expect(idp.refreshCalls).toBe(0);
     } finally {
       await app.close();
     }
   });
 
-  it('reports a network failure during a refresh as -32060', async () => {
+  it('reports a network failure during a refresh as network_error', async () => {
     const home = tempHome();
     writeStore(home, { 'chutes:oauth': oauthProfile(idp.issue()) });
     const dead = await startLoopback((_q, s) => s.destroy());
     const lines: string[] = [];
     const state = resolveConfigValue(loopbackConfig(api.url, dead.url), { CHUTES_CLIENT_SECRET: CLIENT_SECRET });
-    const app = new App({ home }, state, new Logger((l) => lines.push(l)));
+    const app = new ChutesContext({ home }, state, new Logger((l) => lines.push(l)));
     try {
-      await expect(app.credentials().resolve()).rejects.toMatchObject({ code: -32060 });
+      await expect(app.credentials.resolve()).rejects.toMatchObject({ type: 'network_error' });
     } finally {
       await app.close();
       await dead.close();

@@ -6,7 +6,7 @@ import { parseRedirect } from '../lib/chutes/oauth/login';
 import { loopbackTarget } from '../lib/chutes/oauth/callback-server';
 import { authorizeUrl, newPkce, newState, s256 } from '../lib/chutes/oauth/pkce';
 import { clientSettings } from '../lib/chutes/oauth/settings';
-import { ProviderError } from '../lib/errors';
+import { ChutesError } from '../lib/chutes/errors';
 import { Logger } from '../lib/log/logger';
 import { CorruptStoreError, CredentialStore } from '../lib/store/credential-store';
 import { API_KEY, writeStore } from './helpers/idp';
@@ -79,11 +79,11 @@ describe('the credential store', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(CorruptStoreError);
-    expect((err as ProviderError).code).toBe(-32010);
+    expect((err as ChutesError).type).toBe('auth_required');
     expect((err as Error).message).toContain(file);
     expect((err as Error).message).toMatch(/corrupt/);
-    expect(JSON.stringify((err as ProviderError).data)).not.toContain('cpk_test_secret_in_file');
-    expect((err as ProviderError).data.resolution).toMatch(/moved aside/);
+    expect(JSON.stringify((err as ChutesError).data)).not.toContain('cpk_test_secret_in_file');
+    expect((err as ChutesError).data.resolution).toMatch(/moved aside/);
     // A change that is not a login leaves it alone.
     await expect(s.update((d) => void (d.profiles.x = apiKeyProfile()))).rejects.toBeInstanceOf(CorruptStoreError);
     expect(fs.readFileSync(file, 'utf8')).toBe(text);

@@ -1,10 +1,11 @@
 import * as net from 'node:net';
-import { App } from '../lib/app';
+import { ChutesContext } from '../lib/chutes/context';
 import { runChat } from '../lib/chutes/chat/provider';
 import type { Credential, CredentialResolver } from '../lib/chutes/credentials';
 import { resolveConfigValue } from '../lib/config/load';
 import type { ChatMessage } from '../lib/generated/types';
-import type { RpcError } from '../lib/errors';
+import { toRpcError } from '../lib/methods/rpc-errors';
+import type { RpcError } from '../lib/server/rpc-error';
 import { Logger } from '../lib/log/logger';
 import { chatHome, event, startSse, startUpstream, type Upstream, wireChunk, writeStream } from './helpers/chat-upstream';
 import { RpcProcess, tempHome } from './helpers/rpc-process';
@@ -12,14 +13,13 @@ import { RpcProcess, tempHome } from './helpers/rpc-process';
 const user: [ChatMessage] = [{ role: 'user', content: 'hi' }];
 
 /** runChat in this process, as the server calls it, with a given credential resolver. */
-function makeApp(baseUrl: string, provider: Record<string, unknown> = {}, creds?: Partial<CredentialResolver>): { app: App; lines: string[] } {
+function makeApp(baseUrl: string, provider: Record<string, unknown> = {}, creds?: Partial<CredentialResolver>): { app: ChutesContext; lines: string[] } {
   const lines: string[] = [];
   const log = new Logger((l) => lines.push(l));
   log.setLevel('debug');
   const state = resolveConfigValue({ models: { providers: { chutes: { baseUrl, apiKey: 'cpk_test_fake_key', retryBaseDelayMs: 1, ...provider } } } }, {});
   expect(state.problems).toEqual([]);
-  const app = new App({ home: tempHome() }, state, log);
-  if (creds) app.service('credentials', () => creds);
+  const app = new ChutesContext({ home: tempHome() }, state, log, creds ? { credentials: creds as CredentialResolver } : {});
   return { app, lines };
 }
 
@@ -28,7 +28,7 @@ async function failure(p: Promise<unknown>): Promise<RpcError & { data: any }> {
     (r) => {
       throw new Error(`expected a failure, got ${JSON.stringify(r)}`);
     },
-    (e: RpcError & { data: any }) => e,
+    (e: unknown) => toRpcError(e) as RpcError & { data: any },
   );
 }
 

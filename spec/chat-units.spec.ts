@@ -1,7 +1,8 @@
 import { computeCost, parseRateLimit } from '../lib/chutes/chat/accounting';
 import { ChatAssembler, completionAsChunk, mapUsage } from '../lib/chutes/chat/assembler';
 import { modelIds, publicModelId, upstreamModel, wireHeaders, wireRequest } from '../lib/chutes/chat/request';
-import { isRetryableNetworkError, retryDelayMs, sleep } from '../lib/chutes/chat/retry';
+import { isRetryableNetworkError, retryDelayMs } from '../lib/chutes/chat/retry';
+import { sleep } from '../lib/util/abort';
 import type { ChatParams } from '../lib/generated/types';
 
 describe('request mapping', () => {

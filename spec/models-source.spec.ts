@@ -1,6 +1,6 @@
 import type * as http from 'node:http';
-import { App } from '../lib/app';
-import type { Credential } from '../lib/chutes/credentials';
+import { ChutesContext } from '../lib/chutes/context';
+import type { Credential, CredentialResolver } from '../lib/chutes/credentials';
 import { curatedCatalog } from '../lib/chutes/models/catalog';
 import { defaultConfig, type ResolvedConfig } from '../lib/config/load';
 import { Logger } from '../lib/log/logger';
@@ -10,32 +10,32 @@ import { tempHome } from './helpers/rpc-process';
 
 const demo = liveBody('models-demo.json');
 
-/** An in-process App pointed at `lb`, whose credential the test sets through `cred.current`. */
+/** An in-process ChutesContext pointed at `lb`, whose credential the test sets through `cred.current`. */
 function makeApp(lb: Loopback | undefined, config: Partial<ResolvedConfig> = {}) {
   const lines: string[] = [];
   const log = new Logger((line) => lines.push(line));
   log.setLevel('debug');
   const base = defaultConfig({});
-  const app = new App({ home: tempHome() }, { config: { ...base, baseUrl: lb ? `${lb.url}/v1` : 'http://127.0.0.1:9/v1', ...config }, problems: [] }, log);
   const cred: { current: Credential | undefined; fail?: Error } = { current: undefined };
-  app.service('credentials', () => ({
+  const credentials = {
     resolve: async () => {
       if (cred.fail) throw cred.fail;
       return cred.current;
     },
     afterUnauthorized: async () => undefined,
-  }));
+  } as unknown as CredentialResolver;
+  const app = new ChutesContext({ home: tempHome() }, { config: { ...base, baseUrl: lb ? `${lb.url}/v1` : 'http://127.0.0.1:9/v1', ...config }, problems: [] }, log, { credentials });
   return { app, cred, lines };
 }
 
 let servers: Loopback[] = [];
-let apps: App[] = [];
+let apps: ChutesContext[] = [];
 async function upstream(handler: (req: http.IncomingMessage & { body: string }, res: http.ServerResponse) => void): Promise<Loopback> {
   const lb = await startLoopback(handler);
   servers.push(lb);
   return lb;
 }
-function track<T extends { app: App }>(made: T): T {
+function track<T extends { app: ChutesContext }>(made: T): T {
   apps.push(made.app);
   return made;
 }
@@ -57,7 +57,7 @@ describe('ModelSource', () => {
   it('caches per credential', async () => {
     const lb = await upstream(serveDemo);
     const { app, cred } = track(makeApp(lb));
-    const models = app.models();
+    const models = app.models;
     expect((await models.discover()).source).toBe('live');
     expect((await models.discover()).source).toBe('cache');
     cred.current = key('cpk_test_fake_key_a');
@@ -76,7 +76,7 @@ describe('ModelSource', () => {
     const gate = new Promise<void>((r) => (release = r));
     const lb = await upstream((req, res) => void gate.then(() => serveDemo(req, res)));
     const { app } = track(makeApp(lb));
-    const calls = [app.models().discover(), app.models().discover({ teeOnly: true }), app.models().lookup('zai-org/GLM-4.7-Flash')];
+    const calls = [app.models.discover(), app.models.discover({ teeOnly: true }), app.models.lookup('zai-org/GLM-4.7-Flash')];
     while (lb.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
     release();
     const [a, b, c] = await Promise.all(calls);
@@ -97,8 +97,8 @@ describe('ModelSource', () => {
     const { app } = track(makeApp(lb));
     const one = new AbortController();
     const two = new AbortController();
-    const first = app.models().discover({ signal: one.signal });
-    const second = app.models().discover({ signal: two.signal });
+    const first = app.models.discover({ signal: one.signal });
+    const second = app.models.discover({ signal: two.signal });
     while (lb.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
     one.abort(new Error('first caller gone'));
     await expect(first).rejects.toThrow('first caller gone');
@@ -111,8 +111,8 @@ describe('ModelSource', () => {
     const { app: app2 } = track(makeApp(lb2));
     const c1 = new AbortController();
     const c2 = new AbortController();
-    const p1 = app2.models().discover({ signal: c1.signal });
-    const p2 = app2.models().discover({ signal: c2.signal });
+    const p1 = app2.models.discover({ signal: c1.signal });
+    const p2 = app2.models.discover({ signal: c2.signal });
     while (lb2.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
     c1.abort(new Error('c1 gone'));
     await expect(p1).rejects.toThrow('c1 gone');
@@ -124,7 +124,7 @@ describe('ModelSource', () => {
     expect(closed).toContain('second');
     // A new caller after the abort gets a fresh fetch, not the aborted one.
     const c3 = new AbortController();
-    const p3 = app2.models().discover({ signal: c3.signal });
+    const p3 = app2.models.discover({ signal: c3.signal });
     const p3Settled = p3.then(
       () => 'resolved',
       (e: Error) => e.message,
@@ -139,28 +139,28 @@ describe('ModelSource', () => {
     it('fetches the live list once when nothing is cached, then answers from the cache', async () => {
       const lb = await upstream(serveDemo);
       const { app } = track(makeApp(lb));
-      const m = await app.models().lookup('Qwen/Qwen3-32B-TEE');
+      const m = await app.models.lookup('Qwen/Qwen3-32B-TEE');
       expect(m).toMatchObject({ id: 'chutes/Qwen/Qwen3-32B-TEE', tee: true, pricing: { input: 0.104, output: 0.416 } });
-      expect(await app.models().lookup('chutes/Qwen/Qwen3-32B-TEE')).toBe(m);
-      expect(await app.models().lookup('no/such-model')).toBeUndefined();
+      expect(await app.models.lookup('chutes/Qwen/Qwen3-32B-TEE')).toBe(m);
+      expect(await app.models.lookup('no/such-model')).toBeUndefined();
       expect(lb.requests).toHaveLength(1);
       // discover afterwards reuses what lookup fetched.
-      expect((await app.models().discover()).source).toBe('cache');
+      expect((await app.models.discover()).source).toBe('cache');
       expect(lb.requests).toHaveLength(1);
     });
 
     it('uses a stale cached list rather than fetching again', async () => {
       const lb = await upstream(serveDemo);
       const { app } = track(makeApp(lb, { modelsCacheTtlMs: 0 }));
-      expect((await app.models().discover()).source).toBe('live');
-      expect(await app.models().lookup('zai-org/GLM-4.7-Flash')).toBeDefined();
+      expect((await app.models.discover()).source).toBe('live');
+      expect(await app.models.lookup('zai-org/GLM-4.7-Flash')).toBeDefined();
       expect(lb.requests).toHaveLength(1);
     });
 
     it('answers catalog-only models from the catalog when the live list lacks them', async () => {
       const lb = await upstream(serveDemo);
       const { app } = track(makeApp(lb));
-      const glm5 = await app.models().lookup('zai-org/GLM-5-TEE');
+      const glm5 = await app.models.lookup('zai-org/GLM-5-TEE');
       expect(glm5).toMatchObject({ tee: true, origin: 'catalog' });
       expect(demo.data.some((e) => e.id === 'zai-org/GLM-5-TEE')).toBe(false);
     });
@@ -171,23 +171,23 @@ describe('ModelSource', () => {
         res.end('{"detail":"This chute is currently disabled."}');
       });
       const { app } = track(makeApp(lb));
-      const kimi = await app.models().lookup('moonshotai/Kimi-K2.5-TEE');
+      const kimi = await app.models.lookup('moonshotai/Kimi-K2.5-TEE');
       const catalogKimi = curatedCatalog().models.find((c) => c.upstreamId === 'moonshotai/Kimi-K2.5-TEE')!;
       expect(kimi).toMatchObject({ tee: true, contextWindow: catalogKimi.contextWindow, origin: 'catalog' });
-      expect(await app.models().lookup('moonshotai/Kimi-K2.5-TEE')).toEqual(kimi);
+      expect(await app.models.lookup('moonshotai/Kimi-K2.5-TEE')).toEqual(kimi);
       expect(lb.requests).toHaveLength(1);
       // discover itself still tries the live list every time.
-      expect((await app.models().discover()).source).toBe('catalog');
+      expect((await app.models.discover()).source).toBe('catalog');
       expect(lb.requests).toHaveLength(2);
     });
 
     it('never fails when the credential cannot be read, nor when the caller is already cancelled', async () => {
       const { app, cred } = track(makeApp(undefined, { discoveryTimeoutMs: 200 }));
       cred.fail = new Error('credentials.json is unreadable');
-      expect(await app.models().lookup('NousResearch/Hermes-4-14B')).toMatchObject({ origin: 'catalog' });
+      expect(await app.models.lookup('NousResearch/Hermes-4-14B')).toMatchObject({ origin: 'catalog' });
       cred.fail = undefined;
       const aborted = AbortSignal.abort();
-      expect(await app.models().lookup('NousResearch/Hermes-4-14B', { signal: aborted })).toMatchObject({ origin: 'catalog' });
+      expect(await app.models.lookup('NousResearch/Hermes-4-14B', { signal: aborted })).toMatchObject({ origin: 'catalog' });
     });
   });
 
@@ -195,7 +195,7 @@ describe('ModelSource', () => {
     const lb = await upstream(serveDemo);
     const { app, cred } = track(makeApp(lb));
     cred.fail = new Error('credentials.json is unreadable');
-    const r = await app.models().discover();
+    const r = await app.models.discover();
     expect(r.source).toBe('live');
     expect(r.warning).toContain('The credential could not be read (credentials.json is unreadable)');
     expect(lb.requests[0]!.headers.authorization).toBeUndefined();
@@ -210,9 +210,9 @@ describe('ModelSource', () => {
       serveDemo(req, res);
     });
     const { app, cred } = track(makeApp(lb, { headers: { Authorization: 'Bearer from-config', 'X-Team': 'a' } }));
-    expect((await app.models().discover()).source).toBe('live');
+    expect((await app.models.discover()).source).toBe('live');
     cred.current = key('cpk_test_fake_refused');
-    const r = await app.models().discover();
+    const r = await app.models.discover();
     expect(r.source).toBe('live');
     expect(r.warning).toMatch(/^The API key from CHUTES_API_KEY was refused \(HTTP 401: Invalid token or user not found\)/);
     expect(lb.requests.map((q) => [q.headers.authorization, q.headers['x-team']])).toEqual([
@@ -228,7 +228,7 @@ describe('ModelSource', () => {
       res.end(JSON.stringify({ object: 'list', data: [{ id: 'a/ok', max_model_len: 4096 }, { object: 'model' }, { id: 'a/ok', max_model_len: 1 }] }));
     });
     const { app, lines } = track(makeApp(lb));
-    expect((await app.models().discover()).models.map((m) => m.id)).toEqual(['chutes/a/ok']);
+    expect((await app.models.discover()).models.map((m) => m.id)).toEqual(['chutes/a/ok']);
     expect(lines.filter((l) => l.includes('skipping entry'))).toEqual([
       'chutes-rpc debug: models: skipping entry 1: no id\n',
       'chutes-rpc debug: models: skipping entry 2 (a/ok): repeats an earlier id\n',
@@ -238,10 +238,10 @@ describe('ModelSource', () => {
   it('hands out models that callers cannot corrupt', async () => {
     const lb = await upstream(serveDemo);
     const { app } = track(makeApp(lb));
-    const m = (await app.models().lookup('zai-org/GLM-4.7-Flash'))!;
+    const m = (await app.models.lookup('zai-org/GLM-4.7-Flash'))!;
     expect(() => {
       (m as { tee: boolean }).tee = true;
     }).toThrow(TypeError);
-    expect((await app.models().lookup('zai-org/GLM-4.7-Flash'))!.tee).toBe(false);
+    expect((await app.models.lookup('zai-org/GLM-4.7-Flash'))!.tee).toBe(false);
   });
 });

@@ -55,7 +55,7 @@ describe('replay', () => {
     try {
       const err = await request('https://llm.chutes.ai/v1/nope', { dispatcher: agent, method: 'DELETE' }).catch((e: unknown) => e);
       const mapped = errorFromNetwork(err, { method: 'DELETE', url: 'https://llm.chutes.ai/v1/nope', replayFile: file });
-      expect(mapped.code).toBe(-32060);
+      expect(mapped.type).toBe('network_error');
       expect(mapped.message).toBe(`replay: no recorded response for DELETE https://llm.chutes.ai/v1/nope in ${file}`);
     } finally {
       await agent.close();

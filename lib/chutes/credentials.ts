@@ -1,8 +1,9 @@
-import type { App } from '../app';
-import { ProviderError } from '../errors';
+import { raceAbort } from '../util/abort';
+import type { ChutesContext } from './context';
+import { ChutesError } from './errors';
 import type { StoredOAuthProfile, StoredProfile } from '../generated/types';
 import { addSecret } from '../log/redact';
-import { credentialStore, type CredentialStore } from '../store/credential-store';
+import type { CredentialStore } from '../store/credential-store';
 
 export type CredentialSource = 'profile' | 'config' | 'env' | 'store';
 
@@ -42,24 +43,6 @@ export function pickStored(profiles: Record<string, StoredProfile>, method: 'api
   return best;
 }
 
-function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return p;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
-}
 
 /**
  * Which credential a call uses, in this order:
@@ -80,10 +63,10 @@ function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T
 export class CredentialResolver {
   private readonly refreshing = new Map<string, Promise<StoredOAuthProfile>>();
 
-  constructor(protected readonly app: App) {}
+  constructor(protected readonly app: ChutesContext) {}
 
   store(): CredentialStore {
-    return credentialStore(this.app);
+    return this.app.store;
   }
 
   /**
@@ -105,7 +88,7 @@ export class CredentialResolver {
       const stored = profiles[profile];
       if (!stored) {
         const names = Object.keys(profiles);
-        throw new ProviderError('auth_required', {
+        throw new ChutesError('auth_required', {
           message: `No stored profile ${JSON.stringify(profile)}${names.length ? ` (stored: ${names.join(', ')})` : ' (nothing is stored)'}.`,
         });
       }
@@ -163,7 +146,7 @@ export class CredentialResolver {
     return this.store().update(async (data) => {
       const p = data.profiles[profile];
       if (!p || p.method !== 'oauth') {
-        throw new ProviderError('auth_required', { message: `The profile ${profile} is no longer stored (logged out in another process?).` });
+        throw new ChutesError('auth_required', { message: `The profile ${profile} is no longer stored (logged out in another process?).` });
       }
       const usable = (staleToken === undefined || p.accessToken !== staleToken) && !isExpired(p);
       if (usable) {
@@ -171,7 +154,7 @@ export class CredentialResolver {
         return p;
       }
       if (!p.refreshToken) {
-        throw new ProviderError('unauthorized', {
+        throw new ChutesError('unauthorized', {
           message: `The sign-in of profile ${profile} has expired and there is no refresh token; log in again.`,
           resolution: 'Sign in again: chutes-rpc login (or auth.login {method: "oauth"}).',
         });

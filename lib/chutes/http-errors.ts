@@ -1,4 +1,4 @@
-import { isAbortError, ProviderError, type ProviderErrorType } from '../errors';
+import { ChutesError, isAbortError, type ProviderErrorType } from './errors';
 import { redact } from '../log/redact';
 
 const MAX_DETAIL_CHARS = 500;
@@ -75,10 +75,10 @@ export function errorFromResponse(
   headers: HeaderBag,
   bodyText: string,
   extra: { attempts?: number; what?: string; resolution?: string } = {},
-): ProviderError {
+): ChutesError {
   const type = errorTypeForStatus(status);
   const detail = errorDetail(bodyText);
-  const init: ConstructorParameters<typeof ProviderError>[1] = {
+  const init: ConstructorParameters<typeof ChutesError>[1] = {
     message: `${extra.what ? `${extra.what}: ` : ''}HTTP ${status}: ${detail}`,
     httpStatus: status,
     retryable: isRetryableStatus(status),
@@ -87,7 +87,7 @@ export function errorFromResponse(
   if (wait !== undefined) init.retryAfterMs = wait;
   if (extra.attempts !== undefined) init.attempts = extra.attempts;
   if (extra.resolution !== undefined) init.resolution = extra.resolution;
-  return new ProviderError(type, init);
+  return new ChutesError(type, init);
 }
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
@@ -96,7 +96,7 @@ const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEO
 export function errorFromNetwork(
   err: unknown,
   request: { method: string; url: string; attempts?: number; replayFile?: string },
-): ProviderError {
+): ChutesError {
   const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
   const code = e?.code ?? e?.cause?.code;
   let message: string;
@@ -108,9 +108,9 @@ export function errorFromNetwork(
     const why = e?.cause?.message ?? e?.message ?? String(err);
     message = `${request.method} ${request.url} failed: ${why}${code && !why.includes(code) ? ` (${code})` : ''}`;
   }
-  const init: ConstructorParameters<typeof ProviderError>[1] = { message: redact(message), retryable: true };
+  const init: ConstructorParameters<typeof ChutesError>[1] = { message: redact(message), retryable: true };
   if (request.attempts !== undefined) init.attempts = request.attempts;
-  return new ProviderError('network_error', init);
+  return new ChutesError('network_error', init);
 }
 
 export { isAbortError };

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { App } from '../app';
+import type { ChutesContext } from './context';
 import type { Model, ModelsDiscoverResult } from '../generated/types';
 import type { Credential } from './credentials';
 import { curatedCatalog } from './models/catalog';
@@ -67,7 +67,7 @@ export class ModelSource {
   private readonly failedAt = new Map<string, number>();
   private fallback: { models: readonly Model[]; byId: ReadonlyMap<string, Model> } | undefined;
 
-  constructor(protected readonly app: App) {}
+  constructor(protected readonly app: ChutesContext) {}
 
   async discover(opts: DiscoverOptions = {}): Promise<ModelsDiscoverResult> {
     const teeOnly = opts.teeOnly ?? this.app.config.teeOnly;
@@ -131,7 +131,7 @@ export class ModelSource {
   /** The credential to list with; one that cannot be read means listing anonymously, with a warning. */
   private async credential(signal: AbortSignal | undefined): Promise<{ credential?: Credential; warning?: string }> {
     try {
-      const credential = await this.app.credentials().resolve(signal ? { signal } : {});
+      const credential = await this.app.credentials.resolve(signal ? { signal } : {});
       return credential ? { credential } : {};
     } catch (err) {
       if (signal?.aborted) throw abortError(signal);

@@ -1,6 +1,6 @@
 import * as readline from 'node:readline';
-import type { App } from '../app';
-import { isAbortError, ProviderError } from '../errors';
+import type { ChutesContext } from '../chutes/context';
+import { isAbortError, ChutesError } from '../chutes/errors';
 import type { AuthAuthorizeUrl, AuthStatusResult, OAuthLoginParams } from '../generated/types';
 import { redact } from '../log/redact';
 import { CliUsageError, createCliApp } from './cli-app';
@@ -10,8 +10,8 @@ const err = (text: string) => process.stderr.write(text);
 const out = (text: string) => process.stdout.write(text);
 
 /** Runs a command body: provider errors become a message and exit code 1, Ctrl-C exit code 130. */
-async function run(argv: CommonArgs, body: (app: App, signal: AbortSignal) => Promise<number | void>): Promise<void> {
-  let app: App;
+async function run(argv: CommonArgs, body: (app: ChutesContext, signal: AbortSignal) => Promise<number | void>): Promise<void> {
+  let app: ChutesContext;
   try {
     app = createCliApp(argv);
   } catch (e) {
@@ -31,7 +31,7 @@ async function run(argv: CommonArgs, body: (app: App, signal: AbortSignal) => Pr
     if (controller.signal.aborted || isAbortError(e)) {
       err('\nchutes-rpc: cancelled\n');
       process.exitCode = 130;
-    } else if (e instanceof ProviderError) {
+    } else if (e instanceof ChutesError) {
       err(`chutes-rpc: ${redact(e.message)}\n  ${redact(e.data.resolution)}\n`);
       process.exitCode = 1;
     } else {
@@ -58,11 +58,11 @@ export function runLogin(argv: LoginArgs): Promise<void> {
   });
 }
 
-function usage(message: string): ProviderError {
-  return new ProviderError('auth_required', { message, resolution: 'See chutes-rpc onboard --help.' });
+function usage(message: string): ChutesError {
+  return new ChutesError('auth_required', { message, resolution: 'See chutes-rpc onboard --help.' });
 }
 
-async function apiKeyFlow(app: App, argv: LoginArgs, interactive: boolean, signal: AbortSignal): Promise<number> {
+async function apiKeyFlow(app: ChutesContext, argv: LoginArgs, interactive: boolean, signal: AbortSignal): Promise<number> {
   let key = argv['chutes-api-key']?.trim() || app.config.env.CHUTES_API_KEY?.trim();
   if (!key && !argv['non-interactive']) {
     key = interactive ? await askHidden('Chutes API key (cpk_..., input hidden): ') : await firstLine(process.stdin);
@@ -82,7 +82,7 @@ async function apiKeyFlow(app: App, argv: LoginArgs, interactive: boolean, signa
   return 0;
 }
 
-async function oauthFlow(app: App, argv: LoginArgs, signal: AbortSignal): Promise<number> {
+async function oauthFlow(app: ChutesContext, argv: LoginArgs, signal: AbortSignal): Promise<number> {
   const { oauthLogin, completeLogin } = require('../chutes/oauth/login') as typeof import('../chutes/oauth/login');
   const params: OAuthLoginParams = { method: 'oauth', timeoutMs: Math.round((argv.timeout ?? 180) * 1000) };
   if (argv['client-id']) params.clientId = argv['client-id'];

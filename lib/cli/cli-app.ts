@@ -1,4 +1,4 @@
-import type { App } from '../app';
+import type { ChutesContext } from '../chutes/context';
 import type { LogLevel } from '../log/logger';
 import { SERVE_OPTIONS } from './serve-options';
 
@@ -22,13 +22,13 @@ export interface CommonArgs {
 export class CliUsageError extends Error {}
 
 /**
- * An App for a one-shot command, configured like serve from the common options. Throws
+ * An ChutesContext for a one-shot command, configured like serve from the common options. Throws
  * CliUsageError for options that cannot work together.
  */
-export function createCliApp(argv: CommonArgs): App {
-  const { createApp, settingsProblem } = require('../create-app') as typeof import('../create-app');
+export function createCliApp(argv: CommonArgs): ChutesContext {
+  const { createChutesContext, settingsProblem } = require('../composition-root') as typeof import('../composition-root');
   const { log } = require('../log/logger') as typeof import('../log/logger');
-  const settings: import('../create-app').AppSettings = {};
+  const settings: import('../composition-root').Settings = {};
   if (argv.home) settings.home = argv.home;
   if (argv.config) settings.config = argv.config;
   if (argv.replay) settings.replay = argv.replay;
@@ -36,7 +36,7 @@ export function createCliApp(argv: CommonArgs): App {
   if (argv['log-level']) settings.logLevel = argv['log-level'];
   const problem = settingsProblem(settings);
   if (problem) throw new CliUsageError(problem);
-  return createApp(settings, log);
+  return createChutesContext(settings, log);
 }
 
 /** All of stdin as UTF-8 text (decoded once at the end, so no character is split). */

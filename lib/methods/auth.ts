@@ -1,53 +1,33 @@
-import type { App } from '../app';
-import { ProviderError } from '../errors';
+import type { ChutesContext } from '../chutes/context';
+import { ChutesError } from '../chutes/errors';
 import { redact } from '../log/redact';
-import type {
-  AuthCompleteParams,
-  AuthCompleteResult,
-  AuthLoginParams,
-  AuthLoginResult,
-  AuthLogoutParams,
-  AuthLogoutResult,
-  AuthStatusParams,
-  AuthStatusResult,
-} from '../generated/types';
+import type { AuthLogoutParams, AuthLogoutResult, AuthStatusParams, AuthStatusResult } from '../generated/types';
 import { defineMethod } from './method';
 
-export const authLogin = defineMethod<AuthLoginParams, AuthLoginResult>({
-  name: 'auth.login',
-  needsConfig: true,
-  async handler(params, { app, signal, notify }) {
+export const authLogin = defineMethod(
+  'auth.login',
+  (params, { chutes, signal, notify }) => {
     if (params.method === 'apiKey') {
       const { apiKeyLogin } = require('../chutes/api-key') as typeof import('../chutes/api-key');
-      return apiKeyLogin(app, params, signal);
+      return apiKeyLogin(chutes, params, signal);
     }
     const { oauthLogin } = require('../chutes/oauth/login') as typeof import('../chutes/oauth/login');
-    return oauthLogin(app, params, { signal, onAuthorizeUrl: (n) => notify('auth.authorizeUrl', n) });
+    return oauthLogin(chutes, params, { signal, onAuthorizeUrl: (n) => notify('auth.authorizeUrl', n) });
   },
+  { needsConfig: true },
+);
+
+export const authComplete = defineMethod('auth.complete', (params, { chutes }) => {
+  const { completeLogin } = require('../chutes/oauth/login') as typeof import('../chutes/oauth/login');
+  return completeLogin(chutes, params.loginId, params.redirectUrl);
 });
 
-export const authComplete = defineMethod<AuthCompleteParams, AuthCompleteResult>({
-  name: 'auth.complete',
-  handler(params, { app }) {
-    const { completeLogin } = require('../chutes/oauth/login') as typeof import('../chutes/oauth/login');
-    return completeLogin(app, params.loginId, params.redirectUrl);
-  },
-});
+export const authStatus = defineMethod('auth.status', (params, { chutes, signal }) => statusOf(chutes, params, signal), { needsConfig: true });
 
-export const authStatus = defineMethod<AuthStatusParams, AuthStatusResult>({
-  name: 'auth.status',
-  needsConfig: true,
-  handler: (params, { app, signal }) => statusOf(app, params, signal),
-});
-
-export const authLogout = defineMethod<AuthLogoutParams, AuthLogoutResult>({
-  name: 'auth.logout',
-  needsConfig: true,
-  handler: (params, { app }) => logout(app, params),
-});
+export const authLogout = defineMethod('auth.logout', (params, { chutes }) => logout(chutes, params), { needsConfig: true });
 
 /** Results are not redacted on the way out (errors are): the problem text is, here. */
-function problemText(err: ProviderError): string {
+function problemText(err: ChutesError): string {
   return redact(`${err.message} ${err.data.resolution}`);
 }
 
@@ -55,19 +35,19 @@ function problemText(err: ProviderError): string {
  * Which credential calls would use (see CredentialResolver for the order), refreshing an expired
  * sign-in first. Never a secret; problems with the credential are reported, not thrown.
  */
-export async function statusOf(app: App, params: AuthStatusParams, signal?: AbortSignal): Promise<AuthStatusResult> {
-  const resolver = app.credentials();
+export async function statusOf(app: ChutesContext, params: AuthStatusParams, signal?: AbortSignal): Promise<AuthStatusResult> {
+  const resolver = app.credentials;
   let profiles: string[] = [];
   try {
     profiles = Object.keys(resolver.store().read().profiles);
   } catch (err) {
-    if (!(err instanceof ProviderError)) throw err;
+    if (!(err instanceof ChutesError)) throw err;
   }
   let sel: ReturnType<typeof resolver.select>;
   try {
     sel = resolver.select(params.profile);
   } catch (err) {
-    if (!(err instanceof ProviderError)) throw err;
+    if (!(err instanceof ChutesError)) throw err;
     return { authenticated: false, method: null, profile: params.profile ?? null, profiles, problem: problemText(err) };
   }
   if (!sel) return { authenticated: false, method: null, profile: null, profiles };
@@ -75,7 +55,7 @@ export async function statusOf(app: App, params: AuthStatusParams, signal?: Abor
   try {
     sel = await resolver.fresh(sel, signal);
   } catch (err) {
-    if (!(err instanceof ProviderError)) throw err;
+    if (!(err instanceof ChutesError)) throw err;
     problem = problemText(err);
   }
   const c = sel.credential;
@@ -91,8 +71,8 @@ export async function statusOf(app: App, params: AuthStatusParams, signal?: Abor
 }
 
 /** Revokes a stored sign-in's tokens (best effort) and removes the profile, under the store's lock. */
-export async function logout(app: App, params: AuthLogoutParams): Promise<AuthLogoutResult> {
-  const resolver = app.credentials();
+export async function logout(app: ChutesContext, params: AuthLogoutParams): Promise<AuthLogoutResult> {
+  const resolver = app.credentials;
   const name = params.profile ?? resolver.storedChoice();
   const config = app.config;
   const stillInEffect = config.apiKey ? 'the API key in the config' : config.env.CHUTES_API_KEY?.trim() ? 'CHUTES_API_KEY' : undefined;

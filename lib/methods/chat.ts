@@ -1,6 +1,6 @@
-import { JsonRpcCode, RpcError } from '../errors';
 import type { ChatParams, ChatResult } from '../generated/types';
 import { type CallContext, defineMethod } from './method';
+import { invalidParams } from './rpc-errors';
 
 /** Streams in flight by streamId: two at once under one name would make their deltas indistinguishable. */
 const activeStreams = new Set<string>();
@@ -9,14 +9,11 @@ async function run(params: ChatParams, ctx: CallContext, stream: boolean): Promi
   // Loaded on the first chat call, not at start-up.
   const { runChat } = require('../chutes/chat/provider') as typeof import('../chutes/chat/provider');
   const streamId = params.streamId ?? String(ctx.id);
-  if (!stream) return runChat(ctx.app, { params, streamId, signal: ctx.signal });
-  if (activeStreams.has(streamId)) {
-    const message = `streamId ${JSON.stringify(streamId)} is already used by a stream in flight`;
-    throw new RpcError(JsonRpcCode.InvalidParams, `Invalid params: ${message}`, { errors: [{ path: '/streamId', message }] });
-  }
+  if (!stream) return runChat(ctx.chutes, { params, streamId, signal: ctx.signal });
+  if (activeStreams.has(streamId)) throw invalidParams('/streamId', `streamId ${JSON.stringify(streamId)} is already used by a stream in flight`);
   activeStreams.add(streamId);
   try {
-    return await runChat(ctx.app, {
+    return await runChat(ctx.chutes, {
       params,
       streamId,
       signal: ctx.signal,
@@ -29,15 +26,7 @@ async function run(params: ChatParams, ctx: CallContext, stream: boolean): Promi
 }
 
 /** Streaming chat: chat.delta notifications as the answer arrives, then the assembled result. */
-export const chatStream = defineMethod<ChatParams, ChatResult>({
-  name: 'chat.stream',
-  needsConfig: true,
-  handler: (params, ctx) => run(params, ctx, true),
-});
+export const chatStream = defineMethod('chat.stream', (params, ctx) => run(params, ctx, true), { needsConfig: true });
 
 /** The same call and result without notifications. */
-export const chatComplete = defineMethod<ChatParams, ChatResult>({
-  name: 'chat.complete',
-  needsConfig: true,
-  handler: (params, ctx) => run(params, ctx, false),
-});
+export const chatComplete = defineMethod('chat.complete', (params, ctx) => run(params, ctx, false), { needsConfig: true });

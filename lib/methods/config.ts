@@ -3,9 +3,7 @@ import { checkConfigFile, checkConfigText, resolveConfigValue } from '../config/
 import type { ConfigValidateParams, ConfigValidateResult } from '../generated/types';
 import { defineMethod } from './method';
 
-export const configValidate = defineMethod<ConfigValidateParams, ConfigValidateResult>({
-  name: 'config.validate',
-  handler(params, { app }) {
+export const configValidate = defineMethod('config.validate', (params, { chutes }) => {
     const given = ['config', 'text', 'path'].filter((k) => params[k as keyof ConfigValidateParams] !== undefined);
     if (given.length > 1) {
       return { valid: false, errors: [{ path: '', message: `give one of config, text or path, not ${given.join(' and ')}` }] };
@@ -16,8 +14,7 @@ export const configValidate = defineMethod<ConfigValidateParams, ConfigValidateR
       const file = path.resolve(params.path);
       return shape(checkConfigFile(file).problems, file);
     }
-    return shape(app.configState.problems, app.config.path);
-  },
+    return shape(chutes.configState.problems, chutes.config.path);
 });
 
 function shape(errors: ConfigValidateResult['errors'], file?: string): ConfigValidateResult {

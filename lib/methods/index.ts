@@ -1,13 +1,59 @@
+import type { ChutesContext } from '../chutes/context';
 import { schemaCatalog } from '../generated/catalog';
+import type { MethodName } from '../generated/maps';
+import type { ValidatorKey } from '../generated/validator-keys';
+import { validate } from '../schema-validation';
+import type { RequestHandler, ServerControl } from '../server/server';
+import { RpcError, RpcErrorCode } from '../server/rpc-error';
 import { authComplete, authLogin, authLogout, authStatus } from './auth';
 import { chatComplete, chatStream } from './chat';
 import { configValidate } from './config';
 import { initialize, shutdown } from './lifecycle';
-import type { MethodSpec } from './method';
+import type { CallContext, MethodSpec } from './method';
 import { modelsDiscover } from './models';
+import { toRpcError } from './rpc-errors';
 
-/** Every method the server answers. A test checks this list against schemas/openrpc.json. */
-export const allMethods: MethodSpec[] = [initialize, shutdown, configValidate, modelsDiscover, authLogin, authComplete, authStatus, authLogout, chatStream, chatComplete];
+/** Every method the server answers, one per method schema: the compiler checks none is missing. */
+const methods: { [M in MethodName]: MethodSpec<M> } = {
+  initialize,
+  shutdown,
+  'config.validate': configValidate,
+  'models.discover': modelsDiscover,
+  'auth.login': authLogin,
+  'auth.complete': authComplete,
+  'auth.status': authStatus,
+  'auth.logout': authLogout,
+  'chat.stream': chatStream,
+  'chat.complete': chatComplete,
+};
 
+export const methodNames: readonly string[] = Object.keys(methods);
 export const clientNotifications: readonly string[] = schemaCatalog.clientNotifications;
 export const serverNotifications: readonly string[] = schemaCatalog.serverNotifications;
+
+/**
+ * The server's method table: each handler gets its params checked against the method's schema
+ * (-32602 with every problem), config_invalid when it needs a config that is invalid, and its
+ * provider failures mapped to JSON-RPC errors.
+ */
+export function methodTable(chutes: ChutesContext, server: ServerControl): Map<string, RequestHandler> {
+  const table = new Map<string, RequestHandler>();
+  for (const spec of Object.values(methods) as MethodSpec[]) {
+    const key = `params:${spec.name}` as ValidatorKey;
+    table.set(spec.name, async (params, request) => {
+      const problems = validate(key, params);
+      if (problems.length) {
+        const first = problems[0]!;
+        throw new RpcError(RpcErrorCode.InvalidParams, `Invalid params: ${first.path || '(params)'} ${first.message}`, { errors: problems });
+      }
+      const ctx: CallContext = { id: request.id, signal: request.signal, notify: server.notify, chutes, server };
+      try {
+        if (spec.needsConfig) chutes.requireConfig();
+        return await spec.handler(params as never, ctx);
+      } catch (err) {
+        throw toRpcError(err);
+      }
+    });
+  }
+  return table;
+}

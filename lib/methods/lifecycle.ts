@@ -1,33 +1,28 @@
-import type { InitializeParams, InitializeResult, ShutdownResult } from '../generated/types';
+import { schemaCatalog } from '../generated/catalog';
+import type { InitializeResult } from '../generated/types';
 import { defineMethod } from './method';
 
 export const PROTOCOL_VERSION = '1';
 
-export const initialize = defineMethod<InitializeParams, InitializeResult>({
-  name: 'initialize',
-  async handler(params, { app, session }) {
-    if (params.logLevel) session.forwardLogs(params.logLevel);
-    const config = app.config;
-    const credential = app.configState.problems.length ? undefined : await app.credentials().resolve({ refresh: false }).catch(() => undefined);
+export const initialize = defineMethod('initialize', async (params, { chutes, server }) => {
+    if (params.logLevel) server.forwardLogs(params.logLevel);
+    const config = chutes.config;
+    const credential = chutes.configState.problems.length ? undefined : await chutes.credentials.resolve({ refresh: false }).catch(() => undefined);
     const result: InitializeResult = {
       protocolVersion: PROTOCOL_VERSION,
       serverInfo: { name: 'chutes-rpc', version: packageVersion() },
-      capabilities: { methods: session.methodNames(), notifications: session.notificationNames() },
-      framing: session.framing() ?? 'ndjson',
+      capabilities: { methods: server.methodNames(), notifications: [...schemaCatalog.serverNotifications] },
+      framing: server.framing() ?? 'ndjson',
       provider: { id: 'chutes', baseUrl: withoutCredentials(config.baseUrl), defaultModel: config.defaultModel, teeOnly: config.teeOnly },
       auth: { authenticated: !!credential, method: credential?.method ?? null },
     };
-    if (app.configState.problems.length) result.configProblems = app.configState.problems;
+    if (chutes.configState.problems.length) result.configProblems = chutes.configState.problems;
     return result;
-  },
 });
 
-export const shutdown = defineMethod<unknown, ShutdownResult>({
-  name: 'shutdown',
-  handler(_params, { session }) {
-    session.beginShutdown();
-    return null;
-  },
+export const shutdown = defineMethod('shutdown', (_params, { server }) => {
+  server.beginShutdown();
+  return null;
 });
 
 let version: string | undefined;

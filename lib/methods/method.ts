@@ -1,36 +1,32 @@
-import type { App } from '../app';
-import type { LogLevel } from '../log/logger';
-import type { Framing } from '../server/framing/frame-decoder';
-
-/** The connection a call arrived on, as far as methods need to know it. */
-export interface Session {
-  framing(): Framing | undefined;
-  methodNames(): string[];
-  notificationNames(): string[];
-  /** Marks the server as shutting down: later requests are refused. */
-  beginShutdown(): void;
-  /** Also sends log lines at `level` and above as log notifications. */
-  forwardLogs(level: LogLevel): void;
-}
+import type { ChutesContext } from '../chutes/context';
+import type { MethodMap, MethodName, NotificationMap, NotificationName } from '../generated/maps';
+import type { RequestId } from '../server/inbound-gate';
+import type { ServerControl } from '../server/server';
 
 export interface CallContext {
   /** The JSON-RPC id of the request. */
-  id: string | number;
-  /** Aborted by $/cancelRequest, stdin EOF, SIGTERM or SIGINT. */
+  id: RequestId;
+  /** Aborted by $/cancelRequest, end of input, SIGTERM or SIGINT. */
   signal: AbortSignal;
   /** Sends a notification; resolves once it is written (or the output has room): await it for backpressure. */
-  notify(method: string, params: unknown): Promise<void>;
-  app: App;
-  session: Session;
+  notify<N extends NotificationName>(method: N, params: NotificationMap[N]): Promise<void>;
+  chutes: ChutesContext;
+  server: ServerControl;
 }
 
-export interface MethodSpec<P = any, R = any> {
-  name: string;
-  /** Answer -32020 before running when the config file is invalid. */
-  needsConfig?: boolean;
-  handler(params: P, ctx: CallContext): Promise<R> | R;
+export type MethodHandler<M extends MethodName> = (
+  params: MethodMap[M]['params'],
+  ctx: CallContext,
+) => Promise<MethodMap[M]['result']> | MethodMap[M]['result'];
+
+export interface MethodSpec<M extends MethodName = MethodName> {
+  name: M;
+  /** Answer config_invalid before running when the config file is invalid. */
+  needsConfig: boolean;
+  handler: MethodHandler<M>;
 }
 
-export function defineMethod<P, R>(spec: MethodSpec<P, R>): MethodSpec<P, R> {
-  return spec;
+/** A method of the protocol: params and result types come from its schema by name. */
+export function defineMethod<M extends MethodName>(name: M, handler: MethodHandler<M>, opts: { needsConfig?: boolean } = {}): MethodSpec<M> {
+  return { name, needsConfig: opts.needsConfig ?? false, handler };
 }

@@ -1,14 +1,13 @@
-import type { ModelsDiscoverParams, ModelsDiscoverResult } from '../generated/types';
 import { defineMethod } from './method';
 
-/** models.discover: params are schema-checked by the dispatcher; the shared ModelSource does the work. */
-export const modelsDiscover = defineMethod<ModelsDiscoverParams, ModelsDiscoverResult>({
-  name: 'models.discover',
-  needsConfig: true,
-  handler(params, { app, signal }) {
-    const opts: Parameters<ReturnType<typeof app.models>['discover']>[0] = { signal };
+/** models.discover: params are schema-checked before the call; the shared ModelSource does the work. */
+export const modelsDiscover = defineMethod(
+  'models.discover',
+  (params, { chutes, signal }) => {
+    const opts: Parameters<typeof chutes.models.discover>[0] = { signal };
     if (params.teeOnly !== undefined) opts.teeOnly = params.teeOnly;
     if (params.refresh !== undefined) opts.refresh = params.refresh;
-    return app.models().discover(opts);
+    return chutes.models.discover(opts);
   },
-});
+  { needsConfig: true },
+);

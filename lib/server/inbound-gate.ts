@@ -1,11 +1,26 @@
-import type { Message } from 'vscode-jsonrpc/node';
-import { JsonRpcCode } from '../errors';
 import type { Logger } from '../log/logger';
 import { redact } from '../log/redact';
 import type { FrameSink } from './framing/frame-decoder';
 import { recoverId } from './framing/recover-id';
+import { RpcErrorCode } from './rpc-error';
 
 export type RequestId = string | number;
+
+/** A message that passed the gate: a request (with id) or a notification. */
+export interface InboundMessage {
+  jsonrpc: '2.0';
+  id?: RequestId;
+  method: string;
+  params?: object;
+}
+
+/**
+ * Two requests in flight must differ in this key: the connection queues requests by the string form
+ * of their id, so 1 and "1" would be one entry there and one of them would never be answered.
+ */
+function inFlightKey(id: RequestId): string {
+  return String(id);
+}
 
 export interface ErrorReply {
   id: RequestId | null;
@@ -55,8 +70,9 @@ function isId(v: unknown): v is RequestId {
  * flight, so every request the connection sees can be answered exactly once.
  */
 export class InboundGate implements FrameSink {
-  private deliver: ((msg: Message) => void) | undefined;
-  private readonly inFlight = new Set<RequestId>();
+  private deliver: ((msg: InboundMessage) => void) | undefined;
+  private readonly inFlight = new Set<string>();
+  private answerWaiters: Array<() => void> = [];
   /** Error replies this gate wrote itself: writing one must not free the id of a request in flight. */
   private readonly ownReplies = new WeakSet<object>();
   /** Messages handed to the connection so far, but for $/cancelRequest (the connection acts on it at once). */
@@ -68,13 +84,24 @@ export class InboundGate implements FrameSink {
     private readonly maxBytes: number,
   ) {}
 
-  connect(deliver: (msg: Message) => void): void {
+  connect(deliver: (msg: InboundMessage) => void): void {
     this.deliver = deliver;
   }
 
   /** A reply is being written: unless the gate wrote it, its request is done and the id may be used again. */
   responded(reply: { id?: RequestId | null }): void {
-    if (!this.ownReplies.has(reply) && reply.id !== undefined && reply.id !== null) this.inFlight.delete(reply.id);
+    if (!this.ownReplies.has(reply) && reply.id !== undefined && reply.id !== null) this.inFlight.delete(inFlightKey(reply.id));
+    if (this.inFlight.size === 0) {
+      const waiting = this.answerWaiters;
+      this.answerWaiters = [];
+      for (const resolve of waiting) resolve();
+    }
+  }
+
+  /** Resolves once every request let through so far has had its reply written. */
+  allAnswered(): Promise<void> {
+    if (this.inFlight.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.answerWaiters.push(resolve));
   }
 
   private reject(r: ErrorReply): void {
@@ -90,21 +117,21 @@ export class InboundGate implements FrameSink {
     try {
       value = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
     } catch (err) {
-      this.reject({ id: null, code: JsonRpcCode.ParseError, message: `Parse error: ${describeJsonError(err)}` });
+      this.reject({ id: null, code: RpcErrorCode.ParseError, message: `Parse error: ${describeJsonError(err)}` });
       return;
     }
     if (nestingDepth(value) > MAX_DEPTH) {
-      this.reject({ id: null, code: JsonRpcCode.InvalidRequest, message: `Invalid request: the message is nested more than ${MAX_DEPTH} levels deep` });
+      this.reject({ id: null, code: RpcErrorCode.InvalidRequest, message: `Invalid request: the message is nested more than ${MAX_DEPTH} levels deep` });
       return;
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      this.reject({ id: null, code: JsonRpcCode.InvalidRequest, message: `Invalid request: the message is ${describe(value)}, not a JSON-RPC object` });
+      this.reject({ id: null, code: RpcErrorCode.InvalidRequest, message: `Invalid request: the message is ${describe(value)}, not a JSON-RPC object` });
       return;
     }
     const msg = value as Record<string, unknown>;
     const hasId = 'id' in msg;
     const replyId = isId(msg.id) ? msg.id : null;
-    const invalid = (why: string) => this.reject({ id: replyId, code: JsonRpcCode.InvalidRequest, message: `Invalid request: ${why}` });
+    const invalid = (why: string) => this.reject({ id: replyId, code: RpcErrorCode.InvalidRequest, message: `Invalid request: ${why}` });
     if (msg.jsonrpc !== '2.0') return invalid('"jsonrpc" must be "2.0"');
     if (!('method' in msg)) {
       if (hasId && ('result' in msg || 'error' in msg)) {
@@ -117,17 +144,17 @@ export class InboundGate implements FrameSink {
     if (hasId && !isId(msg.id)) return invalid('"id" must be a string or a number');
     if ('params' in msg && (msg.params === null || typeof msg.params !== 'object')) {
       if (!hasId) return this.log.warn(`ignoring notification ${msg.method}: params must be an object`);
-      return this.reject({ id: replyId, code: JsonRpcCode.InvalidParams, message: 'Invalid params: params must be an object', data: { errors: [{ path: '', message: 'must be object' }] } });
+      return this.reject({ id: replyId, code: RpcErrorCode.InvalidParams, message: 'Invalid params: params must be an object', data: { errors: [{ path: '', message: 'must be object' }] } });
     }
     if (hasId) {
-      const id = msg.id as RequestId;
-      if (this.inFlight.has(id)) return invalid(`id ${JSON.stringify(id)} is already used by a request in flight`);
-      this.inFlight.add(id);
+      const key = inFlightKey(msg.id as RequestId);
+      if (this.inFlight.has(key)) return invalid(`id ${JSON.stringify(msg.id)} is already used by a request in flight (ids are compared by their string form)`);
+      this.inFlight.add(key);
     } else if (msg.method === '$/cancelRequest' && !isId((msg.params as { id?: unknown } | undefined)?.id)) {
       return this.log.warn('ignoring $/cancelRequest: params.id must be a string or a number');
     }
     if (msg.method !== '$/cancelRequest') this.deliveredMessages++;
-    this.deliver?.(msg as unknown as Message);
+    this.deliver?.(msg as unknown as InboundMessage);
   }
 
   oversize(prefix: string, size: number): void {
@@ -135,13 +162,13 @@ export class InboundGate implements FrameSink {
     this.log.warn(`refused a ${size}-byte message (limit ${this.maxBytes} bytes)${id === null ? '' : ` with id ${JSON.stringify(id)}`}`);
     this.reject({
       id,
-      code: JsonRpcCode.InvalidRequest,
+      code: RpcErrorCode.InvalidRequest,
       message: `Invalid request: the message is ${size} bytes, over the ${this.maxBytes}-byte limit`,
       data: { type: 'message_too_large', size, limit: this.maxBytes },
     });
   }
 
   malformed(reason: string): void {
-    this.reject({ id: null, code: JsonRpcCode.ParseError, message: `Parse error: ${reason}` });
+    this.reject({ id: null, code: RpcErrorCode.ParseError, message: `Parse error: ${reason}` });
   }
 }

@@ -1,43 +1,60 @@
-import { createMessageConnection, type Message, type MessageConnection, ResponseError } from 'vscode-jsonrpc/node';
-import { type AppSettings, createApp } from '../create-app';
-import { JsonRpcCode } from '../errors';
-import type { Logger } from '../log/logger';
-import { allMethods, clientNotifications, serverNotifications } from '../methods';
-import type { Session } from '../methods/method';
-import { MethodDispatcher } from './dispatch';
+import type { LogLevel, Logger } from '../log/logger';
 import { AutoDecoder } from './framing/auto-decoder';
 import type { Framing, FrameDecoder } from './framing/frame-decoder';
 import { LspDecoder } from './framing/lsp-decoder';
 import { NdjsonDecoder } from './framing/ndjson-decoder';
-import { FramedStreamReader } from './framing/stream-reader';
 import { FramedStreamWriter, type RawWrite } from './framing/stream-writer';
 import { InboundGate } from './inbound-gate';
+import { createRpcConnection } from './jsonrpc-connection';
+import { type RequestContext, type RequestHandler, RequestRunner } from './request-runner';
+import { RpcError, RpcErrorCode } from './rpc-error';
 import { guardStdout } from './stdout-guard';
 
-export interface ServeOptions extends AppSettings {
+export interface ServerOptions {
   framing: 'auto' | Framing;
-  /** What stdin EOF does to running requests: cancel them (the contract) or let them finish. */
+  /** What end of input does to running requests: cancel them (the contract) or let them finish. */
   onEof: 'cancel' | 'wait';
+  /** Messages larger than this are refused without being held in memory. */
+  maxMessageBytes: number;
 }
 
-/** How long running requests get to produce their replies once the server is stopping. */
-const STOP_GRACE_MS = 5000;
+/** What handlers may ask of the server they run in. */
+export interface ServerControl {
+  /** The framing in use; undefined until the first message decided it. */
+  framing(): Framing | undefined;
+  methodNames(): string[];
+  /** Later requests are refused; `exit` then ends the process with code 0. */
+  beginShutdown(): void;
+  /** Also sends log lines at `level` and above as `log` notifications. */
+  forwardLogs(level: LogLevel): void;
+  /** Sends a notification; resolves once it is written or the output has room (await it for backpressure). */
+  notify(method: string, params: unknown): Promise<void>;
+}
 
-export function serve(opts: ServeOptions, log: Logger): void {
+/** What the server serves: a method table, what to do with notifications, and what to close at exit. */
+export interface ServedApp {
+  methods: ReadonlyMap<string, RequestHandler>;
+  /** Notifications from the host other than `exit` and `$/...`, which the server handles. */
+  onNotification?(method: string, params: unknown): void;
+  close(): Promise<void>;
+}
+
+export type { RequestContext, RequestHandler };
+
+/**
+ * A JSON-RPC 2.0 server on stdin/stdout: framing, the inbound gate, the connection, lifecycle
+ * (shutdown/exit, end of input, signals, a closed output) and the running of a method table it
+ * is given. Every request it receives gets exactly one reply, however the session ends.
+ */
+export function serve(opts: ServerOptions, log: Logger, makeApp: (control: ServerControl) => ServedApp): void {
   const stdin = process.stdin;
   const stdout = process.stdout;
   const rawWrite: RawWrite = guardStdout();
 
-  const app = createApp(opts, log);
-  const configState = app.configState;
-  for (const p of configState.problems) log.warn(`config ${configState.config.path ?? ''} ${p.path || '(root)'}: ${p.message}`);
-
   let framing: Framing | undefined = opts.framing === 'auto' ? undefined : opts.framing;
-  let gate: InboundGate;
+  const gate: InboundGate = new InboundGate((reply) => void writer.write(reply).catch(() => undefined), log, opts.maxMessageBytes);
   const writer = new FramedStreamWriter(stdout, rawWrite, () => framing ?? 'ndjson', (reply) => gate.responded(reply));
-  const max = configState.config.maxMessageBytes;
-  gate = new InboundGate((reply) => void writer.write(reply as Message).catch(() => undefined), log, max);
-  const makeDecoder = (f: Framing): FrameDecoder => (f === 'lsp' ? new LspDecoder(gate, max) : new NdjsonDecoder(gate, max));
+  const makeDecoder = (f: Framing): FrameDecoder => (f === 'lsp' ? new LspDecoder(gate, opts.maxMessageBytes) : new NdjsonDecoder(gate, opts.maxMessageBytes));
   const decoder: FrameDecoder =
     opts.framing === 'auto'
       ? new AutoDecoder(makeDecoder, (f) => {
@@ -45,96 +62,62 @@ export function serve(opts: ServeOptions, log: Logger): void {
           log.debug(`framing detected: ${f}`);
         })
       : makeDecoder(opts.framing);
-  const reader = new FramedStreamReader(stdin, decoder, gate);
 
-  // vscode-jsonrpc hands the star handler method and params but not the id; the handler is called
-  // synchronously inside handleMessage, so the message being handled is known at that moment.
-  let current: Message | undefined;
-  let handled = 0;
-  const connection: MessageConnection = createMessageConnection(
-    reader,
-    writer,
-    {
-      error: (m) => log.debug(`jsonrpc: ${m}`),
-      warn: (m) => log.debug(`jsonrpc: ${m}`),
-      info: (m) => log.debug(`jsonrpc: ${m}`),
-      log: (m) => log.debug(`jsonrpc: ${m}`),
-    },
-    {
-      messageStrategy: {
-        handleMessage(message, next) {
-          // Counted like InboundGate.deliveredMessages: $/cancelRequest may never be queued.
-          if ((message as { method?: string }).method !== '$/cancelRequest') handled++;
-          current = message;
-          try {
-            return next(message);
-          } finally {
-            current = undefined;
-          }
-        },
-      },
-    },
-  );
-
-  // Straight to the writer: it keeps order with replies, waits for room (backpressure), and still
-  // works after end of input, while running requests finish with their cancelled replies.
-  const notify = (method: string, params: unknown) => writer.write({ jsonrpc: '2.0', method, params } as Message);
+  // Straight to the writer: it keeps order with replies, waits for room, and still works after end of input.
+  const notify = (method: string, params: unknown) => writer.write({ jsonrpc: '2.0', method, params });
   let shutdownRequested = false;
-  const session: Session = {
+  const control: ServerControl = {
     framing: () => framing,
-    methodNames: () => dispatcher.names(),
-    notificationNames: () => [...serverNotifications],
+    methodNames: () => runner.names(),
     beginShutdown: () => {
       shutdownRequested = true;
-      dispatcher.refuseNewRequests();
+      runner.refuseNewRequests(new RpcError(RpcErrorCode.InvalidRequest, 'Invalid request: the server is shutting down'));
     },
-    forwardLogs: (lvl) => log.forward(lvl, (l, message) => void notify('log', { level: l, message }).catch(() => undefined)),
+    forwardLogs: (level) => log.forward(level, (l, message) => void notify('log', { level: l, message }).catch(() => undefined)),
+    notify,
   };
-  const dispatcher = new MethodDispatcher(allMethods, app, session, notify, log);
-  let eofCancels = false;
-
-  connection.onRequest((method, params, token) => {
-    const id = (current as { id?: string | number } | undefined)?.id;
-    if (id === undefined) throw new ResponseError(JsonRpcCode.InternalError, 'Internal error: request id unknown');
-    if (eofCancels) throw new ResponseError(JsonRpcCode.RequestCancelled, 'Request cancelled: the input ended', { partial: null });
-    return dispatcher.handle(id, method, params, token);
+  const app = makeApp(control);
+  const runner = new RequestRunner(app.methods, log);
+  const connection = createRpcConnection(gate, writer, log);
+  connection.onRequest((id, method, params, signal) => runner.run(id, method, params, signal));
+  connection.onNotification((method, params) => {
+    if (method === 'exit') void stop(shutdownRequested ? 0 : 1, 'exit notification');
+    else if (app.onNotification) app.onNotification(method, params);
+    else if (!method.startsWith('$/')) log.debug(`ignoring notification ${method}`);
   });
-  connection.onNotification('exit', () => void stop(shutdownRequested ? 0 : 1, 'exit notification'));
-  connection.onUnhandledNotification((n) => {
-    if (!clientNotifications.includes(n.method) && !n.method.startsWith('$/')) log.debug(`ignoring unknown notification ${n.method}`);
-  });
-  connection.onError(([err]) => log.debug(`connection error: ${err.message}`));
 
   let stopping: Promise<void> | undefined;
   const stop = (code: number, why: string): Promise<void> => {
     stopping ??= (async () => {
       log.debug(`stopping (${why})`);
-      dispatcher.refuseNewRequests();
-      await dispatcher.cancelAll(STOP_GRACE_MS);
-      await Promise.race([writer.flush(), new Promise((r) => setTimeout(r, STOP_GRACE_MS))]);
+      runner.refuseNewRequests(new RpcError(RpcErrorCode.RequestCancelled, `Request cancelled: ${why}`, { partial: null }));
+      await runner.cancelAll('the server is stopping');
+      await gate.allAnswered();
+      await writer.flush();
       await app.close();
       process.exit(code);
     })();
     return stopping;
   };
 
+  let inputEnded = false;
   const onInputEnd = async (why: string) => {
-    // Messages already read but still queued inside the connection count as received: let them
-    // be handled first, so that each request gets its (cancelled or finished) reply and an exit
-    // notification still decides the exit code.
-    const deadline = Date.now() + STOP_GRACE_MS;
-    while (handled < gate.deliveredMessages && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+    if (inputEnded) return;
+    inputEnded = true;
+    decoder.end();
+    // Messages already read but still queued inside the connection count as received: each gets
+    // its reply (finished or cancelled), and an exit notification among them decides the exit code.
     if (opts.onEof === 'cancel') {
-      eofCancels = true;
-    } else {
-      dispatcher.refuseNewRequests();
-      await dispatcher.settled();
+      runner.refuseNewRequests(new RpcError(RpcErrorCode.RequestCancelled, 'Request cancelled: the input ended', { partial: null }));
+      void runner.cancelAll('the input ended');
     }
+    await connection.caughtUp();
+    if (opts.onEof === 'wait') await runner.settled();
     await stop(0, why);
   };
+  stdin.on('data', (chunk: Buffer | string) => decoder.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
   stdin.once('end', () => void onInputEnd('end of input'));
-  process.once('SIGTERM', () => void onInputEnd('SIGTERM'));
-  process.once('SIGINT', () => void onInputEnd('SIGINT'));
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(signal, () => void onInputEnd(signal));
   stdout.on('error', (err: NodeJS.ErrnoException) => {
     // The host closed our output: nobody can read a reply any more.
     if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') process.exit(0);

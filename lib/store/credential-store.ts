@@ -1,7 +1,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ProviderError } from '../errors';
+import { ChutesError } from '../chutes/errors';
 import type { CredentialsFile, StoredProfile } from '../generated/types';
 import type { Logger } from '../log/logger';
 import { addSecret } from '../log/redact';
@@ -17,7 +17,7 @@ const LOCK_STALE_MS = 20_000;
 const LOCK_RETRIES = { retries: 80, factor: 1.3, minTimeout: 20, maxTimeout: 500, randomize: true };
 
 /** The store file exists but cannot be used. Carries what to do; never the file's content. */
-export class CorruptStoreError extends ProviderError {
+export class CorruptStoreError extends ChutesError {
   constructor(
     readonly file: string,
     why: string,
@@ -67,7 +67,7 @@ export class CredentialStore {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return { data: emptyFile() };
       if (code === 'EISDIR') return { corrupt: 'it is a directory' };
-      throw new ProviderError('auth_required', {
+      throw new ChutesError('auth_required', {
         message: `The credential store ${this.file} cannot be read (${code ?? (err as Error).message}).`,
         resolution: `Check the permissions of ${this.home} and ${this.file} (they should belong to you, modes 0700 and 0600).`,
       });
@@ -154,7 +154,7 @@ export class CredentialStore {
       });
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      throw new ProviderError('auth_required', {
+      throw new ChutesError('auth_required', {
         message: `Cannot lock the credential store (${this.lockfile}): ${e.code === 'ELOCKED' ? 'another chutes-rpc process holds it' : e.message}.`,
         resolution: `Retry; if no other chutes-rpc process is running, remove ${this.lockfile}.`,
         retryable: true,
@@ -178,7 +178,7 @@ export class CredentialStore {
     } catch (err) {
       if (fd !== undefined) fs.closeSync(fd);
       fs.rmSync(tmp, { force: true });
-      throw new ProviderError('auth_required', {
+      throw new ChutesError('auth_required', {
         message: `Cannot write the credential store ${this.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`,
         resolution: `Check that ${this.home} is writable by you.`,
       });
@@ -214,9 +214,4 @@ export function registerSecrets(p: StoredProfile): void {
     addSecret(p.refreshToken);
     addSecret(p.clientSecret);
   }
-}
-
-/** The one store of a process (per App), made on first use. */
-export function credentialStore(app: { options: { home: string }; log: Logger; service<T>(key: string, make: () => T): T }): CredentialStore {
-  return app.service('credential-store', () => new CredentialStore(app.options.home, app.log));
 }

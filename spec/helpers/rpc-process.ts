@@ -6,6 +6,7 @@ import type { Framing } from '../../lib/server/framing/frame-decoder';
 import { LspDecoder } from '../../lib/server/framing/lsp-decoder';
 import { NdjsonDecoder } from '../../lib/server/framing/ndjson-decoder';
 import { encodeMessage } from '../../lib/server/framing/stream-writer';
+import type { ValidatorKey } from '../../lib/generated/validator-keys';
 import { validate } from '../../lib/schema-validation';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -114,7 +115,7 @@ export class RpcProcess {
     }
     if (!key) return;
     try {
-      const problems = validate(key, value);
+      const problems = validate(key as ValidatorKey, value);
       if (problems.length) this.schemaProblems.push(`${key}: ${JSON.stringify(problems)}`);
     } catch {
       // No schema for it (e.g. an unknown method's reply).

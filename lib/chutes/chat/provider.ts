@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
-import type { App } from '../../app';
+import type { ChutesContext } from '../context';
 import type { ResolvedConfig } from '../../config/load';
-import { JsonRpcCode, ProviderError, RpcError } from '../../errors';
+import { CallCancelled, ChutesError } from '../errors';
 import type { ChatDelta, ChatParams, ChatResult, Model, RateLimit } from '../../generated/types';
 import type { Credential } from '../credentials';
 import { errorDetail, errorFromNetwork, errorFromResponse, errorTypeForStatus } from '../http-errors';
@@ -15,9 +15,10 @@ import {
   RETRY_STATUSES,
   type RetrySettings,
   retryDelayMs,
-  sleep,
+
 } from './retry';
 import { type SseItem, SseDecoder } from './sse';
+import { sleep } from '../../util/abort';
 
 export interface ChatRun {
   params: ChatParams;
@@ -47,13 +48,13 @@ const VERSION: string = (require('../../../package.json') as { version: string }
  * usage chunk Chutes adds to streams, a partial message when cancelled, and a timeout that
  * measures silence rather than the length of the answer.
  */
-export async function runChat(app: App, run: ChatRun): Promise<ChatResult> {
+export async function runChat(app: ChutesContext, run: ChatRun): Promise<ChatResult> {
   return new ChatCall(app, run).run();
 }
 
 /** Failure of one attempt, and whether the policy allows another. */
 interface AttemptFailure {
-  error: ProviderError;
+  error: ChutesError;
   /** Retry-After / X-RateLimit-Reset of the answer, when it had one. */
   serverWaitMs?: number;
   /** Worth retrying, if nothing was sent to the host yet. */
@@ -72,7 +73,7 @@ class ChatCall {
   private readonly models = new Map<string, Promise<Model | undefined>>();
 
   constructor(
-    private readonly app: App,
+    private readonly app: ChutesContext,
     private readonly run_: ChatRun,
   ) {
     this.config = app.requireConfig();
@@ -92,7 +93,7 @@ class ChatCall {
       for (const id of ids) {
         const m = await this.model(id);
         if (m && m.tee === false) {
-          throw new ProviderError('tee_required', {
+          throw new ChutesError('tee_required', {
             message: `teeOnly is set and ${publicModelId(id)} does not run in a TEE (confidential compute); the request was not sent`,
           });
         }
@@ -100,11 +101,11 @@ class ChatCall {
     }
     this.throwIfCancelled();
 
-    const creds = app.credentials();
+    const creds = app.credentials;
     let cred = await creds.resolve(params.profile !== undefined ? { profile: params.profile, signal } : { signal });
     this.throwIfCancelled();
     if (!cred) {
-      throw new ProviderError('auth_required', {
+      throw new ChutesError('auth_required', {
         message: params.profile !== undefined ? `No Chutes credential is stored for profile "${params.profile}"` : 'No Chutes credential is configured',
       });
     }
@@ -119,7 +120,7 @@ class ChatCall {
       maxDelayMs: DEFAULT_MAX_DELAY_MS,
       maxRetryAfterMs: DEFAULT_MAX_RETRY_AFTER_MS,
     };
-    const dispatcher = app.dispatcher();
+    const dispatcher = app.http;
     let retries = 0;
     let refreshed = false;
 
@@ -133,10 +134,10 @@ class ChatCall {
         if (!failure) return await this.result(ids[0] ?? upstreamModel);
       } catch (err) {
         if (signal.aborted) throw this.cancelled();
-        // Anything that is not an HTTP-level failure (an RpcError, the host's output closing) ends the call as it is.
-        if (err instanceof RpcError || !isNetworkError(err)) throw err;
+        // Anything that is not an HTTP-level failure (a ChutesError, the host's output closing) ends the call as it is.
+        if (err instanceof ChutesError || err instanceof CallCancelled || !isNetworkError(err)) throw err;
         failure = {
-          error: errorFromNetwork(err, { method: 'POST', url, ...(app.options.replay ? { replayFile: app.options.replay } : {}) }),
+          error: errorFromNetwork(err, { method: 'POST', url, ...(app.settings.replay ? { replayFile: app.settings.replay } : {}) }),
           retryable: isRetryableNetworkError(err),
         };
       }
@@ -292,7 +293,7 @@ class ChatCall {
     const value = parseJson(data);
     if (!value || typeof value !== 'object' || Array.isArray(value)) {
       return {
-        error: new ProviderError('server_error', { message: `the stream sent an event that is not a JSON object: ${errorDetail(data.slice(0, 300))}` }),
+        error: new ChutesError('server_error', { message: `the stream sent an event that is not a JSON object: ${errorDetail(data.slice(0, 300))}` }),
         retryable: true,
       };
     }
@@ -322,9 +323,9 @@ class ChatCall {
       }
     }
     const type = status !== undefined ? errorTypeForStatus(status) : 'server_error';
-    const init: ConstructorParameters<typeof ProviderError>[1] = { message: `the upstream stream failed: ${errorDetail(JSON.stringify(value))}` };
+    const init: ConstructorParameters<typeof ChutesError>[1] = { message: `the upstream stream failed: ${errorDetail(JSON.stringify(value))}` };
     if (status !== undefined) init.httpStatus = status;
-    const error = new ProviderError(type, init);
+    const error = new ChutesError(type, init);
     return { error, retryable: error.data.retryable };
   }
 
@@ -334,26 +335,26 @@ class ChatCall {
     if (err === undefined) {
       // A proxy's HTML page or some other non-SSE answer says more than "no [DONE]".
       const sent = this.strayLine !== undefined ? `; the server sent: ${errorDetail(this.strayLine)}` : '';
-      return { error: new ProviderError('network_error', { message: `the stream ended before [DONE] (${what})${sent}` }), retryable: true };
+      return { error: new ChutesError('network_error', { message: `the stream ended before [DONE] (${what})${sent}` }), retryable: true };
     }
     const e = err as { code?: string; message?: string; cause?: { message?: string } };
     const why = e?.cause?.message ?? e?.message ?? String(err);
     return {
-      error: new ProviderError('network_error', { message: `the stream broke before [DONE] (${what}): ${why}${e?.code && !why.includes(e.code) ? ` (${e.code})` : ''}` }),
+      error: new ChutesError('network_error', { message: `the stream broke before [DONE] (${what}): ${why}${e?.code && !why.includes(e.code) ? ` (${e.code})` : ''}` }),
       retryable: isRetryableNetworkError(err) || /closed|terminated|reset/i.test(why),
     };
   }
 
   /** The error the call ends with: attempts made, and the partial message once output started. */
-  private finalError(error: ProviderError): ProviderError {
+  private finalError(error: ChutesError): ChutesError {
     const { type, ...data } = error.data;
-    const init: ConstructorParameters<typeof ProviderError>[1] = { ...data, attempts: this.attempts };
+    const init: ConstructorParameters<typeof ChutesError>[1] = { ...data, attempts: this.attempts };
     if (this.asm.deltas > 0) init.partial = this.asm.message();
-    return new ProviderError(type, init);
+    return new ChutesError(type, init);
   }
 
-  private cancelled(): RpcError {
-    return new RpcError(JsonRpcCode.RequestCancelled, 'Request cancelled', { partial: this.asm.message(), attempts: this.attempts });
+  private cancelled(): CallCancelled {
+    return new CallCancelled(this.asm.message(), this.attempts);
   }
 
   private throwIfCancelled(): void {
@@ -363,8 +364,7 @@ class ChatCall {
   private model(id: string): Promise<Model | undefined> {
     let p = this.models.get(id);
     if (!p) {
-      p = this.app
-        .models()
+      p = this.app.models
         .lookup(id, { signal: this.signal })
         .catch((err: Error) => {
           this.app.log.debug(`no metadata for ${id}: ${err?.message ?? String(err)}`);

@@ -1,5 +1,5 @@
 import { type Dispatcher, request } from 'undici';
-import type { App } from '../../app';
+import type { ChutesContext } from '../context';
 import type { Credential } from '../credentials';
 import { redact } from '../../log/redact';
 import { errorDetail, errorFromNetwork, errorFromResponse } from '../http-errors';
@@ -58,7 +58,7 @@ function describeCredential(c: Credential): string {
  * config.discoveryTimeoutMs for the whole exchange. The caller's signal aborting rethrows as is
  * (a cancellation, not a fallback); every other failure is a LiveListUnavailable.
  */
-async function getOnce(app: App, url: string, token: string | null | undefined, signal: AbortSignal | undefined): Promise<Answer> {
+async function getOnce(app: ChutesContext, url: string, token: string | null | undefined, signal: AbortSignal | undefined): Promise<Answer> {
   const timeoutMs = app.config.discoveryTimeoutMs;
   const timeout = AbortSignal.timeout(timeoutMs);
   const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
@@ -73,7 +73,7 @@ async function getOnce(app: App, url: string, token: string | null | undefined, 
     const res = await request(url, {
       method: 'GET',
       headers,
-      dispatcher: app.dispatcher(),
+      dispatcher: app.http,
       signal: combined,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
@@ -91,7 +91,7 @@ async function getOnce(app: App, url: string, token: string | null | undefined, 
     if (err instanceof LiveListUnavailable) throw err;
     if (timeout.aborted) throw new LiveListUnavailable(`${what} timed out after ${timeoutMs} ms`);
     const init: Parameters<typeof errorFromNetwork>[1] = { method: 'GET', url };
-    if (app.options.replay) init.replayFile = app.options.replay;
+    if (app.settings.replay) init.replayFile = app.settings.replay;
     throw new LiveListUnavailable(errorFromNetwork(err, init).message);
   }
 }
@@ -100,7 +100,7 @@ async function getOnce(app: App, url: string, token: string | null | undefined, 
  * Fetches the live list: with the credential when there is one; a 401 to it is retried once
  * without it (the list is public), noting that the credential was refused.
  */
-export async function fetchLiveList(app: App, credential: Credential | undefined, signal?: AbortSignal): Promise<LiveList> {
+export async function fetchLiveList(app: ChutesContext, credential: Credential | undefined, signal?: AbortSignal): Promise<LiveList> {
   const url = `${app.config.baseUrl}/models`;
   let answer = await getOnce(app, url, credential?.token, signal);
   let credentialRefused: string | undefined;

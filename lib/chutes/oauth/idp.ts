@@ -1,5 +1,5 @@
-import type { App } from '../../app';
-import { ProviderError } from '../../errors';
+import type { ChutesContext } from '../context';
+import { ChutesError } from '../errors';
 import type { Account } from '../../generated/types';
 import { addSecret, redact } from '../../log/redact';
 import { errorDetail, errorFromNetwork, errorFromResponse, isAbortError } from '../http-errors';
@@ -44,12 +44,12 @@ export function expiresAtFrom(expiresIn: unknown, now = Date.now()): string {
   return new Date(now + ms).toISOString();
 }
 
-function idpUrl(app: App, path: string): string {
+function idpUrl(app: ChutesContext, path: string): string {
   return `${app.config.idpBaseUrl.replace(/\/+$/, '')}${path}`;
 }
 
 async function call(
-  app: App,
+  app: ChutesContext,
   method: 'GET' | 'POST',
   url: string,
   init: { form?: Record<string, string | undefined>; bearer?: string; signal?: AbortSignal; timeoutMs?: number },
@@ -72,7 +72,7 @@ async function call(
       method,
       headers,
       ...(body !== undefined ? { body } : {}),
-      dispatcher: app.dispatcher(),
+      dispatcher: app.http,
       signal,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
@@ -82,7 +82,7 @@ async function call(
   } catch (err) {
     if (init.signal?.aborted) throw init.signal.reason ?? err;
     if (timeout.aborted || isAbortError(err)) {
-      throw new ProviderError('network_error', { message: `${method} ${url} timed out after ${timeoutMs} ms`, retryable: true });
+      throw new ChutesError('network_error', { message: `${method} ${url} timed out after ${timeoutMs} ms`, retryable: true });
     }
     throw errorFromNetwork(err, { method, url });
   }
@@ -107,10 +107,10 @@ function parseTokens(a: HttpAnswer, what: string): TokenSet {
   try {
     body = JSON.parse(a.text) as Record<string, unknown>;
   } catch {
-    throw new ProviderError('oauth_failed', { message: `${what}: the IdP answered HTTP ${a.status} with something that is not JSON` });
+    throw new ChutesError('oauth_failed', { message: `${what}: the IdP answered HTTP ${a.status} with something that is not JSON` });
   }
   if (!body || typeof body !== 'object' || typeof body.access_token !== 'string' || body.access_token === '') {
-    throw new ProviderError('oauth_failed', { message: `${what}: the IdP's answer has no access_token` });
+    throw new ChutesError('oauth_failed', { message: `${what}: the IdP's answer has no access_token` });
   }
   const t: TokenSet = { accessToken: body.access_token, expiresAt: '' };
   addSecret(t.accessToken);
@@ -121,7 +121,7 @@ function parseTokens(a: HttpAnswer, what: string): TokenSet {
   try {
     t.expiresAt = expiresAtFrom(body.expires_in);
   } catch (err) {
-    throw new ProviderError('oauth_failed', { message: `${what}: ${(err as Error).message}` });
+    throw new ChutesError('oauth_failed', { message: `${what}: ${(err as Error).message}` });
   }
   if (typeof body.scope === 'string' && body.scope.trim() !== '') t.scopes = body.scope.trim().split(/\s+/);
   else if (Array.isArray(body.scope)) t.scopes = body.scope.filter((s): s is string => typeof s === 'string');
@@ -138,7 +138,7 @@ const CLIENT_RESOLUTION =
 
 /** Exchanges an authorization code: form-encoded, client secret in the body, with the PKCE verifier. */
 export async function exchangeCode(
-  app: App,
+  app: ChutesContext,
   r: ClientAuth & { code: string; redirectUri: string; verifier: string },
   signal?: AbortSignal,
 ): Promise<TokenSet> {
@@ -156,7 +156,7 @@ export async function exchangeCode(
   });
   if (a.status < 200 || a.status >= 300) {
     const code = oauthErrorCode(a.text);
-    throw new ProviderError('oauth_failed', {
+    throw new ChutesError('oauth_failed', {
       message: `The token exchange failed: HTTP ${a.status}: ${errorDetail(a.text)}`,
       httpStatus: a.status,
       ...(code === 'invalid_client' || code === 'unauthorized_client' ? { resolution: CLIENT_RESOLUTION } : {}),
@@ -169,7 +169,7 @@ export const RELOGIN_RESOLUTION = 'Sign in again: chutes-rpc login (or auth.logi
 
 /** Refreshes: the answer's refresh token replaces the old one (rotation); invalid_grant means log in again. */
 export async function refreshTokens(
-  app: App,
+  app: ChutesContext,
   r: ClientAuth & { refreshToken: string; profile: string },
   signal?: AbortSignal,
 ): Promise<TokenSet> {
@@ -182,14 +182,14 @@ export async function refreshTokens(
   const code = oauthErrorCode(a.text);
   const detail = errorDetail(a.text);
   if (code === 'invalid_grant') {
-    throw new ProviderError('unauthorized', {
+    throw new ChutesError('unauthorized', {
       message: `The sign-in of profile ${r.profile} has expired or was revoked (the IdP refused the refresh token: ${detail}); log in again.`,
       httpStatus: a.status,
       resolution: RELOGIN_RESOLUTION,
     });
   }
   if (code === 'invalid_client' || code === 'unauthorized_client') {
-    throw new ProviderError('oauth_failed', {
+    throw new ChutesError('oauth_failed', {
       message: `Refreshing the sign-in of profile ${r.profile} failed: the IdP refused the client (${detail})${
         r.clientSecret ? '' : '; no client secret was available (CHUTES_CLIENT_SECRET is not set)'
       }.`,
@@ -203,7 +203,7 @@ export async function refreshTokens(
       resolution: 'The Chutes sign-in service is busy or failing: retry in a moment; if it persists, sign in again (chutes-rpc login).',
     });
   }
-  throw new ProviderError('oauth_failed', {
+  throw new ChutesError('oauth_failed', {
     message: `Refreshing the sign-in of profile ${r.profile} failed: HTTP ${a.status}: ${detail}`,
     httpStatus: a.status,
     resolution: RELOGIN_RESOLUTION,
@@ -211,7 +211,7 @@ export async function refreshTokens(
 }
 
 /** `{sub, username}` from /idp/userinfo, or undefined (with the reason logged) when it cannot be had. */
-export async function fetchUserinfo(app: App, accessToken: string, signal?: AbortSignal): Promise<Account | undefined> {
+export async function fetchUserinfo(app: ChutesContext, accessToken: string, signal?: AbortSignal): Promise<Account | undefined> {
   const url = idpUrl(app, '/idp/userinfo');
   try {
     const a = await call(app, 'GET', url, { bearer: accessToken, ...(signal ? { signal } : {}) });
@@ -234,7 +234,7 @@ export async function fetchUserinfo(app: App, accessToken: string, signal?: Abor
 }
 
 /** Revokes one token at /idp/token/revoke; best effort: false (logged) when it did not work. */
-export async function revokeToken(app: App, r: ClientAuth & { token: string; hint: 'access_token' | 'refresh_token' }): Promise<boolean> {
+export async function revokeToken(app: ChutesContext, r: ClientAuth & { token: string; hint: 'access_token' | 'refresh_token' }): Promise<boolean> {
   const url = idpUrl(app, '/idp/token/revoke');
   try {
     const a = await call(app, 'POST', url, {

@@ -1,9 +1,8 @@
 import * as crypto from 'node:crypto';
-import type { App } from '../../app';
-import { ProviderError } from '../../errors';
+import type { ChutesContext } from '../context';
+import { ChutesError } from '../errors';
 import type { AuthAuthorizeUrl, AuthCompleteResult, AuthLoginResult, OAuthLoginParams, StoredOAuthProfile } from '../../generated/types';
 import { addSecret } from '../../log/redact';
-import { credentialStore } from '../../store/credential-store';
 import { isRedirectQuery, listenForCallback, loopbackTarget, type CallbackServer } from './callback-server';
 import { exchangeCode, fetchUserinfo } from './idp';
 import { authorizeUrl, newPkce, newState, sameSecret } from './pkce';
@@ -42,32 +41,32 @@ export class PendingLogin {
   }
 
   /** Hands over a redirect's query. Returns the error that failed the login, or undefined when it was accepted. */
-  deliver(query: URLSearchParams): ProviderError | undefined {
+  deliver(query: URLSearchParams): ChutesError | undefined {
     if (this.decided) {
-      return new ProviderError('oauth_failed', { message: `The sign-in ${this.loginId} already received its redirect.` });
+      return new ChutesError('oauth_failed', { message: `The sign-in ${this.loginId} already received its redirect.` });
     }
     // A probe of the callback URL (no code, state or error) is no redirect: keep waiting for one.
     if (!isRedirectQuery(query)) {
-      return new ProviderError('oauth_failed', { message: 'That is not a sign-in redirect (it has no code, state or error); still waiting for one.' });
+      return new ChutesError('oauth_failed', { message: 'That is not a sign-in redirect (it has no code, state or error); still waiting for one.' });
     }
     this.decided = true;
     const state = query.get('state');
     const error = query.get('error');
-    let failure: ProviderError | undefined;
+    let failure: ChutesError | undefined;
     if (state !== null && !sameSecret(state, this.state)) {
-      failure = new ProviderError('oauth_failed', {
+      failure = new ChutesError('oauth_failed', {
         message:
           'The sign-in failed: state mismatch (the redirect does not belong to this sign-in; it may be from an older attempt or forged).',
       });
     } else if (error !== null) {
       const description = query.get('error_description');
-      failure = new ProviderError('oauth_failed', {
+      failure = new ChutesError('oauth_failed', {
         message: `The sign-in was ${error === 'access_denied' ? 'denied' : 'refused'} by Chutes (${error}${description ? `: ${description.slice(0, 300)}` : ''}).`,
       });
     } else if (state === null) {
-      failure = new ProviderError('oauth_failed', { message: 'The sign-in failed: the redirect has no state, so it cannot be checked.' });
+      failure = new ChutesError('oauth_failed', { message: 'The sign-in failed: the redirect has no state, so it cannot be checked.' });
     } else if (!query.get('code')) {
-      failure = new ProviderError('oauth_failed', { message: 'The sign-in failed: the redirect has no code.' });
+      failure = new ChutesError('oauth_failed', { message: 'The sign-in failed: the redirect has no code.' });
     }
     if (failure) {
       this.rejectCode(failure);
@@ -89,10 +88,6 @@ export class PendingLogin {
   finish(outcome: { ok: boolean; message: string }): void {
     this.resolveDone(outcome);
   }
-}
-
-function pendingLogins(app: App): Map<string, PendingLogin> {
-  return app.service('oauth-pending-logins', () => new Map<string, PendingLogin>());
 }
 
 export interface LoginIo {
@@ -119,7 +114,7 @@ function minutes(ms: number): string {
  * (when the redirect URI is loopback http: and the port is free), auth.authorizeUrl, then the wait
  * for the redirect or auth.complete, the code exchange, userinfo (optional), and the stored profile.
  */
-export async function oauthLogin(app: App, params: OAuthLoginParams, io: LoginIo): Promise<AuthLoginResult> {
+export async function oauthLogin(app: ChutesContext, params: OAuthLoginParams, io: LoginIo): Promise<AuthLoginResult> {
   const settings = clientSettings(params, app.config.env);
   if (!settings.clientSecret) {
     app.log.warn('no client secret (clientSecret or CHUTES_CLIENT_SECRET): Chutes apps have one, and the token exchange will most likely be refused without it');
@@ -138,7 +133,7 @@ export async function oauthLogin(app: App, params: OAuthLoginParams, io: LoginIo
     challenge: pkce.challenge,
   });
   const pending = new PendingLogin(loginId, state);
-  const registry = pendingLogins(app);
+  const registry = app.pendingLogins;
   registry.set(loginId, pending);
 
   let server: CallbackServer | undefined;
@@ -174,7 +169,7 @@ export async function oauthLogin(app: App, params: OAuthLoginParams, io: LoginIo
     timer = setTimeout(
       () =>
         pending.abandon(
-          new ProviderError('oauth_failed', {
+          new ChutesError('oauth_failed', {
             message: `The sign-in timed out: no redirect arrived within ${minutes(timeoutMs)}.`,
             resolution: `Start the sign-in again and finish it in the browser in time; on a headless or remote machine, paste the redirect URL (auth.complete). ${PASTE_RESOLUTION}`,
           }),
@@ -196,7 +191,7 @@ export async function oauthLogin(app: App, params: OAuthLoginParams, io: LoginIo
     const account = await fetchUserinfo(app, tokens.accessToken, io.signal);
     const scopes = tokens.scopes ?? settings.scopes;
     const now = new Date().toISOString();
-    await credentialStore(app).update(
+    await app.store.update(
       (data) => {
         const old = data.profiles[profile];
         const stored: StoredOAuthProfile = {
@@ -223,7 +218,7 @@ export async function oauthLogin(app: App, params: OAuthLoginParams, io: LoginIo
     return result;
   } catch (err) {
     pending.abandon(err as Error);
-    pending.finish({ ok: false, message: err instanceof ProviderError ? err.message : 'The sign-in failed.' });
+    pending.finish({ ok: false, message: err instanceof ChutesError ? err.message : 'The sign-in failed.' });
     if (io.signal.aborted) throw abortError(io.signal);
     throw err;
   } finally {
@@ -250,7 +245,7 @@ export function parseRedirect(text: string): URLSearchParams {
   } else if (t.startsWith('?')) query = new URLSearchParams(t.slice(1));
   else if (/^[A-Za-z_]+=/.test(t) && t.includes('=')) query = new URLSearchParams(t);
   if (!query || (!query.has('code') && !query.has('error') && !query.has('state'))) {
-    throw new ProviderError('oauth_failed', {
+    throw new ChutesError('oauth_failed', {
       message: /^[\w.~+/=-]+$/.test(t)
         ? 'That looks like a bare code: give the whole redirect URL (or its ?code=...&state=... query) so that its state can be checked.'
         : 'That is not a sign-in redirect URL: it has no code, state or error.',
@@ -258,7 +253,7 @@ export function parseRedirect(text: string): URLSearchParams {
     });
   }
   if (!query.has('state') && query.has('code')) {
-    throw new ProviderError('oauth_failed', {
+    throw new ChutesError('oauth_failed', {
       message: 'The pasted redirect has a code but no state; give the whole redirect URL so that its state can be checked.',
       resolution: PASTE_RESOLUTION,
     });
@@ -267,10 +262,10 @@ export function parseRedirect(text: string): URLSearchParams {
 }
 
 /** auth.complete: hands a pasted redirect to the pending login `loginId`. */
-export function completeLogin(app: App, loginId: string, redirectUrl: string): AuthCompleteResult {
-  const pending = pendingLogins(app).get(loginId);
+export function completeLogin(app: ChutesContext, loginId: string, redirectUrl: string): AuthCompleteResult {
+  const pending = app.pendingLogins.get(loginId);
   if (!pending) {
-    throw new ProviderError('oauth_failed', {
+    throw new ChutesError('oauth_failed', {
       message: `No sign-in is waiting with loginId ${JSON.stringify(loginId.slice(0, 80))} (it finished, timed out or was cancelled).`,
       resolution: 'Start the sign-in again (auth.login {method: "oauth"}) and use the loginId of its auth.authorizeUrl notification.',
     });

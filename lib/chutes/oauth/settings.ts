@@ -1,5 +1,5 @@
 import { DEFAULT_OAUTH_REDIRECT_URI, DEFAULT_OAUTH_SCOPES } from '../../config/defaults';
-import { ProviderError } from '../../errors';
+import { ChutesError } from '../errors';
 import type { OAuthLoginParams } from '../../generated/types';
 import { addSecret } from '../../log/redact';
 
@@ -30,7 +30,7 @@ export function parseScopes(v: string | string[]): string[] {
 export function clientSettings(params: Partial<OAuthLoginParams>, env: Record<string, string | undefined>): ClientSettings {
   const clientId = nonEmpty(params.clientId) ?? nonEmpty(env.CHUTES_CLIENT_ID);
   if (!clientId) {
-    throw new ProviderError('oauth_failed', {
+    throw new ChutesError('oauth_failed', {
       message: 'No OAuth client id: pass clientId or set CHUTES_CLIENT_ID (there is no shared public Chutes client).',
       resolution: REGISTER_APP_RESOLUTION,
     });
@@ -43,13 +43,13 @@ export function clientSettings(params: Partial<OAuthLoginParams>, env: Record<st
   try {
     u = new URL(redirectUri);
   } catch {
-    throw new ProviderError('oauth_failed', {
+    throw new ChutesError('oauth_failed', {
       message: `The redirect URI ${JSON.stringify(redirectUri)} is not a valid URL.`,
       resolution: `Use the redirect URI registered for your Chutes app, e.g. ${DEFAULT_OAUTH_REDIRECT_URI}.`,
     });
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-    throw new ProviderError('oauth_failed', {
+    throw new ChutesError('oauth_failed', {
       message: `The redirect URI must be an http: or https: URL, not ${u.protocol}.`,
       resolution: `Use the redirect URI registered for your Chutes app, e.g. ${DEFAULT_OAUTH_REDIRECT_URI}.`,
     });

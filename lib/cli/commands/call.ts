@@ -21,9 +21,9 @@ export const callCommand: CommandModule<object, CallArgs> = {
 
 async function callOnce(argv: CallArgs): Promise<void> {
   const { createCliApp, CliUsageError, exitQuietlyOnEpipe, readStdin } = require('../cli-app') as typeof import('../cli-app');
-  const { CancellationTokenSource, ResponseError } = require('vscode-jsonrpc/node') as typeof import('vscode-jsonrpc/node');
-  const { MethodDispatcher } = require('../../server/dispatch') as typeof import('../../server/dispatch');
-  const { allMethods, serverNotifications } = require('../../methods') as typeof import('../../methods');
+  const { RequestRunner } = require('../../server/request-runner') as typeof import('../../server/request-runner');
+  const { RpcError } = require('../../server/rpc-error') as typeof import('../../server/rpc-error');
+  const { methodTable, methodNames } = require('../../methods') as typeof import('../../methods');
   const { encodeMessage } = require('../../server/framing/stream-writer') as typeof import('../../server/framing/stream-writer');
   exitQuietlyOnEpipe();
 
@@ -50,24 +50,25 @@ async function callOnce(argv: CallArgs): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const session = {
+  const server = {
     framing: () => 'ndjson' as const,
-    methodNames: () => allMethods.map((m) => m.name),
-    notificationNames: () => [...serverNotifications],
+    methodNames: () => [...methodNames],
     beginShutdown: () => undefined,
     forwardLogs: () => undefined,
+    notify: (method: string, p: unknown) => write({ jsonrpc: '2.0', method, params: p }),
   };
-  const notify = (method: string, p: unknown) => write({ jsonrpc: '2.0', method, params: p });
-  const dispatcher = new MethodDispatcher(allMethods, app, session, notify, app.log);
-  const cancel = new CancellationTokenSource();
-  process.once('SIGINT', () => cancel.cancel());
-  process.once('SIGTERM', () => cancel.cancel());
+  const runner = new RequestRunner(methodTable(app, server), app.log);
+  const cancel = new AbortController();
+  process.once('SIGINT', () => cancel.abort());
+  process.once('SIGTERM', () => cancel.abort());
   try {
-    const result = await dispatcher.handle(1, argv.method, params, cancel.token);
+    const result = await runner.run(1, argv.method, params, cancel.signal);
     await write({ jsonrpc: '2.0', id: 1, result: result ?? null });
   } catch (err) {
-    const e = err instanceof ResponseError ? err : new ResponseError(-32603, (err as Error).message);
-    await write({ jsonrpc: '2.0', id: 1, error: e.toJson() });
+    const e = err instanceof RpcError ? err : new RpcError(-32603, (err as Error).message);
+    const error: Record<string, unknown> = { code: e.code, message: e.message };
+    if (e.data !== undefined) error.data = e.data;
+    await write({ jsonrpc: '2.0', id: 1, error });
     process.exitCode = 1;
   } finally {
     await app.close();

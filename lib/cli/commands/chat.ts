@@ -41,7 +41,8 @@ async function chat(argv: ChatArgs): Promise<void> {
   // Loaded here: `chutes-rpc --help` and the other commands do not pay for them.
   const { createCliApp, CliUsageError, readStdin } = require('../cli-app') as typeof import('../cli-app');
   const { redact } = require('../../log/redact') as typeof import('../../log/redact');
-  const { RpcError, JsonRpcCode } = require('../../errors') as typeof import('../../errors');
+  const { RpcError, RpcErrorCode } = require('../../server/rpc-error') as typeof import('../../server/rpc-error');
+  const { toRpcError } = require('../../methods/rpc-errors') as typeof import('../../methods/rpc-errors');
   const { runChat } = require('../../chutes/chat/provider') as typeof import('../../chutes/chat/provider');
 
   const fail = (message: string, code: number) => {
@@ -60,7 +61,7 @@ async function chat(argv: ChatArgs): Promise<void> {
   }
   if (prompt.trim() === '') return fail('the prompt is empty', 2);
 
-  let app: import('../../app').App;
+  let app: import('../../chutes/context').ChutesContext;
   try {
     app = createCliApp(argv);
   } catch (err) {
@@ -118,13 +119,14 @@ async function chat(argv: ChatArgs): Promise<void> {
         `${result.model}: ${u.promptTokens} prompt tokens${cached} + ${u.completionTokens} completion tokens${cost}, ${result.attempts} attempt${result.attempts === 1 ? '' : 's'}\n`,
       );
     }
-  } catch (err) {
+  } catch (thrown) {
     if (outputClosed) return;
     await out.finish().catch(() => undefined);
+    const err = toRpcError(thrown);
     if (err instanceof RpcError) {
       const data = err.data as { resolution?: string; attempts?: number } | undefined;
       if (argv.json) process.stdout.write(JSON.stringify({ error: { code: err.code, message: redact(err.message), data } }, null, 2) + '\n');
-      if (err.code === JsonRpcCode.RequestCancelled) {
+      if (err.code === RpcErrorCode.RequestCancelled) {
         fail(interrupted ? 'interrupted' : err.message, 130);
       } else {
         fail(`${err.message}${data?.attempts && data.attempts > 1 ? ` (after ${data.attempts} attempts)` : ''}`, 1);

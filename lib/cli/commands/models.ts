@@ -51,7 +51,7 @@ async function listModels(argv: ListArgs): Promise<void> {
     const opts: { teeOnly?: boolean; refresh?: boolean } = {};
     if (typeof argv['tee-only'] === 'boolean') opts.teeOnly = argv['tee-only'];
     if (argv.refresh) opts.refresh = true;
-    const result = await app.models().discover(opts);
+    const result = await app.models.discover(opts);
     if (argv.json) {
       process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     } else {

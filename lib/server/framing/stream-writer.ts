@@ -1,5 +1,4 @@
 import type { Writable } from 'node:stream';
-import { AbstractMessageWriter, type Message, type MessageWriter } from 'vscode-jsonrpc/node';
 import type { Framing } from './frame-decoder';
 
 const LINE_SEPARATORS = /[\u2028\u2029]/g;
@@ -20,7 +19,7 @@ export type RawWrite = (chunk: string, callback: (err?: Error | null) => void) =
  * once while the stream has room, and waits for 'drain' when it has none: that wait is what
  * makes a slow host slow down the upstream reads.
  */
-export class FramedStreamWriter extends AbstractMessageWriter implements MessageWriter {
+export class FramedStreamWriter {
   private tail: Promise<void> = Promise.resolve();
   private lastFlushed: Promise<void> = Promise.resolve();
   private closed = false;
@@ -32,20 +31,18 @@ export class FramedStreamWriter extends AbstractMessageWriter implements Message
     private readonly framing: () => Framing,
     private readonly beforeResponse?: (reply: { id?: string | number | null }) => void,
   ) {
-    super();
     stream.once('close', () => {
       this.closed = true;
-      this.fireClose();
     });
   }
 
-  write(msg: Message): Promise<void> {
+  write(msg: object): Promise<void> {
     const next = this.tail.then(() => this.send(msg));
     this.tail = next.catch(() => undefined);
     return next;
   }
 
-  private send(msg: Message): Promise<void> {
+  private send(msg: object): Promise<void> {
     if (this.closed || this.stream.destroyed) return Promise.reject(new Error('output closed'));
     const m = msg as { id?: string | number | null; method?: string };
     if (m.method === undefined && 'id' in m) this.beforeResponse?.(m);
@@ -81,6 +78,4 @@ export class FramedStreamWriter extends AbstractMessageWriter implements Message
     await this.tail;
     if (!this.closed) await this.lastFlushed;
   }
-
-  end(): void {}
 }

@@ -1,12 +1,12 @@
 import type { Dispatcher } from 'undici';
-import type { AppOptions } from '../app';
+import type { ChutesSettings } from './context';
 import type { Logger } from '../log/logger';
 
 /**
  * The one dispatcher all upstream HTTP goes through: a keep-alive Agent, or a cassette replay
  * (--replay), or a recorder around the real network (--record). No other code knows which.
  */
-export function createDispatcher(options: AppOptions, log: Logger): { dispatcher: Dispatcher; close: () => Promise<void> } {
+export function createUpstreamAgent(options: ChutesSettings, log: Logger): { dispatcher: Dispatcher; close: () => Promise<void> } {
   if (options.replay) {
     const { replayDispatcher } = require('./replay') as typeof import('./replay');
     const agent = replayDispatcher(options.replay);

@@ -1,0 +1,119 @@
+import type { Dispatcher } from 'undici';
+import type { ConfigState, ResolvedConfig } from '../config/load';
+import type { Logger } from '../log/logger';
+import { CredentialStore } from '../store/credential-store';
+import type { CredentialResolver } from './credentials';
+import { ChutesError } from './errors';
+import type { ModelSource } from './models';
+import type { PendingLogin } from './oauth/login';
+
+/** Where a process keeps its state and where its upstream traffic goes. */
+export interface ChutesSettings {
+  home: string;
+  configPath?: string;
+  /** Answer every upstream call from this cassette. */
+  replay?: string;
+  /** Record upstream traffic to this cassette. */
+  record?: string;
+}
+
+/** Parts a test (or another composition) provides instead of the ones made here. */
+export interface ChutesParts {
+  http?: Dispatcher;
+  credentials?: CredentialResolver;
+  models?: ModelSource;
+}
+
+/**
+ * Everything the provider library shares in one process: settings, the loaded config, the logger,
+ * one HTTP client and the credential store, with the services built on them. Made once by the
+ * composition root; each service is created on first use so that start-up stays cheap.
+ */
+export class ChutesContext {
+  private httpClient: Dispatcher | undefined;
+  private credentialResolver: CredentialResolver | undefined;
+  private modelSource: ModelSource | undefined;
+  private credentialStore: CredentialStore | undefined;
+  private closers: Array<() => Promise<void> | void> = [];
+  /** Sign-ins started by auth.login and not finished yet, by login id. */
+  readonly pendingLogins = new Map<string, PendingLogin>();
+
+  constructor(
+    readonly settings: ChutesSettings,
+    readonly configState: ConfigState,
+    readonly log: Logger,
+    parts: ChutesParts = {},
+  ) {
+    this.httpClient = parts.http;
+    this.credentialResolver = parts.credentials;
+    this.modelSource = parts.models;
+  }
+
+  /** The config, or the defaults when the file is invalid (for start-up and initialize). */
+  get config(): ResolvedConfig {
+    return this.configState.config;
+  }
+
+  /** The config for a call that needs it: config_invalid with the problems when the file is invalid. */
+  requireConfig(): ResolvedConfig {
+    const { problems, config } = this.configState;
+    if (problems.length) {
+      throw new ChutesError('config_invalid', {
+        message: `The config${config.path ? ` file ${config.path}` : ''} is invalid: ${problems
+          .slice(0, 3)
+          .map((p) => `${p.path || '(root)'} ${p.message}`)
+          .join('; ')}${problems.length > 3 ? ` (and ${problems.length - 3} more)` : ''}`,
+        errors: problems,
+      });
+    }
+    return config;
+  }
+
+  /** The one undici dispatcher every upstream call goes through (network, replay, or recording). */
+  get http(): Dispatcher {
+    if (!this.httpClient) {
+      const { createUpstreamAgent } = require('./upstream-agent') as typeof import('./upstream-agent');
+      const made = createUpstreamAgent(this.settings, this.log);
+      this.httpClient = made.dispatcher;
+      this.onClose(made.close);
+    }
+    return this.httpClient;
+  }
+
+  get store(): CredentialStore {
+    this.credentialStore ??= new CredentialStore(this.settings.home, this.log);
+    return this.credentialStore;
+  }
+
+  get credentials(): CredentialResolver {
+    if (!this.credentialResolver) {
+      const { CredentialResolver } = require('./credentials') as typeof import('./credentials');
+      this.credentialResolver = new CredentialResolver(this);
+    }
+    return this.credentialResolver;
+  }
+
+  get models(): ModelSource {
+    if (!this.modelSource) {
+      const { ModelSource } = require('./models') as typeof import('./models');
+      this.modelSource = new ModelSource(this);
+    }
+    return this.modelSource;
+  }
+
+  onClose(fn: () => Promise<void> | void): void {
+    this.closers.push(fn);
+  }
+
+  async close(): Promise<void> {
+    const fns = this.closers.reverse();
+    this.closers = [];
+    for (const fn of fns) {
+      try {
+        await fn();
+      } catch (err) {
+        this.log.warn(`while closing: ${(err as Error).message}`);
+      }
+    }
+  }
+}

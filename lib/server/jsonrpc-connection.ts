@@ -1,0 +1,133 @@
+import {
+  AbstractMessageReader,
+  AbstractMessageWriter,
+  createMessageConnection,
+  type DataCallback,
+  Disposable,
+  type Message,
+  type MessageReader,
+  type MessageWriter,
+  ResponseError,
+} from 'vscode-jsonrpc/node';
+import type { Logger } from '../log/logger';
+import type { FramedStreamWriter } from './framing/stream-writer';
+import type { InboundGate, RequestId } from './inbound-gate';
+import { RpcError, RpcErrorCode } from './rpc-error';
+
+/** Runs one request; what it throws is answered (an RpcError as it is). */
+export type RequestListener = (id: RequestId, method: string, params: unknown, signal: AbortSignal) => Promise<unknown>;
+export type NotificationListener = (method: string, params: unknown) => void;
+
+export interface RpcConnection {
+  onRequest(listener: RequestListener): void;
+  onNotification(listener: NotificationListener): void;
+  /** Starts reading messages from the gate. */
+  listen(): void;
+  /** Resolves once every message the gate has delivered so far has been handed to a listener. */
+  caughtUp(): Promise<void>;
+}
+
+/**
+ * The one place vscode-jsonrpc is used: its connection queues the messages the gate lets through,
+ * turns $/cancelRequest into cancellation, and writes each reply. The rest of the server sees
+ * `onRequest(id, method, params, signal)` and plain errors.
+ */
+export function createRpcConnection(gate: InboundGate, writer: FramedStreamWriter, log: Logger): RpcConnection {
+  const reader = new GateReader(gate);
+  let delivered = 0;
+  let handled = 0;
+  let waiters: Array<() => void> = [];
+  const settle = () => {
+    if (handled < delivered) return;
+    const ready = waiters;
+    waiters = [];
+    for (const w of ready) w();
+  };
+  // vscode-jsonrpc hands the star request handler the method and params but not the id; it calls
+  // the handler synchronously inside handleMessage, so the message being handled is known then.
+  let current: Message | undefined;
+  const debug = (m: string) => log.debug(`jsonrpc: ${m}`);
+  const connection = createMessageConnection(
+    reader,
+    new WriterAdapter(writer),
+    { error: debug, warn: debug, info: debug, log: debug },
+    {
+      messageStrategy: {
+        handleMessage(message, next) {
+          current = message;
+          try {
+            return next(message);
+          } finally {
+            current = undefined;
+            handled++;
+            settle();
+          }
+        },
+      },
+    },
+  );
+  reader.onDeliver = (msg) => {
+    // $/cancelRequest for a running request acts at once and is never queued: not counted.
+    if (msg.method !== '$/cancelRequest') delivered++;
+  };
+  connection.onError(([err]) => log.debug(`connection error: ${err.message}`));
+  return {
+    onRequest(listener) {
+      connection.onRequest(async (method, params, token) => {
+        const id = (current as { id?: RequestId } | undefined)?.id;
+        if (id === undefined) throw new ResponseError(RpcErrorCode.InternalError, 'Internal error: request id unknown');
+        const controller = new AbortController();
+        const cancel = () => controller.abort(new Error('cancelled by the host'));
+        const sub = token.onCancellationRequested(cancel);
+        if (token.isCancellationRequested) cancel();
+        try {
+          return await listener(id, method, params, controller.signal);
+        } catch (err) {
+          if (err instanceof RpcError) throw new ResponseError(err.code, err.message, err.data);
+          throw err;
+        } finally {
+          sub.dispose();
+        }
+      });
+    },
+    onNotification(listener) {
+      connection.onNotification((method: string, params: unknown) => {
+        if (method !== '$/cancelRequest') listener(method, params);
+      });
+    },
+    listen: () => connection.listen(),
+    caughtUp: () => new Promise<void>((resolve) => {
+      waiters.push(resolve);
+      settle();
+    }),
+  };
+}
+
+/** Messages from the gate, as the connection reads them; stdin is read by the server. */
+class GateReader extends AbstractMessageReader implements MessageReader {
+  onDeliver: ((msg: { method?: string }) => void) | undefined;
+
+  constructor(private readonly gate: InboundGate) {
+    super();
+  }
+
+  listen(callback: DataCallback): Disposable {
+    this.gate.connect((msg) => {
+      this.onDeliver?.(msg);
+      callback(msg as unknown as Message);
+    });
+    return Disposable.create(() => undefined);
+  }
+}
+
+class WriterAdapter extends AbstractMessageWriter implements MessageWriter {
+  constructor(private readonly writer: FramedStreamWriter) {
+    super();
+  }
+
+  write(msg: Message): Promise<void> {
+    return this.writer.write(msg);
+  }
+
+  end(): void {}
+}
