@@ -4,8 +4,12 @@ import { loadScenarios, runConformance } from '../lib/conformance/runner';
 import { match } from '../lib/conformance/match';
 import { ROOT } from './helpers/rpc-process';
 
-// -32603 (internal error) is the one code no well-behaved adapter can be made to answer on purpose.
-const PROTOCOL_CODES = [-32700, -32600, -32601, -32602, -32800, -32001, -32002, -32003, -32004, -32005, -32010, -32011, -32020, -32029, -32050, -32053, -32060, -32061];
+import { errorCodes } from '../lib/generated/errors';
+
+// Every code of schemas/errors.json but -32603 (internal error), which no well-behaved adapter can be made to answer on purpose.
+const PROTOCOL_CODES = Object.entries(errorCodes)
+  .filter(([name]) => name !== 'internal_error')
+  .map(([, code]) => code);
 
 describe('conformance kit', () => {
   const scenarios = loadScenarios();
