@@ -1,15 +1,11 @@
 import type { ChutesContext } from '../chutes/context';
 import type { LogLevel } from '../log/logger';
-import { SERVE_OPTIONS } from './serve-options';
+import { type ParsedOptions, SETTINGS_OPTIONS, settingsFrom } from './settings';
+
+export { UsageError as CliUsageError } from './settings';
 
 /** The options every command that talks to Chutes shares with serve. */
-export const COMMON_OPTIONS = (({ config, home, replay, record, 'log-level': logLevel }) => ({
-  config,
-  home,
-  replay,
-  record,
-  'log-level': logLevel,
-}))(SERVE_OPTIONS) as unknown as Record<string, object>;
+export const COMMON_OPTIONS = SETTINGS_OPTIONS as unknown as Record<string, object>;
 
 export interface CommonArgs {
   config?: string;
@@ -19,24 +15,11 @@ export interface CommonArgs {
   'log-level'?: LogLevel;
 }
 
-export class CliUsageError extends Error {}
-
-/**
- * An ChutesContext for a one-shot command, configured like serve from the common options. Throws
- * CliUsageError for options that cannot work together.
- */
+/** An ChutesContext for a one-shot command, from its settings. Throws CliUsageError for settings that cannot work. */
 export function createCliApp(argv: CommonArgs): ChutesContext {
-  const { createChutesContext, settingsProblem } = require('../composition-root') as typeof import('../composition-root');
+  const { createChutesContext } = require('../composition-root') as typeof import('../composition-root');
   const { log } = require('../log/logger') as typeof import('../log/logger');
-  const settings: import('../composition-root').Settings = {};
-  if (argv.home) settings.home = argv.home;
-  if (argv.config) settings.config = argv.config;
-  if (argv.replay) settings.replay = argv.replay;
-  if (argv.record) settings.record = argv.record;
-  if (argv['log-level']) settings.logLevel = argv['log-level'];
-  const problem = settingsProblem(settings);
-  if (problem) throw new CliUsageError(problem);
-  return createChutesContext(settings, log);
+  return createChutesContext(settingsFrom(argv as ParsedOptions), log);
 }
 
 /** All of stdin as UTF-8 text (decoded once at the end, so no character is split). */
