@@ -21,21 +21,3 @@ export function createCliApp(argv: CommonArgs): ChutesContext {
   const { log } = require('../log/logger') as typeof import('../log/logger');
   return createChutesContext(settingsFrom(argv as ParsedOptions), log);
 }
-
-/** All of stdin as UTF-8 text (decoded once at the end, so no character is split). */
-export function readStdin(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    process.stdin.on('data', (c: Buffer) => parts.push(c));
-    process.stdin.once('end', () => resolve(Buffer.concat(parts).toString('utf8')));
-    process.stdin.once('error', reject);
-  });
-}
-
-/** `cmd | head` closing our output early is not an error. */
-export function exitQuietlyOnEpipe(): void {
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(0);
-    throw err;
-  });
-}
