@@ -1,10 +1,10 @@
-import * as fs from 'node:fs';
 import { ChutesContext, type ChutesSettings } from './chutes/context';
 import { loadConfig } from './config/load';
 import { locateConfig, resolveHome } from './config/locate';
 import type { LogLevel, Logger } from './log/logger';
+import type { Framing } from './server/framing/frame-decoder';
 
-/** What a process is started with, from serve's or a command's options. */
+/** What a process is started with, from serve's or a command's options (lib/cli/settings.ts makes them). */
 export interface Settings {
   /** --home; else $CHUTES_RPC_HOME, else ~/.chutes-rpc. */
   home?: string;
@@ -13,13 +13,10 @@ export interface Settings {
   replay?: string;
   record?: string;
   logLevel?: LogLevel;
-}
-
-/** What is wrong with a combination of settings, for a usage error; undefined when they can work. */
-export function settingsProblem(settings: Settings): string | undefined {
-  if (settings.replay && settings.record) return '--replay and --record cannot be used together';
-  if (settings.replay && !fs.existsSync(settings.replay)) return `--replay ${settings.replay}: file not found`;
-  return undefined;
+  /** serve only: message framing (default auto). */
+  framing?: 'auto' | Framing;
+  /** serve only: at end of input, cancel running requests or let them finish (default cancel). */
+  onEof?: 'cancel' | 'wait';
 }
 
 /** The provider context of one process, as serve and every command build it: home, config file, log level, replay or record. */

@@ -118,20 +118,21 @@ describe('chutes-rpc onboard / login / status / logout', () => {
     const home = homeWithConfig();
     const none = cli(['onboard', '--auth-choice', 'chutes-api-key', '--non-interactive'], { home });
     none.child.stdin.end();
-    expect(await none.done).toBe(1);
-    expect(none.stderr).toMatch(/--chutes-api-key or set CHUTES_API_KEY/);
+    expect(await none.done).toBe(2); // a usage error: one line, exit code 2
+    expect(none.stderr).toMatch(/^chutes-rpc: .*--chutes-api-key or set CHUTES_API_KEY.*\n$/);
 
     const bad = cli(['onboard', '--auth-choice', 'chutes-api-key', '--chutes-api-key', 'cpk_test_wrong', '--non-interactive'], { home });
     bad.child.stdin.end();
     expect(await bad.done).toBe(1);
     expect(bad.stderr).toMatch(/rejected the API key/);
+    expect(bad.stderr).toMatch(/\n  what to do: \S/);
     expect(bad.stderr).not.toContain('cpk_test_wrong');
     expect(fs.existsSync(path.join(home, 'credentials.json'))).toBe(false);
 
     const noChoice = cli(['onboard', '--non-interactive'], { home });
     noChoice.child.stdin.end();
-    expect(await noChoice.done).toBe(1);
-    expect(noChoice.stderr).toMatch(/--auth-choice/);
+    expect(await noChoice.done).toBe(2);
+    expect(noChoice.stderr).toMatch(/^chutes-rpc: .*--auth-choice.*\n$/);
   });
 
   it('login opens the browser ($BROWSER), shows the countdown, and signs in through the callback', async () => {

@@ -85,6 +85,7 @@ describe('chutes-rpc models list', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('/models/providers/chutes/teeOnly');
+    expect(r.stderr).toMatch(/\n  what to do: .*config validate/);
   });
 
   it('exits 2 for a --replay file that does not exist', async () => {

@@ -1,5 +1,5 @@
-import { runServer } from './run-server';
-import { parseServeArgs } from './serve-options';
+import { startServer } from './run-server';
+import { parseServeArgs } from './settings';
 
 /**
  * Starts the server when `argv` asks for it: `serve ...`, or bare `chutes-rpc` (options only)
@@ -10,8 +10,8 @@ export function tryServe(argv: string[]): boolean {
   const bare = (argv.length === 0 || argv[0]!.startsWith('-')) && !argv.includes('--help') && !argv.includes('--version');
   const serveArgv = argv[0] === 'serve' ? argv.slice(1) : bare && !process.stdin.isTTY ? argv : undefined;
   if (!serveArgv) return false;
-  const parsed = parseServeArgs(serveArgv);
-  if (!parsed) return false;
-  runServer(parsed);
+  const options = parseServeArgs(serveArgv);
+  if (!options) return false;
+  startServer(options);
   return true;
 }

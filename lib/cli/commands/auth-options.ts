@@ -1,6 +1,4 @@
-import { type CommonArgs, COMMON_OPTIONS } from '../cli-app';
-
-export { type CommonArgs, COMMON_OPTIONS };
+import { SETTINGS_OPTIONS } from '../settings';
 
 export const AUTH_CHOICES = ['chutes-api-key', 'chutes'] as const;
 export type AuthChoice = (typeof AUTH_CHOICES)[number];
@@ -18,10 +16,10 @@ export const LOGIN_OPTIONS = {
   scopes: { type: 'string', describe: 'Sign in with Chutes: space-separated; else $CHUTES_OAUTH_SCOPES, else "openid profile chutes:invoke"' },
   timeout: { type: 'number', default: 180, describe: 'Sign in with Chutes: seconds to wait for the browser' },
   browser: { type: 'boolean', default: true, describe: 'Sign in with Chutes: open the browser (--no-browser only prints the URL)' },
-  ...COMMON_OPTIONS,
+  ...SETTINGS_OPTIONS,
 } as const;
 
-export interface LoginArgs extends CommonArgs {
+export interface LoginArgs {
   'auth-choice'?: AuthChoice;
   'chutes-api-key'?: string;
   'non-interactive'?: boolean;

@@ -1,7 +1,10 @@
 import type { CommandModule } from 'yargs';
-import { COMMON_OPTIONS, type CommonArgs } from '../cli-app';
+import type { ChatDelta, ChatMessage, ChatParams } from '../../generated/types';
+import { type CommandRun, runCommand } from '../command-runner';
+import { SETTINGS_OPTIONS, UsageError } from '../settings';
+import { writeDrained } from '../write-drained';
 
-interface ChatArgs extends CommonArgs {
+interface ChatArgs {
   prompt?: string[];
   model?: string;
   system?: string;
@@ -30,68 +33,32 @@ export const chatCommand: CommandModule<object, ChatArgs> = {
         thinking: { type: 'boolean', describe: 'ask for thinking (X-Enable-Thinking)' },
         'tee-only': { type: 'boolean', describe: 'only run on a TEE model (default from the config teeOnly)' },
         usage: { type: 'boolean', describe: 'print tokens, cost and attempts to stderr at the end' },
-        ...COMMON_OPTIONS,
+        ...SETTINGS_OPTIONS,
       })
       .example('$0 chat --model chutes/zai-org/GLM-4.7-Flash "Hello!"', '')
       .example('git diff | $0 chat -s "Review this diff"', '') as never,
-  handler: (argv) => chat(argv),
+  handler: (argv) => runCommand(argv, (run) => chat(run, argv)),
 };
 
-async function chat(argv: ChatArgs): Promise<void> {
+async function chat(run: CommandRun, argv: ChatArgs): Promise<void> {
   // Loaded here: `chutes-rpc --help` and the other commands do not pay for them.
-  const { createCliApp, CliUsageError, readStdin } = require('../cli-app') as typeof import('../cli-app');
-  const { redact } = require('../../log/redact') as typeof import('../../log/redact');
-  const { RpcError, RpcErrorCode } = require('../../server/rpc-error') as typeof import('../../server/rpc-error');
-  const { toRpcError } = require('../../methods/rpc-errors') as typeof import('../../methods/rpc-errors');
   const { runChat } = require('../../chutes/chat/provider') as typeof import('../../chutes/chat/provider');
+  const { readStdin } = require('../prompts') as typeof import('../prompts');
 
-  const fail = (message: string, code: number) => {
-    process.stderr.write(`chutes-rpc: ${redact(message)}\n`);
-    process.exitCode = code;
-  };
   if (argv['max-tokens'] !== undefined && !(Number.isInteger(argv['max-tokens']) && argv['max-tokens'] > 0)) {
-    return fail('--max-tokens must be a positive integer', 2);
+    throw new UsageError('--max-tokens must be a positive integer');
   }
-  if (argv.temperature !== undefined && !(argv.temperature >= 0 && argv.temperature <= 2)) return fail('--temperature must be between 0 and 2', 2);
-
+  if (argv.temperature !== undefined && !(argv.temperature >= 0 && argv.temperature <= 2)) throw new UsageError('--temperature must be between 0 and 2');
   let prompt = (argv.prompt ?? []).map(String).join(' ');
   if (prompt === '') {
-    if (process.stdin.isTTY) return fail('give a prompt, e.g. chutes-rpc chat "Hello!", or pipe one on stdin', 2);
+    if (process.stdin.isTTY) throw new UsageError('give a prompt, e.g. chutes-rpc chat "Hello!", or pipe one on stdin');
     prompt = await readStdin();
   }
-  if (prompt.trim() === '') return fail('the prompt is empty', 2);
-
-  let app: import('../../chutes/context').ChutesContext;
-  try {
-    app = createCliApp(argv);
-  } catch (err) {
-    if (err instanceof CliUsageError) return fail(err.message, 2);
-    throw err;
-  }
-  const log = app.log;
-
-  const controller = new AbortController();
-  let interrupted = false;
-  const onSigint = () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    controller.abort(new Error('interrupted'));
-  };
-  process.on('SIGINT', onSigint);
-  // `chat ... | head -1` closes our output early: stop the request, and that is not an error.
-  let outputClosed = false;
-  const onStdoutError = (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE') log.error(`stdout: ${err.message}`);
-    outputClosed = true;
-    controller.abort(new Error('output closed'));
-  };
-  process.stdout.on('error', onStdoutError);
+  if (prompt.trim() === '') throw new UsageError('the prompt is empty');
 
   const out = new TextOut(process.stdout, process.stderr, !argv['hide-reasoning']);
-  const user: import('../../generated/types').ChatMessage = { role: 'user', content: prompt };
-  const params: import('../../generated/types').ChatParams = {
-    messages: argv.system ? [{ role: 'system', content: argv.system }, user] : [user],
-  };
+  const user: ChatMessage = { role: 'user', content: prompt };
+  const params: ChatParams = { messages: argv.system ? [{ role: 'system', content: argv.system }, user] : [user] };
   if (argv.model) params.model = argv.model;
   if (argv['max-tokens'] !== undefined) params.maxTokens = argv['max-tokens'];
   if (argv.temperature !== undefined) params.temperature = argv.temperature;
@@ -99,10 +66,10 @@ async function chat(argv: ChatArgs): Promise<void> {
   if (argv['tee-only'] !== undefined) params.teeOnly = argv['tee-only'];
 
   try {
-    const result = await runChat(app, {
+    const result = await runChat(run.chutes(), {
       params,
       streamId: 'cli',
-      signal: controller.signal,
+      signal: run.signal,
       ...(argv.json ? {} : { onDelta: (d) => out.delta(d) }),
     });
     if (argv.json) {
@@ -120,24 +87,18 @@ async function chat(argv: ChatArgs): Promise<void> {
       );
     }
   } catch (thrown) {
-    if (outputClosed) return;
+    // What arrived before the failure stays on stdout, its line ended; the runner reports the failure.
     await out.finish().catch(() => undefined);
-    const err = toRpcError(thrown);
-    if (err instanceof RpcError) {
-      const data = err.data as { resolution?: string; attempts?: number } | undefined;
-      if (argv.json) process.stdout.write(JSON.stringify({ error: { code: err.code, message: redact(err.message), data } }, null, 2) + '\n');
-      if (err.code === RpcErrorCode.RequestCancelled) {
-        fail(interrupted ? 'interrupted' : err.message, 130);
-      } else {
-        fail(`${err.message}${data?.attempts && data.attempts > 1 ? ` (after ${data.attempts} attempts)` : ''}`, 1);
-        if (data?.resolution) process.stderr.write(`  what to do: ${redact(data.resolution)}\n`);
+    if (argv.json) {
+      const { toRpcError } = require('../../methods/rpc-errors') as typeof import('../../methods/rpc-errors');
+      const { RpcError } = require('../../server/rpc-error') as typeof import('../../server/rpc-error');
+      const { redact } = require('../../log/redact') as typeof import('../../log/redact');
+      const err = toRpcError(thrown);
+      if (err instanceof RpcError) {
+        process.stdout.write(JSON.stringify({ error: { code: err.code, message: redact(err.message), data: err.data } }, null, 2) + '\n');
       }
-    } else {
-      fail((err as Error)?.message ?? String(err), 1);
     }
-  } finally {
-    process.off('SIGINT', onSigint);
-    await app.close();
+    throw thrown;
   }
 }
 
@@ -161,16 +122,16 @@ class TextOut {
     this.dim = !!stderr.isTTY && !process.env.NO_COLOR;
   }
 
-  async delta(d: import('../../generated/types').ChatDelta): Promise<void> {
+  async delta(d: ChatDelta): Promise<void> {
     if (d.reasoning !== undefined && this.showReasoning) {
       if (!this.inReasoning && this.dim) this.stderr.write('\x1b[2m');
       this.inReasoning = true;
-      await write(this.stderr, d.reasoning);
+      await writeDrained(this.stderr, d.reasoning);
       this.lastErr = d.reasoning;
     }
     if (d.content !== undefined) {
       this.endReasoning();
-      await write(this.stdout, d.content);
+      await writeDrained(this.stdout, d.content);
       this.lastOut = d.content;
     }
   }
@@ -188,22 +149,7 @@ class TextOut {
     this.endReasoning();
     if (!this.lastOut.endsWith('\n')) {
       this.lastOut = '\n';
-      await write(this.stdout, '\n');
+      await writeDrained(this.stdout, '\n');
     }
   }
-}
-
-function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
-  if (stream.write(text)) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      stream.off('drain', done);
-      stream.off('close', done);
-      stream.off('error', done);
-      resolve();
-    };
-    stream.on('drain', done);
-    stream.on('close', done);
-    stream.on('error', done);
-  });
 }

@@ -1,13 +1,29 @@
 import type { CommandModule } from 'yargs';
-import { type CommonArgs, COMMON_OPTIONS } from './auth-options';
+import { type CommandRun, runCommand } from '../command-runner';
+import { SETTINGS_OPTIONS } from '../settings';
 
-export const logoutCommand: CommandModule<object, CommonArgs & { profile?: string }> = {
+interface LogoutArgs {
+  profile?: string;
+}
+
+export const logoutCommand: CommandModule<object, LogoutArgs> = {
   command: 'logout',
   describe: 'revoke the stored sign-in (best effort) and remove the stored credential',
   builder: (y) =>
     y.options({
       profile: { type: 'string', describe: 'the profile to remove (default: the stored one calls would use)' },
-      ...COMMON_OPTIONS,
+      ...SETTINGS_OPTIONS,
     } as unknown as Record<string, object>) as never,
-  handler: (argv) => (require('../auth-cli') as typeof import('../auth-cli')).runLogout(argv),
+  handler: (argv) => runCommand(argv, (run) => logOut(run, argv)),
 };
+
+async function logOut(run: CommandRun, argv: LogoutArgs): Promise<void> {
+  const chutes = run.chutes();
+  chutes.requireConfig();
+  const { logout } = require('../../methods/auth') as typeof import('../../methods/auth');
+  const r = await logout(chutes, argv.profile ? { profile: argv.profile } : {});
+  const out = (text: string) => process.stdout.write(text);
+  if (!r.profile) out('Nothing stored to log out of.\n');
+  else if (r.revoked === undefined) out(`Removed profile ${r.profile}.\n`);
+  else out(`Logged out of profile ${r.profile}${r.revoked ? ' (tokens revoked)' : ' (the IdP did not confirm revoking the tokens; they were removed here)'}.\n`);
+}

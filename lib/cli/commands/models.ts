@@ -1,8 +1,10 @@
 import type { CommandModule } from 'yargs';
+import type { DiscoverOptions } from '../../chutes/models';
 import type { Model, ModelsDiscoverResult } from '../../generated/types';
-import { COMMON_OPTIONS, type CommonArgs } from '../cli-app';
+import { type CommandRun, runCommand } from '../command-runner';
+import { SETTINGS_OPTIONS } from '../settings';
 
-interface ListArgs extends CommonArgs {
+interface ListArgs {
   'tee-only'?: boolean;
   json?: boolean;
   refresh?: boolean;
@@ -21,47 +23,26 @@ export const modelsCommand: CommandModule = {
             'tee-only': { type: 'boolean', describe: 'only models running in a TEE (default from the config teeOnly)' },
             json: { type: 'boolean', describe: 'print the models.discover result as JSON' },
             refresh: { type: 'boolean', describe: 'bypass the model cache' },
-            ...COMMON_OPTIONS,
+            ...SETTINGS_OPTIONS,
           }) as never,
-        handler: (argv) => listModels(argv),
+        handler: (argv) => runCommand(argv, (run) => listModels(run, argv)),
       })
       .demandCommand(1, 'Give an action: chutes-rpc models list'),
   handler: () => undefined,
 };
 
-async function listModels(argv: ListArgs): Promise<void> {
-  const { createCliApp, exitQuietlyOnEpipe } = require('../cli-app') as typeof import('../cli-app');
-  exitQuietlyOnEpipe();
-  const fail = (message: string, code: number) => {
-    process.stderr.write(`chutes-rpc: ${message}\n`);
-    process.exitCode = code;
-  };
-  let app;
-  try {
-    app = createCliApp(argv);
-  } catch (err) {
-    return fail((err as Error).message, 2);
-  }
-  try {
-    const { problems, config } = app.configState;
-    if (problems.length) {
-      for (const p of problems) process.stderr.write(`chutes-rpc: config ${config.path ?? ''}: ${p.path || '(root)'}: ${p.message}\n`);
-      return fail('the config is invalid; `chutes-rpc config validate FILE` lists the problems', 1);
-    }
-    const opts: { teeOnly?: boolean; refresh?: boolean } = {};
-    if (typeof argv['tee-only'] === 'boolean') opts.teeOnly = argv['tee-only'];
-    if (argv.refresh) opts.refresh = true;
-    const result = await app.models.discover(opts);
-    if (argv.json) {
-      process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-    } else {
-      process.stdout.write(formatTable(result.models));
-      process.stderr.write(summary(result));
-    }
-  } catch (err) {
-    fail((err as Error).message, 1);
-  } finally {
-    await app.close();
+async function listModels(run: CommandRun, argv: ListArgs): Promise<void> {
+  const chutes = run.chutes();
+  chutes.requireConfig();
+  const opts: DiscoverOptions = { signal: run.signal };
+  if (typeof argv['tee-only'] === 'boolean') opts.teeOnly = argv['tee-only'];
+  if (argv.refresh) opts.refresh = true;
+  const result = await chutes.models.discover(opts);
+  if (argv.json) {
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  } else {
+    process.stdout.write(formatTable(result.models));
+    process.stderr.write(summary(result));
   }
 }
 

@@ -1,14 +1,53 @@
 import type { CommandModule } from 'yargs';
-import { type CommonArgs, COMMON_OPTIONS } from './auth-options';
+import type { AuthStatusResult } from '../../generated/types';
+import { type CommandRun, runCommand } from '../command-runner';
+import { SETTINGS_OPTIONS } from '../settings';
 
-export const statusCommand: CommandModule<object, CommonArgs & { profile?: string; json?: boolean }> = {
+interface StatusArgs {
+  profile?: string;
+  json?: boolean;
+}
+
+export const statusCommand: CommandModule<object, StatusArgs> = {
   command: 'status',
   describe: 'which credential calls would use (never shows a secret); exit code 1 when none is usable',
   builder: (y) =>
     y.options({
       profile: { type: 'string', describe: 'report this stored profile' },
       json: { type: 'boolean', describe: 'print the auth.status result as JSON' },
-      ...COMMON_OPTIONS,
+      ...SETTINGS_OPTIONS,
     } as unknown as Record<string, object>) as never,
-  handler: (argv) => (require('../auth-cli') as typeof import('../auth-cli')).runStatus(argv),
+  handler: (argv) => runCommand(argv, (run) => status(run, argv)),
 };
+
+async function status(run: CommandRun, argv: StatusArgs): Promise<number> {
+  const chutes = run.chutes();
+  chutes.requireConfig();
+  const { statusOf } = require('../../methods/auth') as typeof import('../../methods/auth');
+  const r = await statusOf(chutes, argv.profile ? { profile: argv.profile } : {}, run.signal);
+  process.stdout.write(argv.json ? `${JSON.stringify(r, null, 2)}\n` : describeStatus(r));
+  return r.authenticated ? 0 : 1;
+}
+
+const SOURCES: Record<string, string> = {
+  profile: 'the profile asked for',
+  config: 'the API key in the config file',
+  env: 'CHUTES_API_KEY',
+  store: 'the credential store',
+};
+
+function describeStatus(r: AuthStatusResult): string {
+  const lines: string[] = [];
+  const method = r.method === 'apiKey' ? 'API key' : r.method === 'oauth' ? 'Sign in with Chutes' : undefined;
+  if (r.authenticated) lines.push(`authenticated: yes, with ${method}${r.source ? ` from ${SOURCES[r.source]}` : ''}`);
+  else if (method) lines.push(`authenticated: no (${method}${r.source ? ` from ${SOURCES[r.source]}` : ''} is not usable)`);
+  else lines.push('authenticated: no');
+  if (r.profile) lines.push(`profile: ${r.profile}`);
+  if (r.account) lines.push(`account: ${r.account.username ?? '(no username)'} (sub ${r.account.sub})`);
+  if (r.scopes) lines.push(`scopes: ${r.scopes.join(' ')}`);
+  if (r.expiresAt) lines.push(`access token valid until: ${r.expiresAt}`);
+  if (r.profiles) lines.push(`stored profiles: ${r.profiles.length ? r.profiles.join(', ') : 'none'}`);
+  if (r.problem) lines.push(`problem: ${r.problem}`);
+  if (!r.authenticated && !r.problem) lines.push('Log in: chutes-rpc onboard --auth-choice chutes-api-key, or chutes-rpc login (Sign in with Chutes).');
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,82 @@
+import * as fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { Settings } from '../composition-root';
+import type { LogLevel } from '../log/logger';
+
+/** Options as a parser gives them, by their command-line names ('log-level'): yargs' argv, or parseServeArgs' result. */
+export type ParsedOptions = { readonly [name: string]: unknown };
+
+/** A command line that cannot work: reported as one line, `chutes-rpc: <message>`, exit code 2. */
+export class UsageError extends Error {}
+
+const config = { type: 'string', describe: 'config file (JSON5); else $CHUTES_RPC_CONFIG, else <home>/config.json5' } as const;
+const home = { type: 'string', describe: 'state directory; else $CHUTES_RPC_HOME, else ~/.chutes-rpc' } as const;
+const replay = { type: 'string', describe: 'answer every upstream HTTP call from this cassette (no network)' } as const;
+const record = { type: 'string', describe: 'record upstream traffic to this cassette, secrets stripped' } as const;
+const logLevel = { type: 'string', choices: ['error', 'warn', 'info', 'debug'], describe: 'stderr log level (default warn)' } as const;
+
+/** The options every command that talks to Chutes shares with serve. */
+export const SETTINGS_OPTIONS = { config, home, replay, record, 'log-level': logLevel } as const;
+
+/** The options of `serve`, described once for both the fast start-up parser and yargs' help. */
+export const SERVE_OPTIONS = {
+  config,
+  framing: { type: 'string', choices: ['auto', 'lsp', 'ndjson'], default: 'auto', describe: 'message framing; auto decides from the first byte' },
+  home,
+  replay,
+  record,
+  'log-level': logLevel,
+  'on-eof': { type: 'string', choices: ['cancel', 'wait'], default: 'cancel', describe: 'at end of input: cancel running requests, or let them finish' },
+} as const;
+
+/**
+ * The settings of a process from its parsed options (serve's or any command's): the one place options
+ * become Settings. Throws UsageError for settings that cannot work.
+ */
+export function settingsFrom(options: ParsedOptions): Settings {
+  const text = (name: keyof typeof SERVE_OPTIONS): string | undefined => {
+    const v = options[name];
+    return typeof v === 'string' && v !== '' ? v : undefined;
+  };
+  const settings: Settings = {};
+  const set = <K extends keyof Settings>(key: K, value: Settings[K] | undefined) => {
+    if (value !== undefined) settings[key] = value;
+  };
+  set('home', text('home'));
+  set('config', text('config'));
+  set('replay', text('replay'));
+  set('record', text('record'));
+  set('logLevel', text('log-level') as LogLevel | undefined);
+  set('framing', text('framing') as Settings['framing']);
+  set('onEof', text('on-eof') as Settings['onEof']);
+  const problem = settingsProblem(settings);
+  if (problem) throw new UsageError(problem);
+  return settings;
+}
+
+/** What is wrong with a combination of settings; undefined when they can work. */
+function settingsProblem(settings: Settings): string | undefined {
+  if (settings.replay && settings.record) return '--replay and --record cannot be used together';
+  if (settings.replay && !fs.existsSync(settings.replay)) return `--replay ${settings.replay}: file not found`;
+  return undefined;
+}
+
+/**
+ * Parses `serve` arguments without loading yargs (which would double the start-up time of the
+ * process hosts spawn). Returns undefined for anything it does not fully understand, so that
+ * yargs handles it and prints its usual help or error.
+ */
+export function parseServeArgs(argv: string[]): ParsedOptions | undefined {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    const options = Object.fromEntries(Object.keys(SERVE_OPTIONS).map((k) => [k, { type: 'string' as const }]));
+    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
+  } catch {
+    return undefined;
+  }
+  for (const [name, spec] of Object.entries(SERVE_OPTIONS)) {
+    const v = values[name];
+    if (v !== undefined && 'choices' in spec && !(spec.choices as readonly string[]).includes(String(v))) return undefined;
+  }
+  return values;
+}
