@@ -51,6 +51,10 @@ export default tseslint.config(
   {
     files: ['**/*.js', '**/*.cjs', 'bin/chutes-rpc'],
     languageOptions: { sourceType: 'commonjs', globals: { ...globals.node } },
+    rules: {
+      // `const crypto = require('node:crypto')` shadows the global of the same name on purpose.
+      'no-redeclare': ['error', { builtinGlobals: false }],
+    },
   },
   {
     files: ['**/*.mjs'],
