@@ -4,6 +4,8 @@ module.exports = {
   roots: ['<rootDir>/spec'],
   testMatch: ['**/*.spec.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
+  // Rebuilds dist/ first when it was not built from the current sources: tests spawn bin/chutes-rpc.
+  globalSetup: '<rootDir>/spec/global-setup.js',
   testTimeout: 20000,
   maxWorkers: 2,
   reporters: ['default', '<rootDir>/spec/helpers/summary-reporter.js'],
