@@ -57,7 +57,7 @@ export class NdjsonDecoder implements FrameDecoder {
       this.sink.oversize(prefix.toString('utf8'), size);
       return;
     }
-    let buf = parts.length === 1 ? parts[0] : Buffer.concat(parts, size);
+    let buf = parts.length === 1 && parts[0] ? parts[0] : Buffer.concat(parts, size);
     if (buf.length > 0 && buf[buf.length - 1] === CR) buf = buf.subarray(0, buf.length - 1);
     const text = buf.toString('utf8');
     if (text.trim() !== '') this.sink.frame(text);
