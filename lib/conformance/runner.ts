@@ -76,10 +76,15 @@ export async function runOne(file: string, scenario: ConformanceScenario, framin
   env.CHUTES_RPC_HOME = home;
   for (const [k, v] of Object.entries(scenario.env ?? {})) env[k] = v;
 
-  const launch = adapter
-    ? { command: 'sh', args: ['-c', adapter.replace(/\{cassette\}/g, shellQuote(cassette)).replace(/\{home\}/g, shellQuote(home)).replace(/\{config\}/g, shellQuote(config))] }
+  const command = adapter
+    ?.replace(/\{cassette\}/g, shellQuote(cassette))
+    .replace(/\{home\}/g, shellQuote(home))
+    .replace(/\{config\}/g, shellQuote(config));
+  const launch = command
+    ? { command: 'sh', args: ['-c', command] }
     : { command: process.execPath, args: [path.join(PACKAGE_ROOT, 'bin', 'chutes-rpc'), 'serve', '--replay', cassette, '--home', home] };
-  const session = new Session(spawnAdapter({ ...launch, env, framing, record: true }));
+  const client = spawnAdapter({ ...launch, env, framing, record: true });
+  const session = new Session(client);
   let reason: string | undefined;
   try {
     const vars: Vars = {};
@@ -90,10 +95,10 @@ export async function runOne(file: string, scenario: ConformanceScenario, framin
         break;
       }
     }
-    if (!reason && session.client.malformed.length) reason = `stdout carried something that is not a message: ${session.client.malformed[0]}`;
+    if (!reason && client.malformed.length) reason = `stdout carried something that is not a message: ${client.malformed[0]}`;
     if (!reason) {
       for (const [k, v] of Object.entries(scenario.env ?? {})) {
-        if (/KEY|SECRET|TOKEN/i.test(k) && v.length >= 8 && (session.client.stdout.includes(v) || session.client.stderr.includes(v))) {
+        if (/KEY|SECRET|TOKEN/i.test(k) && v.length >= 8 && (client.stdout.includes(v) || client.stderr.includes(v))) {
           reason = `the secret in ${k} appeared in the adapter's output`;
         }
       }
@@ -101,10 +106,10 @@ export async function runOne(file: string, scenario: ConformanceScenario, framin
   } catch (err) {
     reason = (err as Error).message;
   } finally {
-    await session.client.close();
+    await client.close();
     fs.rmSync(home, { recursive: true, force: true });
   }
-  if (reason && session.client.stderr.trim()) reason += `\n    adapter stderr: ${session.client.stderr.trim().split('\n').slice(-3).join('\n    ')}`;
+  if (reason && client.stderr.trim()) reason += `\n    adapter stderr: ${client.stderr.trim().split('\n').slice(-3).join('\n    ')}`;
   const result: ScenarioResult = { name: scenario.name, framing, ok: !reason, ms: Date.now() - started };
   if (reason) result.reason = reason;
   return result;
@@ -115,7 +120,7 @@ class Session {
   private readonly inbox: Array<{ msg: RpcMessage; used: boolean }> = [];
   private wake: (() => void) | undefined;
 
-  constructor(readonly client: AdapterProcess) {
+  constructor(private readonly client: AdapterProcess) {
     client.onMessage((msg) => {
       this.inbox.push({ msg, used: false });
       this.wake?.();
