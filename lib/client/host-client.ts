@@ -162,12 +162,14 @@ export class HostClient {
   chatStream(params: ChatParams, options: Omit<RequestOptions, 'id'> = {}): ChatStream {
     const id = this.nextId++;
     const streamId = params.streamId ?? String(id);
-    let stream: ChatStream | undefined;
-    const stopRouting = this.onDelta(streamId, (delta) => stream?.push(delta));
+    // The stream exists before the request leaves: over in-process streams a delta can come back during the write.
+    let replyArrives: (reply: Promise<RpcMessage>) => void = () => undefined;
+    const stream = new ChatStream(id, streamId, new Promise((resolve) => (replyArrives = resolve)), () => this.cancel(id));
+    const stopRouting = this.onDelta(streamId, (delta) => stream.push(delta));
     const { reply } = this.sendRequest('chat.stream', params, { ...options, id });
     // Every delta of a stream comes before its reply.
     void reply.then(stopRouting, stopRouting);
-    stream = new ChatStream(id, streamId, reply, () => this.cancel(id));
+    replyArrives(reply);
     return stream;
   }
 

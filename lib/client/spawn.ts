@@ -19,9 +19,12 @@ export interface AdapterExit {
 /** A HostClient talking to an adapter process it started. */
 export class AdapterProcess extends HostClient {
   readonly child: ChildProcessWithoutNullStreams;
-  /** Resolves when the process has exited (or could not be started: code null, see `spawnError`). */
+  /**
+   * Resolves when the process has exited and all its output has been read (or when it could not be
+   * started: code null, see `spawnError`). A process's 'exit' can come before the last of its output.
+   */
   readonly exited: Promise<AdapterExit>;
-  /** Set once the process has exited. */
+  /** Set when `exited` resolves. */
   exitStatus: AdapterExit | undefined;
   spawnError: Error | undefined;
 
@@ -38,7 +41,7 @@ export class AdapterProcess extends HostClient {
         this.exitStatus ??= status;
         resolve(this.exitStatus);
       };
-      child.once('exit', (code, signal) => done({ code, signal }));
+      child.once('exit', (code, signal) => void this.outputEnded.then(() => done({ code, signal })));
       child.once('error', (err) => {
         // Only a failed start ends here without an exit; a failed kill() leaves the process running.
         if (child.pid !== undefined) return;
@@ -48,11 +51,17 @@ export class AdapterProcess extends HostClient {
     });
   }
 
-  /** Ends the input, waits for the exit, and kills the process if it has not exited after `timeoutMs`. */
+  /**
+   * Ends the input and waits for the exit. After `timeoutMs` it kills the process and stops reading
+   * its output (which something the process started may still hold open).
+   */
   override async close(timeoutMs = 5000): Promise<void> {
     if (this.exitStatus) return;
     this.endInput();
-    const kill = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    const kill = setTimeout(() => {
+      this.child.kill('SIGKILL');
+      this.child.stdout.destroy();
+    }, timeoutMs);
     await this.exited;
     clearTimeout(kill);
   }
