@@ -1,6 +1,6 @@
 // chutes-rpc/client: the host side of chutes-rpc for Node programs.
 export type { Framing } from '../server/framing/frame-decoder';
-export type { ChatDelta, ChatParams, ChatResult } from '../generated/types';
+export type * from './protocol-types';
 export { ChatStream } from './chat-stream';
 export { ConnectionClosedError } from './connection-closed-error';
 export {

@@ -1,10 +1,18 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { ChatStream } from '../client/chat-stream';
-import { RpcError } from '../client/rpc-error';
-import { spawnAdapter } from '../client/spawn';
-import type { ChatMessage, ChatParams, ChatResult, InitializeResult, Model, ModelsDiscoverResult, Tool } from '../generated/types';
+import {
+  type ChatMessage,
+  type ChatParams,
+  type ChatResult,
+  type ChatStream,
+  type InitializeResult,
+  type Model,
+  type ModelsDiscoverResult,
+  RpcError,
+  spawnAdapter,
+  type Tool,
+} from '../client';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 export const DEMO_CASSETTE = path.join(ROOT, 'fixtures', 'cassettes', 'demo.json');
