@@ -87,7 +87,9 @@ export class HostClient {
     // A write after the adapter exited fails with EPIPE; the exit is what the host acts on.
     this.input.on('error', () => undefined);
     const decoder = this.decoder(options.maxMessageBytes ?? 1 << 30);
-    streams.output.on('data', (chunk: Buffer) => {
+    streams.output.on('data', (data: Buffer | string) => {
+      // Given streams may have an encoding set; the decoders count bytes.
+      const chunk = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
       if (this.record) {
         this.stdoutChunks.push(chunk);
         this.stdoutJoined = undefined;
@@ -107,7 +109,7 @@ export class HostClient {
     });
     if (streams.stderr) {
       const text = new StringDecoder('utf8');
-      streams.stderr.on('data', (chunk: Buffer) => this.appendStderr(text.write(chunk)));
+      streams.stderr.on('data', (data: Buffer | string) => this.appendStderr(typeof data === 'string' ? data : text.write(data)));
       streams.stderr.once('end', () => this.appendStderr(text.end()));
     }
   }
