@@ -1,13 +1,11 @@
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { RpcMessage } from '../client/message';
+import { type AdapterProcess, spawnAdapter } from '../client/spawn';
 import type { ConformanceScenario, ConformanceStep } from '../generated/types';
 import { validate } from '../schema-validation';
-import type { Framing, FrameSink } from '../server/framing/frame-decoder';
-import { LspDecoder } from '../server/framing/lsp-decoder';
-import { NdjsonDecoder } from '../server/framing/ndjson-decoder';
-import { encodeMessage } from '../server/framing/stream-writer';
+import type { Framing } from '../server/framing/frame-decoder';
 import { fill, match, type Vars } from './match';
 
 export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
@@ -29,15 +27,6 @@ export interface RunOptions {
   filter?: string;
   dir?: string;
   onResult?: (r: ScenarioResult) => void;
-}
-
-interface Message {
-  jsonrpc?: string;
-  id?: string | number | null;
-  method?: string;
-  params?: Record<string, unknown>;
-  result?: unknown;
-  error?: { code: number; message: string; data?: unknown };
 }
 
 export function loadScenarios(dir = SCENARIO_DIR): Array<{ file: string; scenario: ConformanceScenario }> {
@@ -87,16 +76,15 @@ export async function runOne(file: string, scenario: ConformanceScenario, framin
   env.CHUTES_RPC_HOME = home;
   for (const [k, v] of Object.entries(scenario.env ?? {})) env[k] = v;
 
-  const child = adapter
-    ? spawn('sh', ['-c', adapter.replace(/\{cassette\}/g, shellQuote(cassette)).replace(/\{home\}/g, shellQuote(home)).replace(/\{config\}/g, shellQuote(config))], {
-        env,
-        stdio: ['pipe', 'pipe', 'pipe'],
-      })
-    : spawn(process.execPath, [path.join(PACKAGE_ROOT, 'bin', 'chutes-rpc'), 'serve', '--replay', cassette, '--home', home], {
-        env,
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-  const session = new Session(child, framing);
+  const command = adapter
+    ?.replace(/\{cassette\}/g, shellQuote(cassette))
+    .replace(/\{home\}/g, shellQuote(home))
+    .replace(/\{config\}/g, shellQuote(config));
+  const launch = command
+    ? { command: 'sh', args: ['-c', command] }
+    : { command: process.execPath, args: [path.join(PACKAGE_ROOT, 'bin', 'chutes-rpc'), 'serve', '--replay', cassette, '--home', home] };
+  const client = spawnAdapter({ ...launch, env, framing, record: true });
+  const session = new Session(client);
   let reason: string | undefined;
   try {
     const vars: Vars = {};
@@ -107,10 +95,10 @@ export async function runOne(file: string, scenario: ConformanceScenario, framin
         break;
       }
     }
-    if (!reason && session.malformed.length) reason = `stdout carried something that is not a message: ${session.malformed[0]}`;
+    if (!reason && client.malformed.length) reason = `stdout carried something that is not a message: ${client.malformed[0]}`;
     if (!reason) {
       for (const [k, v] of Object.entries(scenario.env ?? {})) {
-        if (/KEY|SECRET|TOKEN/i.test(k) && v.length >= 8 && (session.stdout.includes(v) || session.stderr.includes(v))) {
+        if (/KEY|SECRET|TOKEN/i.test(k) && v.length >= 8 && (client.stdout.includes(v) || client.stderr.includes(v))) {
           reason = `the secret in ${k} appeared in the adapter's output`;
         }
       }
@@ -118,55 +106,26 @@ export async function runOne(file: string, scenario: ConformanceScenario, framin
   } catch (err) {
     reason = (err as Error).message;
   } finally {
-    await session.close();
+    await client.close();
     fs.rmSync(home, { recursive: true, force: true });
   }
-  if (reason && session.stderr.trim()) reason += `\n    adapter stderr: ${session.stderr.trim().split('\n').slice(-3).join('\n    ')}`;
+  if (reason && client.stderr.trim()) reason += `\n    adapter stderr: ${client.stderr.trim().split('\n').slice(-3).join('\n    ')}`;
   const result: ScenarioResult = { name: scenario.name, framing, ok: !reason, ms: Date.now() - started };
   if (reason) result.reason = reason;
   return result;
 }
 
-/** The host side of one adapter process: framing, an inbox of received messages, and the steps. */
+/** The steps of one scenario against one adapter process: an inbox of the messages received, each matched at most once. */
 class Session {
-  readonly inbox: Array<{ msg: Message; used: boolean }> = [];
-  readonly malformed: string[] = [];
-  stdout = '';
-  stderr = '';
+  private readonly inbox: Array<{ msg: RpcMessage; used: boolean }> = [];
   private wake: (() => void) | undefined;
-  private exitCode: number | null | undefined;
-  private readonly exited: Promise<void>;
 
-  constructor(
-    private readonly child: import('node:child_process').ChildProcessWithoutNullStreams,
-    private readonly framing: Framing,
-  ) {
-    const sink: FrameSink = {
-      frame: (text) => {
-        try {
-          this.inbox.push({ msg: JSON.parse(text) as Message, used: false });
-        } catch {
-          this.malformed.push(text.slice(0, 100));
-        }
-        this.wake?.();
-      },
-      oversize: () => this.malformed.push('oversize output'),
-      malformed: (r) => this.malformed.push(r),
-    };
-    const decoder = framing === 'lsp' ? new LspDecoder(sink, 1 << 30) : new NdjsonDecoder(sink, 1 << 30);
-    child.stdout.on('data', (c: Buffer) => {
-      this.stdout += c.toString('utf8');
-      decoder.push(c);
+  constructor(private readonly client: AdapterProcess) {
+    client.onMessage((msg) => {
+      this.inbox.push({ msg, used: false });
+      this.wake?.();
     });
-    child.stderr.on('data', (c: Buffer) => (this.stderr += c.toString('utf8')));
-    child.stdin.on('error', () => undefined);
-    this.exited = new Promise((resolve) =>
-      child.once('exit', (code) => {
-        this.exitCode = code;
-        this.wake?.();
-        resolve();
-      }),
-    );
+    void client.exited.then(() => this.wake?.());
   }
 
   private async waitFor<T>(find: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
@@ -186,18 +145,12 @@ class Session {
     }
   }
 
-  private write(data: string): void {
-    this.child.stdin.write(data);
-  }
-
   async step(step: ConformanceStep, vars: Vars): Promise<string | undefined> {
     const timeout = step.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    if (step.send !== undefined) this.write(encodeMessage(fill(step.send, vars), this.framing));
-    else if (step.sendText !== undefined) {
-      const t = fill(step.sendText, vars);
-      this.write(this.framing === 'lsp' ? `Content-Length: ${Buffer.byteLength(t)}\r\n\r\n${t}` : `${t}\n`);
-    } else if (step.sendBytes !== undefined) this.write(step.sendBytes);
-    else if (step.closeInput) this.child.stdin.end();
+    if (step.send !== undefined) this.client.send(fill(step.send, vars));
+    else if (step.sendText !== undefined) this.client.sendFrame(fill(step.sendText, vars));
+    else if (step.sendBytes !== undefined) this.client.sendRaw(step.sendBytes);
+    else if (step.closeInput) this.client.endInput();
     else if (step.wait !== undefined) await new Promise((r) => setTimeout(r, step.wait));
     else if (step.expect !== undefined) return this.expectOne(step.expect, vars, timeout);
     else if (step.expectUnordered !== undefined) {
@@ -207,8 +160,8 @@ class Session {
       }
     } else if (step.expectStream !== undefined) return this.expectStream(step.expectStream, vars, timeout);
     else if (step.expectExit !== undefined) {
-      await this.waitFor(() => (this.exitCode !== undefined ? true : undefined), timeout, 'the adapter to exit');
-      if (this.exitCode !== step.expectExit) return `expected exit code ${step.expectExit}, got ${this.exitCode}`;
+      const exit = await this.waitFor(() => this.client.exitStatus, timeout, 'the adapter to exit');
+      if (exit.code !== step.expectExit) return `expected exit code ${step.expectExit}, got ${exit.code}`;
     }
     return undefined;
   }
@@ -227,7 +180,7 @@ class Session {
               Object.assign(vars, trial);
               return true;
             }
-            const p = pattern as Message;
+            const p = pattern as RpcMessage;
             if ((p.id !== undefined && p.id === entry.msg.id) || (p.method !== undefined && p.method === entry.msg.method)) {
               closest = `${m.path}: ${m.message}`;
             }
@@ -293,14 +246,5 @@ class Session {
       if (m) return `stream ${streamId} ${what}${m.path}: ${m.message}`;
     }
     return undefined;
-  }
-
-  async close(): Promise<void> {
-    if (this.exitCode === undefined) {
-      this.child.stdin.end();
-      const t = setTimeout(() => this.child.kill('SIGKILL'), 5000);
-      await this.exited;
-      clearTimeout(t);
-    }
   }
 }

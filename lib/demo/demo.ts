@@ -1,8 +1,18 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { ChatResult, Model, ModelsDiscoverResult } from '../generated/types';
-import { HostClient, type RpcReply } from './host-client';
+import {
+  type ChatMessage,
+  type ChatParams,
+  type ChatResult,
+  type ChatStream,
+  type InitializeResult,
+  type Model,
+  type ModelsDiscoverResult,
+  RpcError,
+  spawnAdapter,
+  type Tool,
+} from '../client';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 export const DEMO_CASSETTE = path.join(ROOT, 'fixtures', 'cassettes', 'demo.json');
@@ -20,7 +30,7 @@ function style(color: boolean): Style {
   return { bold: wrap(1, 22), dim: wrap(2, 22), green: wrap(32, 39), red: wrap(31, 39), cyan: wrap(36, 39) };
 }
 
-const WEATHER_TOOL = {
+const WEATHER_TOOL: Tool = {
   type: 'function',
   function: {
     name: 'get_weather',
@@ -45,105 +55,121 @@ export async function runDemo(out: NodeJS.WritableStream = process.stdout, color
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'chutes-rpc-demo-'));
   const env: NodeJS.ProcessEnv = { ...process.env, CHUTES_API_KEY: 'cpk_demo_not_a_real_key', CHUTES_RPC_HOME: home };
   delete env.CHUTES_RPC_CONFIG;
-  const host = new HostClient(process.execPath, [path.join(ROOT, 'bin', 'chutes-rpc'), 'serve', '--replay', DEMO_CASSETTE], env);
+  const host = spawnAdapter({
+    command: process.execPath,
+    args: [path.join(ROOT, 'bin', 'chutes-rpc'), 'serve', '--replay', DEMO_CASSETTE],
+    env,
+  });
 
-  let onDelta: (p: { content?: string; reasoning?: string; toolCalls?: Array<{ name?: string; argumentsDelta?: string }> }) => void = () => undefined;
-  host.onNotification = (method, params) => {
-    if (method === 'chat.delta') onDelta(params);
-  };
-  const stream = async (label: string, params: Record<string, unknown>, cancelAfter?: number): Promise<RpcReply> => {
+  const stream = async (label: string, params: ChatParams, cancelAfter?: number): Promise<ChatResult | RpcError> => {
     print(`${s.cyan('→ chat.stream')}  ${label}`);
     let deltas = 0;
     let thinking = false;
-    let id = 0;
     write('  ');
-    onDelta = (d) => {
-      deltas++;
-      if (d.reasoning) {
-        if (!thinking) write(s.dim('(thinking) '));
-        thinking = true;
-        write(s.dim(d.reasoning));
+    const chat = host.chatStream(params);
+    try {
+      for await (const d of chat) {
+        deltas++;
+        if (d.reasoning) {
+          if (!thinking) write(s.dim('(thinking) '));
+          thinking = true;
+          write(s.dim(d.reasoning));
+        }
+        if (d.content) {
+          if (thinking) write('\n  ');
+          thinking = false;
+          write(d.content.replace(/\n/g, '\n  '));
+        }
+        // Leaving the loop cancels the request.
+        if (cancelAfter !== undefined && deltas === cancelAfter) break;
       }
-      if (d.content) {
-        if (thinking) write('\n  ');
-        thinking = false;
-        write(d.content.replace(/\n/g, '\n  '));
-      }
-      if (cancelAfter !== undefined && deltas === cancelAfter) host.cancel(id);
-    };
-    const reply = await host.request('chat.stream', params, (sent) => (id = sent));
+    } catch (err) {
+      if (!(err instanceof RpcError)) throw err;
+    }
     print();
-    if (reply.result) {
-      const r = reply.result as ChatResult;
-      const cost = r.cost ? ` · $${r.cost.usd.toFixed(7)}` : '';
-      print(s.green(`  ✓ ${r.finishReason} · ${r.usage.totalTokens} tokens${cost} · ${deltas} deltas · served by ${r.model}`));
-    } else if (reply.error) {
-      const partial = reply.error.data?.partial?.content ?? '';
-      print(s.red(`  ✗ ${reply.error.code} ${reply.error.message}`) + s.dim(` · after ${deltas} deltas; data.partial keeps ${partial.length} characters`));
+    const reply = await replyOf(chat);
+    if (reply instanceof RpcError) {
+      const partial: string = reply.data?.partial?.content ?? '';
+      print(s.red(`  ✗ ${reply.code} ${reply.message}`) + s.dim(` · after ${deltas} deltas; data.partial keeps ${partial.length} characters`));
+    } else {
+      const cost = reply.cost ? ` · $${reply.cost.usd.toFixed(7)}` : '';
+      print(s.green(`  ✓ ${reply.finishReason} · ${reply.usage.totalTokens} tokens${cost} · ${deltas} deltas · served by ${reply.model}`));
     }
     print();
     return reply;
   };
 
-  print(s.bold('chutes-rpc demo') + s.dim(' — a host speaking JSON-RPC (NDJSON) to the adapter, offline on recorded traffic'));
-  print(s.dim(`  replaying ${path.relative(process.cwd(), DEMO_CASSETTE)}; no network, no account\n`));
+  try {
+    print(s.bold('chutes-rpc demo') + s.dim(' — a host speaking JSON-RPC (NDJSON) to the adapter, offline on recorded traffic'));
+    print(s.dim(`  replaying ${path.relative(process.cwd(), DEMO_CASSETTE)}; no network, no account\n`));
 
-  const init = await host.request('initialize', { clientInfo: { name: 'chutes-rpc-demo', version: '1' } });
-  const i = init.result;
-  print(`${s.cyan('→ initialize')}`);
-  print(`  ${i.serverInfo.name} ${i.serverInfo.version}, protocol ${i.protocolVersion}, framing ${i.framing}, ${i.capabilities.methods.length} methods`);
-  print(`  default model ${i.provider.defaultModel}, signed in: ${i.auth.authenticated ? i.auth.method : 'no'}\n`);
+    const i = await host.request<InitializeResult>('initialize', { clientInfo: { name: 'chutes-rpc-demo', version: '1' } });
+    print(`${s.cyan('→ initialize')}`);
+    print(`  ${i.serverInfo.name} ${i.serverInfo.version}, protocol ${i.protocolVersion}, framing ${i.framing}, ${i.capabilities.methods.length} methods`);
+    print(`  default model ${i.provider.defaultModel}, signed in: ${i.auth.authenticated ? i.auth.method : 'no'}\n`);
 
-  const found = (await host.request('models.discover', {})).result as ModelsDiscoverResult;
-  print(`${s.cyan('→ models.discover')}  source ${found.source}, ${found.models.length} models, ${found.models.filter((m) => m.tee).length} in TEEs`);
-  const width = Math.max(...found.models.slice(0, 8).map((m) => m.id.length));
-  print(s.dim(`  ${'MODEL'.padEnd(width)} ${'TEE'.padEnd(4)} ${'CONTEXT'.padStart(8)} ${'IN $/1M'.padStart(8)} ${'OUT $/1M'.padStart(9)}  CAPABILITIES`));
-  for (const m of found.models.slice(0, 8)) print(`  ${modelRow(m, width)}`);
-  if (found.models.length > 8) print(s.dim(`  … and ${found.models.length - 8} more (chutes-rpc models list)`));
-  print();
+    const found = await host.request<ModelsDiscoverResult>('models.discover', {});
+    print(`${s.cyan('→ models.discover')}  source ${found.source}, ${found.models.length} models, ${found.models.filter((m) => m.tee).length} in TEEs`);
+    const width = Math.max(...found.models.slice(0, 8).map((m) => m.id.length));
+    print(s.dim(`  ${'MODEL'.padEnd(width)} ${'TEE'.padEnd(4)} ${'CONTEXT'.padStart(8)} ${'IN $/1M'.padStart(8)} ${'OUT $/1M'.padStart(9)}  CAPABILITIES`));
+    for (const m of found.models.slice(0, 8)) print(`  ${modelRow(m, width)}`);
+    if (found.models.length > 8) print(s.dim(`  … and ${found.models.length - 8} more (chutes-rpc models list)`));
+    print();
 
-  await stream('zai-org/GLM-4.7-Flash  "Write a haiku about confidential computing"', {
-    model: 'chutes/zai-org/GLM-4.7-Flash',
-    messages: [{ role: 'user', content: 'Write a haiku about confidential computing.' }],
-  });
-
-  const question = { role: 'user', content: "What's the weather in Lisbon?" };
-  const first = await stream('moonshotai/Kimi-K2.5-TEE  "What\'s the weather in Lisbon?"  with tool get_weather', {
-    model: 'moonshotai/Kimi-K2.5-TEE',
-    messages: [question],
-    tools: [WEATHER_TOOL],
-    toolChoice: 'auto',
-  });
-  const call = (first.result as ChatResult | undefined)?.message.toolCalls?.[0];
-  if (call) {
-    const toolResult = { city: 'Lisbon', temperature_c: 21, conditions: 'sunny', wind: 'light NW' };
-    print(`  ${s.bold('⚙ the model calls')} ${call.name}(${call.arguments})`);
-    print(`  ${s.bold('⚙ the host runs it')} → ${JSON.stringify(toolResult)}\n`);
-    await stream('moonshotai/Kimi-K2.5-TEE  with the tool result', {
-      model: 'moonshotai/Kimi-K2.5-TEE',
-      messages: [
-        question,
-        { role: 'assistant', content: null, tool_calls: [{ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }] },
-        { role: 'tool', tool_call_id: call.id, content: JSON.stringify(toolResult) },
-      ],
-      tools: [WEATHER_TOOL],
+    await stream('zai-org/GLM-4.7-Flash  "Write a haiku about confidential computing"', {
+      model: 'chutes/zai-org/GLM-4.7-Flash',
+      messages: [{ role: 'user', content: 'Write a haiku about confidential computing.' }],
     });
+
+    const question: ChatMessage = { role: 'user', content: "What's the weather in Lisbon?" };
+    const first = await stream('moonshotai/Kimi-K2.5-TEE  "What\'s the weather in Lisbon?"  with tool get_weather', {
+      model: 'moonshotai/Kimi-K2.5-TEE',
+      messages: [question],
+      tools: [WEATHER_TOOL],
+      toolChoice: 'auto',
+    });
+    const call = first instanceof RpcError ? undefined : first.message.toolCalls?.[0];
+    if (call) {
+      const toolResult = { city: 'Lisbon', temperature_c: 21, conditions: 'sunny', wind: 'light NW' };
+      print(`  ${s.bold('⚙ the model calls')} ${call.name}(${call.arguments})`);
+      print(`  ${s.bold('⚙ the host runs it')} → ${JSON.stringify(toolResult)}\n`);
+      await stream('moonshotai/Kimi-K2.5-TEE  with the tool result', {
+        model: 'moonshotai/Kimi-K2.5-TEE',
+        messages: [
+          question,
+          { role: 'assistant', content: null, tool_calls: [{ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }] },
+          { role: 'tool', tool_call_id: call.id, content: JSON.stringify(toolResult) },
+        ],
+        tools: [WEATHER_TOOL],
+      });
+    }
+
+    const cancelled = await stream('zai-org/GLM-4.7-Flash  "Tell me a long story"  (the host cancels it after 15 deltas)', {
+      model: 'chutes/zai-org/GLM-4.7-Flash',
+      messages: [{ role: 'user', content: 'Tell me a long story.' }],
+      maxTokens: 2048,
+    }, 15);
+
+    await host.request('shutdown', {});
+    host.notify('exit');
+    const { code } = await host.exited;
+    print(`${s.cyan('→ shutdown, exit')}  the adapter exited with code ${code}`);
+    const ok = code === 0 && !!call && cancelled instanceof RpcError && cancelled.cancelled;
+    if (!ok && host.stderr) process.stderr.write(host.stderr);
+    return ok ? 0 : 1;
+  } finally {
+    // Also when a request failed: nothing is left running.
+    await host.close();
+    fs.rmSync(home, { recursive: true, force: true });
   }
+}
 
-  const cancelled = await stream('zai-org/GLM-4.7-Flash  "Tell me a long story"  (the host cancels it after 15 deltas)', {
-    model: 'chutes/zai-org/GLM-4.7-Flash',
-    messages: [{ role: 'user', content: 'Tell me a long story.' }],
-    maxTokens: 2048,
-  }, 15);
-
-  await host.request('shutdown', {});
-  host.notify('exit');
-  const code = await host.exited;
-  print(`${s.cyan('→ shutdown, exit')}  the adapter exited with code ${code}`);
-  fs.rmSync(home, { recursive: true, force: true });
-  const ok = code === 0 && !!call && cancelled.error?.code === -32800;
-  if (!ok && host.stderr) process.stderr.write(host.stderr);
-  return ok ? 0 : 1;
+/** The stream's result, or the error it ended with. */
+function replyOf(chat: ChatStream): Promise<ChatResult | RpcError> {
+  return chat.result.catch((err: unknown) => {
+    if (err instanceof RpcError) return err;
+    throw err;
+  });
 }
 
 function modelRow(m: Model, width: number): string {

@@ -1,25 +1,16 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { outgoing, type RpcId, type RpcMessage } from '../../lib/client/message';
+import { AdapterProcess, type AdapterExit } from '../../lib/client/spawn';
 import type { Framing } from '../../lib/server/framing/frame-decoder';
-import { LspDecoder } from '../../lib/server/framing/lsp-decoder';
-import { NdjsonDecoder } from '../../lib/server/framing/ndjson-decoder';
-import { encodeMessage } from '../../lib/server/framing/stream-writer';
 import type { ValidatorKey } from '../../lib/generated/validator-keys';
 import { validate } from '../../lib/schema-validation';
 
+export type { RpcMessage } from '../../lib/client/message';
+
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const BIN = path.join(ROOT, 'bin', 'chutes-rpc');
-
-export interface RpcMessage {
-  jsonrpc: '2.0';
-  id?: string | number | null;
-  method?: string;
-  params?: any;
-  result?: any;
-  error?: { code: number; message: string; data?: any };
-}
 
 export interface SpawnOptions {
   framing?: Framing;
@@ -48,58 +39,55 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS
   return env;
 }
 
-/** A chutes-rpc process spawned from bin/, spoken to over pipes like a host would. */
+/**
+ * `chutes-rpc serve` from bin/, driven through the host client, plus what tests want on top: a
+ * temporary home, a clean environment, every message checked against its schema, replies as whole
+ * messages (error or not), and waits that also look at what has already arrived.
+ */
 export class RpcProcess {
-  readonly child: ChildProcessWithoutNullStreams;
-  readonly framing: Framing;
+  readonly client: AdapterProcess;
   readonly home: string;
-  readonly messages: RpcMessage[] = [];
-  readonly notifications: RpcMessage[] = [];
   readonly schemaProblems: string[] = [];
-  stderr = '';
-  stdout = Buffer.alloc(0);
-  malformedOutput: string[] = [];
   private nextId = 1;
-  private readonly waiters = new Map<string | number, (m: RpcMessage) => void>();
-  private readonly listeners: Array<(m: RpcMessage) => void> = [];
-  private readonly pendingMethods = new Map<string | number, string>();
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private readonly requestMethods = new Map<RpcId, string>();
 
   constructor(opts: SpawnOptions = {}) {
-    this.framing = opts.framing ?? 'ndjson';
     this.home = opts.home ?? tempHome();
     const args = ['serve', ...(opts.args ?? [])];
     if (!args.includes('--framing')) args.push('--framing', 'auto');
-    this.child = spawn(process.execPath, [BIN, ...args], {
+    this.client = new AdapterProcess({
+      command: process.execPath,
+      args: [BIN, ...args],
       env: cleanEnv({ CHUTES_RPC_HOME: this.home, ...opts.env }),
-      stdio: ['pipe', 'pipe', 'pipe'],
+      framing: opts.framing ?? 'ndjson',
+      record: true,
     });
-    const check = opts.checkSchemas ?? true;
-    const sink = {
-      frame: (text: string) => {
-        const msg = JSON.parse(text) as RpcMessage;
-        this.messages.push(msg);
-        if (check) this.checkSchema(msg);
-        if (msg.method !== undefined) {
-          this.notifications.push(msg);
-        } else if (msg.id !== undefined && msg.id !== null) {
-          this.waiters.get(msg.id)?.(msg);
-          this.waiters.delete(msg.id);
-        }
-        for (const l of [...this.listeners]) l(msg);
-      },
-      oversize: (_p: string, size: number) => this.malformedOutput.push(`oversize ${size}`),
-      malformed: (reason: string) => this.malformedOutput.push(reason),
-    };
-    const decoder = this.framing === 'lsp' ? new LspDecoder(sink, 1 << 30) : new NdjsonDecoder(sink, 1 << 30);
-    this.child.stdout.on('data', (chunk: Buffer) => {
-      this.stdout = Buffer.concat([this.stdout, chunk]);
-      decoder.push(chunk);
-    });
-    this.child.stdout.on('end', () => decoder.end());
-    this.child.stderr.on('data', (chunk: Buffer) => (this.stderr += chunk.toString('utf8')));
-    this.child.stdin.on('error', () => undefined);
-    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+    if (opts.checkSchemas ?? true) this.client.onMessage((msg) => this.checkSchema(msg));
+  }
+
+  get child(): AdapterProcess['child'] {
+    return this.client.child;
+  }
+  get framing(): Framing {
+    return this.client.framing;
+  }
+  get messages(): RpcMessage[] {
+    return this.client.messages;
+  }
+  get notifications(): RpcMessage[] {
+    return this.client.messages.filter((m) => m.method !== undefined);
+  }
+  get malformedOutput(): string[] {
+    return this.client.malformed;
+  }
+  get stderr(): string {
+    return this.client.stderr;
+  }
+  get stdout(): Buffer {
+    return this.client.stdout;
+  }
+  get exited(): Promise<AdapterExit> {
+    return this.client.exited;
   }
 
   private checkSchema(msg: RpcMessage): void {
@@ -109,7 +97,7 @@ export class RpcProcess {
       key = `notification:${msg.method}`;
       value = msg.params;
     } else if (msg.id !== undefined && msg.id !== null && 'result' in msg) {
-      const method = this.pendingMethods.get(msg.id);
+      const method = this.requestMethods.get(msg.id);
       if (method) key = `result:${method}`;
       value = msg.result;
     }
@@ -124,67 +112,50 @@ export class RpcProcess {
 
   /** Writes one message in this process's framing. */
   send(msg: object): void {
-    this.child.stdin.write(encodeMessage(msg, this.framing));
+    this.client.send(msg);
   }
 
   sendRaw(bytes: string | Buffer): void {
-    this.child.stdin.write(bytes);
+    this.client.sendRaw(bytes);
   }
 
-  request(method: string, params?: unknown, id: string | number = this.nextId++): Promise<RpcMessage> {
+  /** Resolves with the whole reply, error replies included (they are what most tests look at). */
+  request(method: string, params?: unknown, id: RpcId = this.nextId++): Promise<RpcMessage> {
     const reply = this.reply(id);
-    this.pendingMethods.set(id, method);
-    const msg: Record<string, unknown> = { jsonrpc: '2.0', id, method };
-    if (params !== undefined) msg.params = params;
-    this.send(msg);
+    this.requestMethods.set(id, method);
+    this.client.send(outgoing(method, params, id));
     return reply;
   }
 
   /** Resolves with the reply to `id` (sent by request() or by hand). */
-  reply(id: string | number, timeoutMs = 15000): Promise<RpcMessage> {
-    const existing = this.messages.find((m) => m.id === id && m.method === undefined);
-    if (existing) return Promise.resolve(existing);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no reply to id ${id} within ${timeoutMs} ms; stderr: ${this.stderr}`)), timeoutMs);
-      this.waiters.set(id, (m) => {
-        clearTimeout(timer);
-        resolve(m);
-      });
-    });
+  reply(id: RpcId, timeoutMs = 15000): Promise<RpcMessage> {
+    return this.waitFor((m) => m.id === id && m.method === undefined, timeoutMs, `reply to id ${id}`);
   }
 
   notify(method: string, params?: unknown): void {
-    const msg: Record<string, unknown> = { jsonrpc: '2.0', method };
-    if (params !== undefined) msg.params = params;
-    this.send(msg);
+    this.client.notify(method, params);
   }
 
-  /** Resolves with the next message (reply or notification) matching `pred`. */
+  /** Resolves with the first message (reply or notification) matching `pred`, received already or to come. */
   next(pred: (m: RpcMessage) => boolean, timeoutMs = 15000): Promise<RpcMessage> {
-    const found = this.messages.find(pred);
-    if (found) return Promise.resolve(found);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching message within ${timeoutMs} ms; stderr: ${this.stderr}`)), timeoutMs);
-      const l = (m: RpcMessage) => {
-        if (!pred(m)) return;
-        clearTimeout(timer);
-        this.listeners.splice(this.listeners.indexOf(l), 1);
-        resolve(m);
-      };
-      this.listeners.push(l);
-    });
+    return this.waitFor(pred, timeoutMs, 'matching message');
   }
 
   closeStdin(): void {
-    this.child.stdin.end();
+    this.client.endInput();
   }
 
   async stop(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) {
-      this.child.stdin.end();
-      const t = setTimeout(() => this.child.kill('SIGKILL'), 5000);
-      await this.exited;
-      clearTimeout(t);
+    await this.client.close();
+  }
+
+  private async waitFor(pred: (m: RpcMessage) => boolean, timeoutMs: number, what: string): Promise<RpcMessage> {
+    const found = this.messages.find(pred);
+    if (found) return found;
+    try {
+      return await this.client.nextMessage(pred, { timeoutMs });
+    } catch (err) {
+      throw new Error(`no ${what}: ${(err as Error).message}; stderr: ${this.stderr}`);
     }
   }
 }
