@@ -71,6 +71,8 @@ function buildValidators(schemas) {
     }
   }
   for (const name of ROOT_SCHEMAS) refs[name.replace('.schema.json', '')] = BASE + name;
+  // The data of every provider error, so that error replies can be checked too.
+  refs['provider-error-data'] = `${BASE}defs/provider-error-data.schema.json`;
   // tsc does not copy .js files: the compiled tree gets its own copy. Each file is replaced
   // atomically, so a process starting during a build never loads a missing or half-written one.
   const dirs = [path.join(outDir, 'validators'), path.join(root, 'dist', 'generated', 'validators')];
@@ -151,8 +153,8 @@ const ERRORS = new Map([
   ...Object.entries(errorTable.protocol).map(([name, e]) => [name, { code: e.code, message: e.message }]),
   ...Object.entries(errorTable.provider).map(([name, e]) => [name, { code: e.code, message: name }]),
 ]);
-/** Every method can answer these whatever it does. */
-const ALWAYS = ['parse_error', 'invalid_request', 'invalid_params', 'internal_error'];
+/** Every request can be answered with these, whatever its method does (any request can be cancelled). */
+const ALWAYS = ['parse_error', 'invalid_request', 'invalid_params', 'internal_error', 'request_cancelled'];
 
 function checkErrorTable(schemas) {
   const data = schemas.find((s) => s.rel === 'defs/provider-error-data.schema.json').schema;
@@ -232,7 +234,10 @@ export type ErrorName = ${[...ERRORS.keys()].map((k) => JSON.stringify(k)).join(
 /** The JSON-RPC code of every error name, protocol and provider alike. */
 export const errorCodes: Readonly<Record<ErrorName, number>> = ${JSON.stringify(codes, null, 2)};
 
-/** What each method declares it can answer (its x-errors), besides the errors every method can answer. */
+/** The errors any request can be answered with, whatever its method. */
+export const ALWAYS: readonly ErrorName[] = ${JSON.stringify(ALWAYS)};
+
+/** What each method declares it can answer (its x-errors), besides ALWAYS. */
 export const methodErrors: Readonly<Record<string, readonly ErrorName[]>> = ${JSON.stringify(methodErrors, null, 2)};
 `;
 }

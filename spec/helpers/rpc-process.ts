@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { outgoing, type RpcId, type RpcMessage } from '../../lib/client/message';
 import { AdapterProcess, type AdapterExit } from '../../lib/client/spawn';
 import type { Framing } from '../../lib/server/framing/frame-decoder';
+import { ALWAYS, errorCodes, methodErrors } from '../../lib/generated/errors';
 import type { ValidatorKey } from '../../lib/generated/validator-keys';
 import { validate } from '../../lib/schema-validation';
 
@@ -48,6 +49,7 @@ export class RpcProcess {
   readonly client: AdapterProcess;
   readonly home: string;
   readonly schemaProblems: string[] = [];
+  readonly undeclaredErrors: string[] = [];
   private nextId = 1;
   private readonly requestMethods = new Map<RpcId, string>();
 
@@ -90,7 +92,27 @@ export class RpcProcess {
     return this.client.exited;
   }
 
+  /**
+   * An error reply whose code its method does not declare (x-errors in its schema, or an error any
+   * request can get): every process test of the suite checks the error table against what the
+   * adapter really answers, and stop() fails the test that met one.
+   */
+  private checkDeclared(msg: RpcMessage): void {
+    if (!msg.error || msg.id === undefined || msg.id === null) return;
+    const method = this.requestMethods.get(msg.id);
+    if (method === undefined || !(method in methodErrors)) return;
+    const declared = [...ALWAYS, ...(methodErrors[method] ?? [])].map((n) => errorCodes[n]);
+    if (!declared.includes(msg.error.code)) this.undeclaredErrors.push(`${method} answered ${msg.error.code} (${msg.error.message}), which its schema's x-errors does not list`);
+    const type = (msg.error.data as { type?: unknown } | undefined)?.type;
+    if (msg.error.code <= -32001 && msg.error.code >= -32099) {
+      const problems = validate('provider-error-data', msg.error.data);
+      if (problems.length) this.schemaProblems.push(`error data of ${method}: ${JSON.stringify(problems)}`);
+      if (type === undefined || errorCodes[type as keyof typeof errorCodes] !== msg.error.code) this.undeclaredErrors.push(`${method} answered ${msg.error.code} with type ${String(type)}`);
+    }
+  }
+
   private checkSchema(msg: RpcMessage): void {
+    this.checkDeclared(msg);
     let key: string | undefined;
     let value: unknown;
     if (msg.method !== undefined) {
@@ -147,6 +169,7 @@ export class RpcProcess {
 
   async stop(): Promise<void> {
     await this.client.close();
+    if (this.undeclaredErrors.length) throw new Error(`the adapter broke its error contract:\n${this.undeclaredErrors.join('\n')}`);
   }
 
   private async waitFor(pred: (m: RpcMessage) => boolean, timeoutMs: number, what: string): Promise<RpcMessage> {
