@@ -20,7 +20,7 @@ export const logoutCommand: CommandModule<object, LogoutArgs> = {
 async function logOut(run: CommandRun, argv: LogoutArgs): Promise<void> {
   const chutes = run.chutes();
   chutes.requireConfig();
-  const { logout } = require('../../methods/auth') as typeof import('../../methods/auth');
+  const { logout } = require('../../chutes/logout') as typeof import('../../chutes/logout');
   const r = await logout(chutes, argv.profile ? { profile: argv.profile } : {});
   const out = (text: string) => process.stdout.write(text);
   if (!r.profile) out('Nothing stored to log out of.\n');

@@ -23,7 +23,7 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
 async function status(run: CommandRun, argv: StatusArgs): Promise<number> {
   const chutes = run.chutes();
   chutes.requireConfig();
-  const { statusOf } = require('../../methods/auth') as typeof import('../../methods/auth');
+  const { statusOf } = require('../../chutes/auth-status') as typeof import('../../chutes/auth-status');
   const r = await statusOf(chutes, argv.profile ? { profile: argv.profile } : {}, run.signal);
   process.stdout.write(argv.json ? `${JSON.stringify(r, null, 2)}\n` : describeStatus(r));
   return r.authenticated ? 0 : 1;
