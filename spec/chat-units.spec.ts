@@ -1,7 +1,10 @@
-import { computeCost, parseRateLimit } from '../lib/chutes/chat/accounting';
+import { computeCost } from '../lib/chutes/chat/cost';
+import { parseRateLimit } from '../lib/chutes/http/rate-limit-headers';
 import { ChatAssembler, completionAsChunk, mapUsage } from '../lib/chutes/chat/assembler';
-import { modelIds, publicModelId, upstreamModel, wireHeaders, wireRequest } from '../lib/chutes/chat/request';
-import { isRetryableNetworkError, retryDelayMs } from '../lib/chutes/chat/retry';
+import { wireHeaders, wireRequest } from '../lib/chutes/chat/request';
+import { modelIds, publicModelId, upstreamModel } from '../lib/chutes/models/model-id';
+import { retryDelayMs } from '../lib/chutes/chat/retry';
+import { isRetryableNetworkError } from '../lib/chutes/http/retryable';
 import { sleep } from '../lib/util/abort';
 import type { ChatParams } from '../lib/generated/types';
 

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { request } from 'undici';
-import { errorFromNetwork } from '../lib/chutes/http-errors';
+import { errorFromNetwork } from '../lib/chutes/http/network-errors';
 import { recordingDispatcher } from '../lib/chutes/record';
 import { replayDispatcher } from '../lib/chutes/replay';
 import { validate } from '../lib/schema-validation';
