@@ -72,8 +72,8 @@ export class ChutesContext {
   /** The one undici dispatcher every upstream call goes through (network, replay, or recording). */
   get http(): Dispatcher {
     if (!this.httpClient) {
-      const { createUpstreamAgent } = require('./upstream-agent') as typeof import('./upstream-agent');
-      const made = createUpstreamAgent(this.settings, this.log);
+      const { createUpstreamDispatcher } = require('./http/upstream-dispatcher') as typeof import('./http/upstream-dispatcher');
+      const made = createUpstreamDispatcher(this.settings, this.log);
       this.httpClient = made.dispatcher;
       this.onClose(made.close);
     }
