@@ -4,7 +4,7 @@ import type { Logger } from '../log/logger';
 import { CredentialStore } from '../store/credential-store';
 import type { CredentialResolver } from './credentials';
 import { ChutesError } from './errors';
-import type { ModelSource } from './models';
+import type { ModelSource } from './models/model-source';
 import type { PendingLogin } from './oauth/login';
 
 /** Where a process keeps its state and where its upstream traffic goes. */
@@ -95,7 +95,7 @@ export class ChutesContext {
 
   get models(): ModelSource {
     if (!this.modelSource) {
-      const { ModelSource } = require('./models') as typeof import('./models');
+      const { ModelSource } = require('./models/model-source') as typeof import('./models/model-source');
       this.modelSource = new ModelSource(this);
     }
     return this.modelSource;
