@@ -16,7 +16,7 @@ function makeApp(lb: Loopback | undefined, config: Partial<ResolvedConfig> = {})
   const log = new Logger((line) => lines.push(line));
   log.setLevel('debug');
   const base = defaultConfig({});
-  const cred: { current: Credential | undefined; fail?: Error } = { current: undefined };
+  const cred: { current: Credential | undefined; fail?: Error | undefined } = { current: undefined };
   const credentials = {
     resolve: async () => {
       if (cred.fail) throw cred.fail;
