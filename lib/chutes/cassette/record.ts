@@ -83,12 +83,12 @@ function parseJson(text: string): unknown {
   }
 }
 
-function toResponse(status: number, rawHeaders: Record<string, string>, text: string): CassetteResponse {
+/** `seen`: the response headers, names lowercased (as undici gives them). */
+function toResponse(status: number, seen: Record<string, string>, text: string): CassetteResponse {
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(rawHeaders)) {
-    const key = k.toLowerCase();
-    if (TRANSIENT_HEADERS.has(key) || DROPPED_HEADERS.includes(key)) continue;
-    headers[key] = redact(v);
+  for (const [name, value] of Object.entries(seen)) {
+    if (TRANSIENT_HEADERS.has(name) || DROPPED_HEADERS.includes(name)) continue;
+    headers[name] = redact(value);
   }
   const response: CassetteResponse = { status, headers };
   const clean = redact(text);
