@@ -1,6 +1,6 @@
 import * as net from 'node:net';
 import { ChutesContext } from '../lib/chutes/context';
-import { runChat } from '../lib/chutes/chat/provider';
+import { runChat } from '../lib/chutes/chat/call';
 import type { Credential, CredentialResolver } from '../lib/chutes/credentials';
 import { resolveConfigValue } from '../lib/config/load';
 import type { ChatMessage } from '../lib/generated/types';

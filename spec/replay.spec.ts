@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { request } from 'undici';
-import { errorFromNetwork } from '../lib/chutes/http-errors';
-import { recordingDispatcher } from '../lib/chutes/record';
-import { replayDispatcher } from '../lib/chutes/replay';
+import { recordingDispatcher } from '../lib/chutes/cassette/record';
+import { replayDispatcher } from '../lib/chutes/cassette/replay';
+import { errorFromNetwork } from '../lib/chutes/http/network-errors';
 import { validate } from '../lib/schema-validation';
 import { startLoopback } from './helpers/loopback';
 import { tempHome } from './helpers/rpc-process';

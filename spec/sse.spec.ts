@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { ChatAssembler } from '../lib/chutes/chat/assembler';
 import { type SseItem, SseDecoder } from '../lib/chutes/chat/sse';
-import { readCassette, responseBodyText } from '../lib/chutes/cassette';
+import { readCassette, responseBodyText } from '../lib/chutes/cassette/cassette-file';
 import { ROOT } from './helpers/rpc-process';
 
 function decodeAll(parts: Uint8Array[]): SseItem[] {

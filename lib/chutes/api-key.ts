@@ -3,47 +3,45 @@ import { ChutesError } from './errors';
 import type { ApiKeyLoginParams, AuthLoginResult, StoredApiKeyProfile } from '../generated/types';
 import { addSecret } from '../log/redact';
 import { DEFAULT_API_KEY_PROFILE } from './credentials';
-import { errorDetail, errorFromNetwork, errorFromResponse, isAbortError } from './http-errors';
+import { requestHeaders } from './http/headers';
+import { errorDetail, errorFromResponse } from './http/response-errors';
+import { upstreamRequest, type UpstreamResponse } from './http/upstream-request';
+
+/** An error answer's body is read this far, for its detail. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 /**
  * Checks a key with GET {baseUrl}/models carrying it: the list is public, but an invalid bearer
  * is answered 401. Throws -32001 for a rejected key, -32060 when the API cannot be reached.
  */
 export async function verifyApiKey(app: ChutesContext, apiKey: string, signal?: AbortSignal): Promise<void> {
-  const { request } = require('undici') as typeof import('undici');
   const config = app.config;
   const url = `${config.baseUrl}/models`;
   const timeoutMs = config.discoveryTimeoutMs;
-  const timeout = AbortSignal.timeout(timeoutMs);
-  let res: Awaited<ReturnType<typeof request>>;
+  let res: UpstreamResponse;
   try {
-    res = await request(url, {
+    res = await upstreamRequest(app, {
       method: 'GET',
-      // Lowercased, so a configured Authorization header cannot ride along with the key being checked.
-      headers: { ...lowercaseKeys(config.headers), accept: 'application/json', authorization: `Bearer ${apiKey}` },
-      dispatcher: app.http,
-      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
+      url,
+      headers: requestHeaders({ configured: [config.headers], bearer: apiKey, own: { accept: 'application/json' } }),
+      ...(signal ? { signal } : {}),
+      timeouts: { headersMs: timeoutMs, idleMs: timeoutMs, totalMs: timeoutMs },
     });
   } catch (err) {
-    if (signal?.aborted) throw signal.reason ?? err;
-    if (timeout.aborted || isAbortError(err)) {
-      throw new ChutesError('network_error', { message: `Could not verify the API key: GET ${url} timed out after ${timeoutMs} ms; nothing was stored.` });
-    }
-    const e = errorFromNetwork(err, { method: 'GET', url });
-    throw new ChutesError('network_error', { message: `Could not verify the API key: ${e.message}; nothing was stored.`, retryable: true });
+    if (signal?.aborted || !(err instanceof ChutesError)) throw err;
+    throw new ChutesError('network_error', { message: `Could not verify the API key: ${err.message}; nothing was stored.`, retryable: true });
   }
-  const text = await res.body.text().catch(() => '');
-  if (res.statusCode === 401) {
+  // Only an error answer's body matters: of any body only the start is read.
+  const text = await res.text(MAX_ERROR_BODY_BYTES, 'truncate').catch(() => '');
+  if (res.status === 401) {
     throw new ChutesError('unauthorized', {
       message: `Chutes rejected the API key (GET ${url}: HTTP 401: ${errorDetail(text)}); nothing was stored.`,
       httpStatus: 401,
       resolution: 'Check the key (Chutes API keys start with cpk_) in your Chutes account, then log in again; or pass verify: false to store it unchecked.',
     });
   }
-  if (res.statusCode < 200 || res.statusCode >= 300) {
-    const e = errorFromResponse(res.statusCode, res.headers, text, { what: `Could not verify the API key (GET ${url})` });
+  if (res.status < 200 || res.status >= 300) {
+    const e = errorFromResponse(res.status, res.headers, text, { what: `Could not verify the API key (GET ${url})` });
     throw new ChutesError(e.type, { ...e.data, message: `${e.message}; nothing was stored.` });
   }
 }
@@ -72,8 +70,4 @@ export async function apiKeyLogin(app: ChutesContext, params: ApiKeyLoginParams,
     { replaceCorrupt: true },
   );
   return { profile, method: 'apiKey', verified: verify };
-}
-
-function lowercaseKeys(headers: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
 }

@@ -4,7 +4,7 @@ import type { Logger } from '../log/logger';
 import { CredentialStore } from '../store/credential-store';
 import type { CredentialResolver } from './credentials';
 import { ChutesError } from './errors';
-import type { ModelSource } from './models';
+import type { ModelSource } from './models/model-source';
 import type { PendingLogin } from './oauth/login';
 
 /** Where a process keeps its state and where its upstream traffic goes. */
@@ -72,8 +72,8 @@ export class ChutesContext {
   /** The one undici dispatcher every upstream call goes through (network, replay, or recording). */
   get http(): Dispatcher {
     if (!this.httpClient) {
-      const { createUpstreamAgent } = require('./upstream-agent') as typeof import('./upstream-agent');
-      const made = createUpstreamAgent(this.settings, this.log);
+      const { createUpstreamDispatcher } = require('./http/upstream-dispatcher') as typeof import('./http/upstream-dispatcher');
+      const made = createUpstreamDispatcher(this.settings, this.log);
       this.httpClient = made.dispatcher;
       this.onClose(made.close);
     }
@@ -95,7 +95,7 @@ export class ChutesContext {
 
   get models(): ModelSource {
     if (!this.modelSource) {
-      const { ModelSource } = require('./models') as typeof import('./models');
+      const { ModelSource } = require('./models/model-source') as typeof import('./models/model-source');
       this.modelSource = new ModelSource(this);
     }
     return this.modelSource;

@@ -3,7 +3,11 @@ import type { AssistantMessage, ProviderErrorData } from '../generated/types';
 
 export type { ProviderErrorType };
 
-export type ChutesErrorInit = Partial<Omit<ProviderErrorData, 'type' | 'message'>> & { message: string };
+export type ChutesErrorInit = Partial<Omit<ProviderErrorData, 'type' | 'message'>> & {
+  message: string;
+  /** The lower-level error this one describes (kept out of `data`: it is not reported). */
+  cause?: unknown;
+};
 
 /**
  * A failure of the provider, described for the user: what kind (`type`), what happened, what to do
@@ -13,7 +17,7 @@ export class ChutesError extends Error {
   readonly data: ProviderErrorData;
 
   constructor(type: ProviderErrorType, init: ChutesErrorInit) {
-    super(init.message);
+    super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
     this.name = 'ChutesError';
     const known = providerErrors[type];
     const data: ProviderErrorData = {

@@ -1,32 +1,7 @@
 import type { ResolvedConfig } from '../../config/load';
 import type { ChatMessage, ChatParams } from '../../generated/types';
-
-const PREFIX = 'chutes/';
-
-/**
- * The upstream model name for a model param: `chutes/X` and `X` both mean `X`. A comma-separated
- * failover list is mapped entry by entry; routing suffixes (`:THINKING`, `:latency`) stay.
- */
-export function upstreamModel(model: string): string {
-  if (!model.includes(',')) return model.startsWith(PREFIX) ? model.slice(PREFIX.length) : model;
-  return model
-    .split(',')
-    .map((m) => upstreamModel(m.trim()))
-    .join(',');
-}
-
-/** The plain model ids a (possibly routed) upstream model name names, for metadata lookups. */
-export function modelIds(upstream: string): string[] {
-  return upstream
-    .split(',')
-    .map((m) => m.trim().replace(/:[A-Za-z_]+$/, ''))
-    .filter((m) => m !== '');
-}
-
-/** A model id as results name it: chutes/<upstream id>. */
-export function publicModelId(upstream: string): string {
-  return upstream.startsWith(PREFIX) ? upstream : PREFIX + upstream;
-}
+import { requestHeaders } from '../http/headers';
+import { modelIds, upstreamModel } from '../models/model-id';
 
 function wireMessage(m: ChatMessage): ChatMessage {
   // The API has no developer role; it means system there.
@@ -66,7 +41,7 @@ export function wireRequest(params: ChatParams, config: Pick<ResolvedConfig, 'de
 
 /**
  * Request headers: the configured extra headers (and a configured model entry's), then ours,
- * which win. Names are lowercased so a configured `Authorization` cannot sit beside ours.
+ * which win.
  */
 export function wireHeaders(opts: {
   token: string;
@@ -76,18 +51,10 @@ export function wireHeaders(opts: {
   thinking?: boolean;
   userAgent: string;
 }): Record<string, string> {
-  const h: Record<string, string> = {};
-  const add = (from: Record<string, string> | undefined) => {
-    for (const [k, v] of Object.entries(from ?? {})) h[k.toLowerCase()] = v;
-  };
-  add(opts.config.headers);
   const ids = new Set(modelIds(opts.upstreamModel));
-  for (const entry of opts.config.modelEntries) if (ids.has(upstreamModel(entry.id))) add(entry.headers);
-  h.authorization = `Bearer ${opts.token}`;
-  h['content-type'] = 'application/json';
-  h.accept = 'text/event-stream';
-  h['user-agent'] = opts.userAgent;
-  if (opts.teeOnly) h['x-tee-only'] = 'true';
-  if (opts.thinking) h['x-enable-thinking'] = 'true';
-  return h;
+  const entries = opts.config.modelEntries.filter((entry) => ids.has(upstreamModel(entry.id))).map((entry) => entry.headers);
+  const own: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream', 'user-agent': opts.userAgent };
+  if (opts.teeOnly) own['x-tee-only'] = 'true';
+  if (opts.thinking) own['x-enable-thinking'] = 'true';
+  return requestHeaders({ configured: [opts.config.headers, ...entries], bearer: opts.token, own });
 }

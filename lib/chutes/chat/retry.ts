@@ -8,8 +8,9 @@
  * AbortSignal (a cancelled call would wait out the delay); once retries are exhausted it throws a
  * RequestRetryError without the upstream body, losing the FastAPI `detail` the error must carry;
  * it does not report how many attempts were made; and after a partial body it tries a Range
- * resume, which means nothing for a POST that generates text. So the loop lives in provider.ts,
- * and the decisions live here, small enough to test on their own.
+ * resume, which means nothing for a POST that generates text. So the loop lives in call.ts, the
+ * decisions live here, small enough to test on their own, and what is worth a retry at all in
+ * ../http/retryable.ts.
  */
 
 export interface RetrySettings {
@@ -25,36 +26,6 @@ export interface RetrySettings {
 
 export const DEFAULT_MAX_DELAY_MS = 8_000;
 export const DEFAULT_MAX_RETRY_AFTER_MS = 60_000;
-
-/** HTTP statuses retried before the first delta. */
-export const RETRY_STATUSES: ReadonlySet<number> = new Set([429, 500, 502, 503, 504]);
-
-/**
- * Connection failures retried before the first delta. Header and body timeouts are not: the
- * server took the request and may still be working on it, and each attempt already waited the
- * whole configured timeout.
- */
-const RETRY_NETWORK_CODES: ReadonlySet<string> = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ENETDOWN',
-  'ENETUNREACH',
-  'EHOSTDOWN',
-  'EHOSTUNREACH',
-  'EPIPE',
-  'ETIMEDOUT',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
-
-export function isRetryableNetworkError(err: unknown): boolean {
-  const e = err as { code?: string; cause?: { code?: string } } | undefined;
-  return [e?.code, e?.cause?.code].some((c) => c !== undefined && RETRY_NETWORK_CODES.has(c));
-}
 
 /**
  * How long to wait before retry number `retry` (1-based), or undefined when the server asked for

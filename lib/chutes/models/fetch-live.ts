@@ -1,8 +1,10 @@
-import { type Dispatcher, request } from 'undici';
 import type { ChutesContext } from '../context';
 import type { Credential } from '../credentials';
+import { ChutesError } from '../errors';
 import { redact } from '../../log/redact';
-import { errorDetail, errorFromNetwork, errorFromResponse } from '../http-errors';
+import { type HeaderBag, requestHeaders } from '../http/headers';
+import { errorDetail, errorFromResponse } from '../http/response-errors';
+import { upstreamRequest } from '../http/upstream-request';
 
 /** Largest /models body read; the real one is well under 1 MiB. */
 export const MAX_MODELS_BODY_BYTES = 8 * 1024 * 1024;
@@ -23,28 +25,8 @@ export interface LiveList {
 
 interface Answer {
   status: number;
-  headers: Record<string, string | string[] | undefined>;
+  headers: HeaderBag;
   text: string;
-}
-
-type Body = Dispatcher.ResponseData['body'];
-
-async function readCapped(body: Body, max: number, what: string, truncate: boolean): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > max) {
-      body.destroy();
-      if (truncate) {
-        chunks.push(chunk.subarray(0, chunk.length - (size - max)));
-        break;
-      }
-      throw new LiveListUnavailable(`${what}: the answer is larger than ${Math.round(max / (1024 * 1024))} MiB`);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function describeCredential(c: Credential): string {
@@ -60,39 +42,21 @@ function describeCredential(c: Credential): string {
  */
 async function getOnce(app: ChutesContext, url: string, token: string | null | undefined, signal: AbortSignal | undefined): Promise<Answer> {
   const timeoutMs = app.config.discoveryTimeoutMs;
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(app.config.headers)) headers[k.toLowerCase()] = v;
-  headers.accept = 'application/json';
-  // A token replaces any configured Authorization header; null (the anonymous retry) drops it.
-  if (token) headers.authorization = `Bearer ${token}`;
-  else if (token === null) delete headers.authorization;
-  const what = `GET ${url}`;
   try {
-    const res = await request(url, {
+    const res = await upstreamRequest(app, {
       method: 'GET',
-      headers,
-      dispatcher: app.http,
-      signal: combined,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
+      url,
+      // A token replaces any configured Authorization header; null (the anonymous retry) drops it.
+      headers: requestHeaders({ configured: [app.config.headers], bearer: token, own: { accept: 'application/json' } }),
+      ...(signal ? { signal } : {}),
+      timeouts: { headersMs: timeoutMs, idleMs: timeoutMs, totalMs: timeoutMs },
     });
-    const ok = res.statusCode >= 200 && res.statusCode < 300;
-    const declared = Number(res.headers['content-length']);
-    if (ok && declared > MAX_MODELS_BODY_BYTES) {
-      res.body.destroy();
-      throw new LiveListUnavailable(`${what}: the answer is larger than ${MAX_MODELS_BODY_BYTES / (1024 * 1024)} MiB`);
-    }
-    const text = await readCapped(res.body, ok ? MAX_MODELS_BODY_BYTES : MAX_ERROR_BODY_BYTES, what, !ok);
-    return { status: res.statusCode, headers: res.headers, text };
+    const ok = res.status >= 200 && res.status < 300;
+    const text = await (ok ? res.text(MAX_MODELS_BODY_BYTES, 'fail') : res.text(MAX_ERROR_BODY_BYTES, 'truncate'));
+    return { status: res.status, headers: res.headers, text };
   } catch (err) {
-    if (signal?.aborted) throw err;
-    if (err instanceof LiveListUnavailable) throw err;
-    if (timeout.aborted) throw new LiveListUnavailable(`${what} timed out after ${timeoutMs} ms`);
-    const init: Parameters<typeof errorFromNetwork>[1] = { method: 'GET', url };
-    if (app.settings.replay) init.replayFile = app.settings.replay;
-    throw new LiveListUnavailable(errorFromNetwork(err, init).message);
+    if (signal?.aborted || !(err instanceof ChutesError)) throw err;
+    throw new LiveListUnavailable(err.message);
   }
 }
 

@@ -13,6 +13,7 @@
  */
 import type { CatalogModel, ConfigModelEntry, Model } from '../../generated/types';
 import type { LiveFacts } from './live-entry';
+import { MODEL_ID_PREFIX, stripModelPrefix } from './model-id';
 
 /** maxOutputTokens when neither the live list, the catalog nor the config says: min(this, contextWindow). */
 export const DEFAULT_MAX_OUTPUT_TOKENS = 8192;
@@ -22,7 +23,7 @@ export const PRICE_UNIT = 'USD per 1M tokens' as const;
 
 /** The id a config entry names, without the chutes/ prefix OpenClaw model refs carry. */
 export function configEntryUpstreamId(entry: ConfigModelEntry): string {
-  return entry.id.startsWith('chutes/') ? entry.id.slice('chutes/'.length) : entry.id;
+  return stripModelPrefix(entry.id);
 }
 
 /** A readable name from an upstream id: "Qwen/Qwen3-32B-TEE" gives "Qwen3 32B TEE". */
@@ -52,7 +53,7 @@ export function buildModel(facts: LiveFacts | undefined, catalog: CatalogModel |
   const has = (feature: string, fromCatalog: boolean | undefined) => (features ? features.has(feature) : (fromCatalog ?? false));
 
   const model: Model = {
-    id: `chutes/${upstreamId}`,
+    id: MODEL_ID_PREFIX + upstreamId,
     upstreamId,
     name: config?.name ?? catalog?.name ?? deriveName(upstreamId),
     tee: facts?.tee ?? config?.tee ?? catalog?.tee ?? false,

@@ -2,7 +2,9 @@ import type { ChutesContext } from '../context';
 import { ChutesError } from '../errors';
 import type { Account } from '../../generated/types';
 import { addSecret, redact } from '../../log/redact';
-import { errorDetail, errorFromNetwork, errorFromResponse, isAbortError } from '../http-errors';
+import { type HeaderBag, requestHeaders } from '../http/headers';
+import { errorDetail, errorFromResponse } from '../http/response-errors';
+import { upstreamRequest } from '../http/upstream-request';
 
 /** Every IdP call gets this long (connect to end of body) unless the caller aborts sooner. */
 export const IDP_TIMEOUT_MS = 15_000;
@@ -25,7 +27,7 @@ export interface TokenSet {
 
 interface HttpAnswer {
   status: number;
-  headers: Record<string, string | string[] | undefined>;
+  headers: HeaderBag;
   text: string;
 }
 
@@ -48,44 +50,35 @@ function idpUrl(app: ChutesContext, path: string): string {
   return `${app.config.idpBaseUrl.replace(/\/+$/, '')}${path}`;
 }
 
+/** An IdP answer is read up to this size (a token response is well under 1 KiB). */
+const MAX_IDP_BODY_BYTES = 1024 * 1024;
+
 async function call(
   app: ChutesContext,
   method: 'GET' | 'POST',
   url: string,
   init: { form?: Record<string, string | undefined>; bearer?: string; signal?: AbortSignal; timeoutMs?: number },
 ): Promise<HttpAnswer> {
-  const { request } = require('undici') as typeof import('undici');
   const timeoutMs = init.timeoutMs ?? IDP_TIMEOUT_MS;
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
-  const headers: Record<string, string> = { accept: 'application/json' };
+  const own: Record<string, string> = { accept: 'application/json' };
   let body: string | undefined;
   if (init.form) {
     const form = new URLSearchParams();
     for (const [k, v] of Object.entries(init.form)) if (v !== undefined) form.set(k, v);
     body = form.toString();
-    headers['content-type'] = 'application/x-www-form-urlencoded';
+    own['content-type'] = 'application/x-www-form-urlencoded';
   }
-  if (init.bearer) headers.authorization = `Bearer ${init.bearer}`;
-  try {
-    const res = await request(url, {
-      method,
-      headers,
-      ...(body !== undefined ? { body } : {}),
-      dispatcher: app.http,
-      signal,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-    });
-    const text = await res.body.text();
-    return { status: res.statusCode, headers: res.headers, text };
-  } catch (err) {
-    if (init.signal?.aborted) throw init.signal.reason ?? err;
-    if (timeout.aborted || isAbortError(err)) {
-      throw new ChutesError('network_error', { message: `${method} ${url} timed out after ${timeoutMs} ms`, retryable: true });
-    }
-    throw errorFromNetwork(err, { method, url });
-  }
+  // No configured headers: they are for the API, and the IdP is another host.
+  const res = await upstreamRequest(app, {
+    method,
+    url,
+    headers: requestHeaders({ bearer: init.bearer, own }),
+    ...(body !== undefined ? { body } : {}),
+    ...(init.signal ? { signal: init.signal } : {}),
+    timeouts: { headersMs: timeoutMs, idleMs: timeoutMs, totalMs: timeoutMs },
+  });
+  const text = await res.text(MAX_IDP_BODY_BYTES, 'truncate');
+  return { status: res.status, headers: res.headers, text };
 }
 
 /** The OAuth `error` code of an error body, if it has one. */

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import type { ChutesContext } from './context';
-import type { Model, ModelsDiscoverResult } from '../generated/types';
-import type { Credential } from './credentials';
-import { curatedCatalog } from './models/catalog';
-import { fetchLiveList, LiveListUnavailable } from './models/fetch-live';
-import { readLiveEntries } from './models/live-entry';
-import { mergeModels } from './models/merge';
+import type { ChutesContext } from '../context';
+import type { Model, ModelsDiscoverResult } from '../../generated/types';
+import type { Credential } from '../credentials';
+import { curatedCatalog } from './catalog';
+import { fetchLiveList, LiveListUnavailable } from './fetch-live';
+import { readLiveEntries } from './live-entry';
+import { mergeModels } from './merge';
+import { stripModelPrefix } from './model-id';
 
 export interface DiscoverOptions {
   teeOnly?: boolean;
@@ -116,8 +117,7 @@ export class ModelSource {
     } catch (err) {
       this.app.log.debug(`model lookup: ${(err as Error).message}; answering from the catalog`);
     }
-    const ids = upstreamId.startsWith('chutes/') ? [upstreamId, upstreamId.slice('chutes/'.length)] : [upstreamId];
-    for (const id of ids) {
+    for (const id of new Set([upstreamId, stripModelPrefix(upstreamId)])) {
       const found = snapshot?.byId.get(id) ?? this.fallbackList().byId.get(id);
       if (found) return found;
     }

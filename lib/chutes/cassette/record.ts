@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import { Agent, type Dispatcher } from 'undici';
-import type { Cassette, CassetteInteraction, CassetteResponse } from '../generated/types';
-import { redact, redactValue } from '../log/redact';
-import { type LegacyHandler, PassThroughHandler, wrapHandlers } from './pass-through-handler';
+import type { Cassette, CassetteInteraction, CassetteResponse } from '../../generated/types';
+import { redact, redactValue } from '../../log/redact';
+import { type Controller, ForwardingHandler, type ResponseHeaders, wrapEachHandler } from './forwarding-handler';
 
 const DROPPED_HEADERS = ['authorization', 'cookie', 'set-cookie', 'x-api-key', 'proxy-authorization'];
 // Response headers that only describe one connection; they would mislead on replay.
@@ -17,7 +17,7 @@ const TRANSIENT_HEADERS = new Set(['date', 'connection', 'keep-alive', 'transfer
 export function recordingDispatcher(file: string): { dispatcher: Dispatcher; close: () => Promise<void> } {
   const interactions: CassetteInteraction[] = [];
   const agent = new Agent({ keepAliveTimeout: 30_000 });
-  const dispatcher = agent.compose(wrapHandlers((handler, opts) => new RecordingHandler(opts, handler, (i) => interactions.push(i))));
+  const dispatcher = agent.compose(wrapEachHandler((handler, opts) => new RecordingHandler(opts, handler, (i) => interactions.push(i))));
   const close = async () => {
     const cassette: Cassette = { version: 1, description: 'recorded by chutes-rpc --record', interactions };
     fs.writeFileSync(file, JSON.stringify(cassette, null, 2) + '\n', { mode: 0o600 });
@@ -27,35 +27,39 @@ export function recordingDispatcher(file: string): { dispatcher: Dispatcher; clo
 }
 
 /** Passes every callback on, keeping a copy of the response; records it once it completed. */
-class RecordingHandler extends PassThroughHandler {
+class RecordingHandler extends ForwardingHandler {
   private status = 0;
   private headers: Record<string, string> = {};
   private readonly chunks: Buffer[] = [];
 
   constructor(
     private readonly opts: Dispatcher.DispatchOptions,
-    inner: LegacyHandler,
+    inner: Dispatcher.DispatchHandler,
     private readonly record: (i: CassetteInteraction) => void,
   ) {
     super(inner);
   }
 
-  override onHeaders(status: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
-    this.status = status;
-    for (let i = 0; i < rawHeaders.length; i += 2) this.headers[String(rawHeaders[i]).toLowerCase()] = String(rawHeaders[i + 1]);
-    return this.inner.onHeaders?.(status, rawHeaders, resume, statusText) ?? true;
+  override onResponseStart(controller: Controller, statusCode: number, headers: ResponseHeaders, statusMessage?: string): void {
+    this.status = statusCode;
+    // undici gives the names lowercased; of a repeated header the last value is kept.
+    for (const [name, value] of Object.entries(headers)) {
+      const last = Array.isArray(value) ? value.at(-1) : value;
+      if (last !== undefined) this.headers[name] = last;
+    }
+    super.onResponseStart(controller, statusCode, headers, statusMessage);
   }
 
-  override onData(chunk: Buffer): boolean {
+  override onResponseData(controller: Controller, chunk: Buffer): void {
     this.chunks.push(Buffer.from(chunk));
-    return this.inner.onData?.(chunk) ?? true;
+    super.onResponseData(controller, chunk);
   }
 
-  override onComplete(trailers: Buffer[] | null): void {
+  override onResponseEnd(controller: Controller, trailers: ResponseHeaders): void {
     try {
       this.record({ request: this.request(), response: toResponse(this.status, this.headers, Buffer.concat(this.chunks).toString('utf8')) });
     } finally {
-      this.inner.onComplete?.(trailers);
+      super.onResponseEnd(controller, trailers);
     }
   }
 
@@ -79,12 +83,12 @@ function parseJson(text: string): unknown {
   }
 }
 
-function toResponse(status: number, rawHeaders: Record<string, string>, text: string): CassetteResponse {
+/** `seen`: the response headers, names lowercased (as undici gives them). */
+function toResponse(status: number, seen: Record<string, string>, text: string): CassetteResponse {
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(rawHeaders)) {
-    const key = k.toLowerCase();
-    if (TRANSIENT_HEADERS.has(key) || DROPPED_HEADERS.includes(key)) continue;
-    headers[key] = redact(v);
+  for (const [name, value] of Object.entries(seen)) {
+    if (TRANSIENT_HEADERS.has(name) || DROPPED_HEADERS.includes(name)) continue;
+    headers[name] = redact(value);
   }
   const response: CassetteResponse = { status, headers };
   const clean = redact(text);

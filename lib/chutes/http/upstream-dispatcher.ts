@@ -1,20 +1,20 @@
 import type { Dispatcher } from 'undici';
-import type { ChutesSettings } from './context';
-import type { Logger } from '../log/logger';
+import type { ChutesSettings } from '../context';
+import type { Logger } from '../../log/logger';
 
 /**
  * The one dispatcher all upstream HTTP goes through: a keep-alive Agent, or a cassette replay
  * (--replay), or a recorder around the real network (--record). No other code knows which.
  */
-export function createUpstreamAgent(options: ChutesSettings, log: Logger): { dispatcher: Dispatcher; close: () => Promise<void> } {
+export function createUpstreamDispatcher(options: ChutesSettings, log: Logger): { dispatcher: Dispatcher; close: () => Promise<void> } {
   if (options.replay) {
-    const { replayDispatcher } = require('./replay') as typeof import('./replay');
+    const { replayDispatcher } = require('../cassette/replay') as typeof import('../cassette/replay');
     const agent = replayDispatcher(options.replay);
     log.debug(`replaying upstream traffic from ${options.replay}`);
     return { dispatcher: agent, close: () => agent.close() };
   }
   if (options.record) {
-    const { recordingDispatcher } = require('./record') as typeof import('./record');
+    const { recordingDispatcher } = require('../cassette/record') as typeof import('../cassette/record');
     log.info(`recording upstream traffic to ${options.record}`);
     return recordingDispatcher(options.record);
   }

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
-import type { Cassette, CassetteResponse } from '../generated/types';
-import { validate } from '../schema-validation';
+import type { Cassette, CassetteResponse } from '../../generated/types';
+import { validate } from '../../schema-validation';
 
 export function readCassette(file: string): Cassette {
   let value: unknown;

@@ -1,5 +1,5 @@
 import { type Dispatcher, MockAgent } from 'undici';
-import { bodyMatches, readCassette, responseBodyText } from './cassette';
+import { bodyMatches, readCassette, responseBodyText } from './cassette-file';
 import { PACING_HEADER, pacedReplay } from './replay-pacing';
 
 /** A dispatcher that answers every request from a cassette and lets nothing reach the network. */

@@ -1,0 +1,35 @@
+import { ChutesError, type ChutesErrorInit } from '../errors';
+import { redact } from '../../log/redact';
+
+const TIMEOUT_CODES: ReadonlySet<string> = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+
+/** An error from undici about the connection (it has a code, or a cause that has one). No instanceof: errors may come from another realm. */
+export function isNetworkError(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const e = err as { code?: unknown; cause?: { code?: unknown } };
+  return typeof e.code === 'string' || typeof e.cause?.code === 'string';
+}
+
+/**
+ * A provider error for a request that got no HTTP answer (or lost it). The undici error is kept as
+ * its `cause`, so that a retry policy can still read its code.
+ */
+export function errorFromNetwork(
+  err: unknown,
+  request: { method: string; url: string; attempts?: number; replayFile?: string },
+): ChutesError {
+  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  const code = e?.code ?? e?.cause?.code;
+  let message: string;
+  if (code === 'UND_MOCK_ERR_MOCK_NOT_MATCHED' || /No snapshot found/.test(e?.message ?? '')) {
+    message = `replay: no recorded response for ${request.method} ${request.url}${request.replayFile ? ` in ${request.replayFile}` : ''}`;
+  } else if (code && TIMEOUT_CODES.has(code)) {
+    message = `${request.method} ${request.url} timed out (${code})`;
+  } else {
+    const why = e?.cause?.message ?? e?.message ?? String(err);
+    message = `${request.method} ${request.url} failed: ${why}${code && !why.includes(code) ? ` (${code})` : ''}`;
+  }
+  const init: ChutesErrorInit = { message: redact(message), retryable: true, cause: err };
+  if (request.attempts !== undefined) init.attempts = request.attempts;
+  return new ChutesError('network_error', init);
+}

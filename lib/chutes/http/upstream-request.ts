@@ -1,0 +1,85 @@
+import type { ChutesContext } from '../context';
+import { ChutesError } from '../errors';
+import { BodyTooLarge, type Overflow, readCappedText, type ResponseBody } from './body';
+import type { HeaderBag } from './headers';
+import { errorFromNetwork } from './network-errors';
+
+export interface UpstreamTimeouts {
+  /** Until the response headers have arrived. */
+  headersMs: number;
+  /** The longest silence allowed while the body arrives. */
+  idleMs: number;
+  /** The whole exchange, connect to end of body (short calls: the model list, the IdP). */
+  totalMs?: number;
+}
+
+export interface UpstreamRequestInit {
+  method: 'GET' | 'POST';
+  url: string;
+  /** The finished headers (requestHeaders() makes them: configured ones, the credential, the call's own). */
+  headers: Record<string, string>;
+  body?: string;
+  /** The caller's: its abort is rethrown as it is (a cancellation, not a failure). */
+  signal?: AbortSignal;
+  timeouts: UpstreamTimeouts;
+}
+
+/** An answer of any status; the body is the caller's to read (or to drop). */
+export interface UpstreamResponse {
+  status: number;
+  /** Names lowercased, as undici gives them. */
+  headers: HeaderBag;
+  body: ResponseBody;
+  /**
+   * The body as text, capped (see readCappedText), failing as the request does (the caller's
+   * abort as it is, a lost connection as a network_error); a body over a `fail` cap is a server_error.
+   */
+  text(maxBytes: number, overflow: Overflow): Promise<string>;
+}
+
+/**
+ * The one way an upstream request is sent: through the context's dispatcher (so --replay and
+ * --record see it), with headers and body/idle timeouts, and an optional deadline for the whole
+ * exchange. Failures without an answer are network_error ChutesErrors (`cause` is undici's error;
+ * a passed deadline says "timed out after N ms"); the caller's abort is rethrown as it is. A non-2xx
+ * answer is no failure here: the caller knows what it means.
+ */
+export async function upstreamRequest(ctx: ChutesContext, init: UpstreamRequestInit): Promise<UpstreamResponse> {
+  const { request } = require('undici') as typeof import('undici');
+  const { method, url, timeouts } = init;
+  const deadline = timeouts.totalMs !== undefined ? AbortSignal.timeout(timeouts.totalMs) : undefined;
+  const signals = [init.signal, deadline].filter((s): s is AbortSignal => s !== undefined);
+  const fail = (err: unknown): never => {
+    if (init.signal?.aborted) throw init.signal.reason ?? err;
+    if (deadline?.aborted) {
+      throw new ChutesError('network_error', { message: `${method} ${url} timed out after ${timeouts.totalMs} ms`, retryable: true, cause: err });
+    }
+    const replay = ctx.settings.replay;
+    throw errorFromNetwork(err, { method, url, ...(replay ? { replayFile: replay } : {}) });
+  };
+  try {
+    const res = await request(url, {
+      dispatcher: ctx.http,
+      method,
+      headers: init.headers,
+      ...(init.body !== undefined ? { body: init.body } : {}),
+      ...(signals.length ? { signal: signals.length === 1 ? signals[0] : AbortSignal.any(signals) } : {}),
+      headersTimeout: timeouts.headersMs,
+      bodyTimeout: timeouts.idleMs,
+    });
+    const declared = Number(res.headers['content-length']);
+    const contentLength = Number.isFinite(declared) ? declared : undefined;
+    return {
+      status: res.statusCode,
+      headers: res.headers,
+      body: res.body,
+      text: (maxBytes, overflow) =>
+        readCappedText(res.body, maxBytes, overflow, contentLength).catch((err: unknown) => {
+          if (!(err instanceof BodyTooLarge)) return fail(err);
+          throw new ChutesError('server_error', { message: `${method} ${url}: ${err.message}`, retryable: false });
+        }),
+    };
+  } catch (err) {
+    return fail(err);
+  }
+}
