@@ -21,7 +21,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   client: ['util', 'generated', 'server/framing'],
   conformance: ['util', 'log', 'generated', 'schema-validation', 'client', 'server/framing'],
   demo: ['util', 'log', 'client'],
-  'composition-root': ['util', 'log', 'config', 'chutes'],
+  'composition-root': ['util', 'log', 'config', 'chutes', 'server/framing'],
   cli: ['*'],
 };
 

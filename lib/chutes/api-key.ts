@@ -12,7 +12,7 @@ const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 /**
  * Checks a key with GET {baseUrl}/models carrying it: the list is public, but an invalid bearer
- * is answered 401. Throws -32001 for a rejected key, -32060 when the API cannot be reached.
+ * is answered 401. Throws unauthorized for a rejected key, network_error when the API cannot be reached.
  */
 export async function verifyApiKey(app: ChutesContext, apiKey: string, signal?: AbortSignal): Promise<void> {
   const config = app.config;

@@ -70,8 +70,8 @@ export class CredentialResolver {
   }
 
   /**
-   * The credential to use, or undefined when there is none. Throws -32010 for an unknown explicit
-   * profile or a corrupt store, -32001 when an expired sign-in cannot be refreshed (log in again).
+   * The credential to use, or undefined when there is none. Throws auth_required for an unknown explicit
+   * profile or a corrupt store, unauthorized when an expired sign-in cannot be refreshed (log in again).
    * `refresh: false` returns an expired OAuth token as it is (for reporting only).
    */
   async resolve(opts: { profile?: string; signal?: AbortSignal; refresh?: boolean } = {}): Promise<Credential | undefined> {
@@ -119,7 +119,7 @@ export class CredentialResolver {
 
   /**
    * Called once after the API answered 401 to `credential`: a refreshed credential to retry
-   * with, or undefined when there is nothing better (API keys). Throws -32001 when the sign-in
+   * with, or undefined when there is nothing better (API keys). Throws unauthorized when the sign-in
    * cannot be refreshed (log in again).
    */
   async afterUnauthorized(credential: Credential, signal?: AbortSignal): Promise<Credential | undefined> {

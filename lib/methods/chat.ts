@@ -7,7 +7,7 @@ const activeStreams = new Set<string>();
 
 async function run(params: ChatParams, ctx: CallContext, stream: boolean): Promise<ChatResult> {
   // Loaded on the first chat call, not at start-up.
-  const { runChat } = require('../chutes/chat/provider') as typeof import('../chutes/chat/provider');
+  const { runChat } = require('../chutes/chat/call') as typeof import('../chutes/chat/call');
   const streamId = params.streamId ?? String(ctx.id);
   if (!stream) return runChat(ctx.chutes, { params, streamId, signal: ctx.signal });
   if (activeStreams.has(streamId)) throw invalidParams('/streamId', `streamId ${JSON.stringify(streamId)} is already used by a stream in flight`);

@@ -42,7 +42,7 @@ export const chatCommand: CommandModule<object, ChatArgs> = {
 
 async function chat(run: CommandRun, argv: ChatArgs): Promise<void> {
   // Loaded here: `chutes-rpc --help` and the other commands do not pay for them.
-  const { runChat } = require('../../chutes/chat/provider') as typeof import('../../chutes/chat/provider');
+  const { runChat } = require('../../chutes/chat/call') as typeof import('../../chutes/chat/call');
   const { readStdin } = require('../prompts') as typeof import('../prompts');
 
   if (argv['max-tokens'] !== undefined && !(Number.isInteger(argv['max-tokens']) && argv['max-tokens'] > 0)) {

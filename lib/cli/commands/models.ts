@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import type { DiscoverOptions } from '../../chutes/models';
+import type { DiscoverOptions } from '../../chutes/models/model-source';
 import type { Model, ModelsDiscoverResult } from '../../generated/types';
 import { type CommandRun, runCommand } from '../command-runner';
 import { SETTINGS_OPTIONS } from '../settings';
