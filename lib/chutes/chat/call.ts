@@ -19,7 +19,7 @@ export interface ChatRun {
   params: ChatParams;
   /** Names the stream in deltas and the result. */
   streamId: string;
-  /** Aborting it aborts the upstream request at once; the call then fails with -32800. */
+  /** Aborting it aborts the upstream request at once; the call then fails with CallCancelled (and what it had so far). */
   signal: AbortSignal;
   /**
    * Receives each delta (seq from 0, no gaps). It is awaited before more of the upstream body is
