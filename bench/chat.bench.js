@@ -32,7 +32,9 @@ const KEY = 'cpk_bench_fake_key';
 function sseBody(n, tag) {
   const parts = [];
   const base = { id: 'chatcmpl-bench', object: 'chat.completion.chunk', created: 1787391200, model: MODEL };
-  parts.push(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }], usage: null })}\n\n`);
+  parts.push(
+    `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }], usage: null })}\n\n`,
+  );
   for (let i = 0; i < n; i++) {
     const delta = { content: ` ${tag}${i % 1000}` };
     parts.push(
@@ -40,7 +42,9 @@ function sseBody(n, tag) {
     );
   }
   parts.push(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage: null })}\n\n`);
-  parts.push(`data: ${JSON.stringify({ ...base, choices: [], usage: { prompt_tokens: 10, completion_tokens: n, total_tokens: n + 10 } })}\n\n`);
+  parts.push(
+    `data: ${JSON.stringify({ ...base, choices: [], usage: { prompt_tokens: 10, completion_tokens: n, total_tokens: n + 10 } })}\n\n`,
+  );
   parts.push('data: [DONE]\n\n');
   return Buffer.from(parts.join(''));
 }
@@ -73,7 +77,12 @@ function startServer() {
 // ---- the baselines, in this process ----
 
 async function openaiStream(client, small) {
-  const stream = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'x' }], stream: true, max_tokens: small ? 1 : 100000 });
+  const stream = await client.chat.completions.create({
+    model: MODEL,
+    messages: [{ role: 'user', content: 'x' }],
+    stream: true,
+    max_tokens: small ? 1 : 100000,
+  });
   let n = 0;
   for await (const chunk of stream) if (chunk.choices[0]?.delta?.content) n++;
   return n;
@@ -81,7 +90,12 @@ async function openaiStream(client, small) {
 
 async function undiciStream(url, dispatcher) {
   const { request } = require('undici');
-  const res = await request(`${url}/chat/completions`, { dispatcher, method: 'POST', body: JSON.stringify({ model: MODEL, stream: true }), headers: { 'content-type': 'application/json' } });
+  const res = await request(`${url}/chat/completions`, {
+    dispatcher,
+    method: 'POST',
+    body: JSON.stringify({ model: MODEL, stream: true }),
+    headers: { 'content-type': 'application/json' },
+  });
   const decoder = new TextDecoder();
   let rest = '';
   let n = 0;
@@ -101,7 +115,10 @@ async function undiciStream(url, dispatcher) {
 
 class Host {
   constructor(home) {
-    this.child = spawn(process.execPath, [BIN, 'serve'], { env: { ...process.env, CHUTES_RPC_HOME: home, CHUTES_API_KEY: KEY }, stdio: ['pipe', 'pipe', 'inherit'] });
+    this.child = spawn(process.execPath, [BIN, 'serve'], {
+      env: { ...process.env, CHUTES_RPC_HOME: home, CHUTES_API_KEY: KEY },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     this.waiters = new Map();
     this.deltas = new Map();
     this.problems = [];
@@ -192,7 +209,9 @@ async function main() {
   expectCount('adapter warm-up', await host.chat(true), SMALL);
   expectCount('openai warm-up', await openaiStream(client, true), SMALL);
 
-  console.log(`one stream of ${BIG.toLocaleString('en')} chunks (${(bodies.big.length / 1048576).toFixed(1)} MiB of SSE), best of ${RUNS}:`);
+  console.log(
+    `one stream of ${BIG.toLocaleString('en')} chunks (${(bodies.big.length / 1048576).toFixed(1)} MiB of SSE), best of ${RUNS}:`,
+  );
   const sdk = await best(RUNS, () => openaiStream(client, false));
   expectCount('openai', sdk.value, BIG);
   const bare = await best(RUNS, () => undiciStream(url, agent));
@@ -201,7 +220,9 @@ async function main() {
   expectCount('adapter', ours.value, BIG);
   const rate = (r) => Math.round((BIG / r.ms) * 1000);
   console.log(`  adapter (whole process, host parsing NDJSON)  ${rate(ours).toLocaleString('en').padStart(9)} chunks/s`);
-  console.log(`  openai SDK ${require('openai/version').VERSION} (in-process)             ${rate(sdk).toLocaleString('en').padStart(9)} chunks/s`);
+  console.log(
+    `  openai SDK ${require('openai/version').VERSION} (in-process)             ${rate(sdk).toLocaleString('en').padStart(9)} chunks/s`,
+  );
   console.log(`  bare undici loop (in-process)                 ${rate(bare).toLocaleString('en').padStart(9)} chunks/s`);
   const vsSdk = sdk.ms / ours.ms;
   const vsBare = bare.ms / ours.ms;
@@ -244,7 +265,9 @@ async function main() {
   });
   expectCount('SSE decoder', decode.value, BIG + 4);
   const mibs = (r) => (bodies.big.length / 1048576 / (r.ms / 1000)).toFixed(0);
-  console.log(`SSE decoding in 64 KiB pieces: SseDecoder (eventsource-parser) ${mibs(decode)} MiB/s, bare split('\\n\\n') ${mibs(split)} MiB/s (ratio ${(split.ms / decode.ms).toFixed(2)}x)`);
+  console.log(
+    `SSE decoding in 64 KiB pieces: SseDecoder (eventsource-parser) ${mibs(decode)} MiB/s, bare split('\\n\\n') ${mibs(split)} MiB/s (ratio ${(split.ms / decode.ms).toFixed(2)}x)`,
+  );
 
   const peak = host.peakRss();
   console.log(`adapter peak RSS ${(peak / 1048576).toFixed(1)} MiB (target < ${RSS_LIMIT / 1048576} MiB)`);

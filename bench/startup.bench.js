@@ -21,7 +21,10 @@ function bareNode() {
 function adapter() {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const c = spawn(process.execPath, [BIN, 'serve'], { stdio: ['pipe', 'pipe', 'ignore'], env: { ...process.env, CHUTES_RPC_HOME: '/nonexistent-bench-home' } });
+    const c = spawn(process.execPath, [BIN, 'serve'], {
+      stdio: ['pipe', 'pipe', 'ignore'],
+      env: { ...process.env, CHUTES_RPC_HOME: '/nonexistent-bench-home' },
+    });
     c.on('error', reject);
     let out = '';
     c.stdout.on('data', (d) => {

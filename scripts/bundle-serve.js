@@ -18,5 +18,16 @@ esbuild.buildSync({
   format: 'cjs',
   sourcemap: false,
   logLevel: 'warning',
-  external: ['undici', 'ajv', 'ajv/*', 'ajv-formats', 'ajv-formats/*', 'json5', 'proper-lockfile', 'eventsource-parser', 'yargs', 'yargs/*'],
+  external: [
+    'undici',
+    'ajv',
+    'ajv/*',
+    'ajv-formats',
+    'ajv-formats/*',
+    'json5',
+    'proper-lockfile',
+    'eventsource-parser',
+    'yargs',
+    'yargs/*',
+  ],
 });

@@ -10,7 +10,7 @@ const dir = path.join(__dirname, '..', 'fixtures', 'cassettes');
 const models = JSON.parse(fs.readFileSync(path.join(dir, 'models-demo.json'), 'utf8')).interactions;
 const URL = 'https://llm.chutes.ai/v1/chat/completions';
 let n = 0;
-const hex = (i) => (0x9e3779b1 * (i + 7) >>> 0).toString(16).padStart(8, '0');
+const hex = (i) => ((0x9e3779b1 * (i + 7)) >>> 0).toString(16).padStart(8, '0');
 
 function headers(invocation) {
   return {
@@ -44,7 +44,12 @@ function usage(id, model, prompt, completion, cached = 0) {
     created: 1787391300 + n,
     model,
     choices: [],
-    usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: cached } },
+    usage: {
+      prompt_tokens: prompt,
+      completion_tokens: completion,
+      total_tokens: prompt + completion,
+      prompt_tokens_details: { cached_tokens: cached },
+    },
     chutes_verification: `${hex(n++)}9f8e7d6c5b4a3928`,
   };
 }
@@ -58,7 +63,10 @@ function textStream({ id, model, reasoning = '', text, prompt, completion, body,
   for (const w of reasoning ? words(reasoning) : []) sse.push(chunk(id, model, { reasoning_content: w }));
   for (const w of words(text)) sse.push(chunk(id, model, { content: w }));
   sse.push(chunk(id, model, { content: '' }, 'stop'), usage(id, model, prompt, completion), '[DONE]');
-  return { request: { method: 'POST', url: URL, body }, response: { status: 200, headers: headers(`${id.slice(0, 8)}-demo`), eventIntervalMs: interval, sse } };
+  return {
+    request: { method: 'POST', url: URL, body },
+    response: { status: 200, headers: headers(`${id.slice(0, 8)}-demo`), eventIntervalMs: interval, sse },
+  };
 }
 
 const HAIKU = 'Sealed in silicon,\nthoughts run where no eye can reach —\nproof, not promises.';
@@ -76,7 +84,9 @@ const toolStream = (() => {
   const id = 'c7a9e1d3f5b24c6e8a0b2d4f6e8a0c2e';
   const sse = [chunk(id, kimi, { role: 'assistant', content: '' })];
   sse.push(chunk(id, kimi, { reasoning_content: 'The user wants the current weather; I should call get_weather.' }));
-  sse.push(chunk(id, kimi, { tool_calls: [{ index: 0, id: toolCallId, type: 'function', function: { name: 'get_weather', arguments: '' } }] }));
+  sse.push(
+    chunk(id, kimi, { tool_calls: [{ index: 0, id: toolCallId, type: 'function', function: { name: 'get_weather', arguments: '' } }] }),
+  );
   for (const part of ['{"city": ', '"Lisbon", ', '"unit": "c', 'elsius"}']) {
     sse.push(chunk(id, kimi, { tool_calls: [{ index: 0, function: { arguments: part } }] }));
   }

@@ -34,7 +34,9 @@ function allowed(from: string, target: string): boolean {
   const rules = ALLOWED[from];
   if (!rules) throw new Error(`lib/${from} has no rule in spec/architecture.spec.ts: add one (and to docs/architecture.md)`);
   if (rules.includes('*') || partOf(target) === from) return true;
-  return rules.some((r) => target === r || target.startsWith(`${r}/`) || target === `${r}.ts` || target.startsWith(`${r}.`) || partOf(target) === r);
+  return rules.some(
+    (r) => target === r || target.startsWith(`${r}/`) || target === `${r}.ts` || target.startsWith(`${r}.`) || partOf(target) === r,
+  );
 }
 
 function sourceFiles(dir: string): string[] {
@@ -49,7 +51,14 @@ function sourceFiles(dir: string): string[] {
 function importsOf(file: string): string[] {
   const text = fs.readFileSync(file, 'utf8');
   const specs = [...text.matchAll(/(?:from\s+|require\(|import\()\s*'(\.[^']+)'/g)].map((m) => m[1]!);
-  return specs.map((s) => path.relative(LIB, path.resolve(path.dirname(file), s)).split(path.sep).join('/')).filter((t) => !t.startsWith('..'));
+  return specs
+    .map((s) =>
+      path
+        .relative(LIB, path.resolve(path.dirname(file), s))
+        .split(path.sep)
+        .join('/'),
+    )
+    .filter((t) => !t.startsWith('..'));
 }
 
 describe('the layers of lib/', () => {
@@ -73,6 +82,7 @@ describe('the layers of lib/', () => {
 
   it('keep JSON-RPC codes out of the provider library', () => {
     const chutes = files.filter((f) => f.includes(`${path.sep}chutes${path.sep}`));
-    for (const f of chutes) expect({ f, rpc: /RpcError|JsonRpcCode|RpcErrorCode|-32\d\d\d/.test(fs.readFileSync(f, 'utf8')) }).toEqual({ f, rpc: false });
+    for (const f of chutes)
+      expect({ f, rpc: /RpcError|JsonRpcCode|RpcErrorCode|-32\d\d\d/.test(fs.readFileSync(f, 'utf8')) }).toEqual({ f, rpc: false });
   });
 });

@@ -1,6 +1,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { API_KEY, CLIENT_SECRET, type FakeIdp, loopbackConfig, oauthProfile, readStore, startApi, startIdp, writeStore } from './helpers/idp';
+import {
+  API_KEY,
+  CLIENT_SECRET,
+  type FakeIdp,
+  loopbackConfig,
+  oauthProfile,
+  readStore,
+  startApi,
+  startIdp,
+  writeStore,
+} from './helpers/idp';
 import { type Loopback, startLoopback, writeConfig } from './helpers/loopback';
 import { RpcProcess, tempHome } from './helpers/rpc-process';
 
@@ -43,7 +53,13 @@ describe('auth.login {method: "apiKey"}', () => {
     expect(readStore(p.home).profiles['chutes:default']).toMatchObject({ method: 'apiKey', apiKey: API_KEY, verified: true });
     expect(fs.statSync(path.join(p.home, 'credentials.json')).mode & 0o777).toBe(0o600);
     const status = await p.request('auth.status', {});
-    expect(status.result).toEqual({ authenticated: true, method: 'apiKey', profile: 'chutes:default', source: 'store', profiles: ['chutes:default'] });
+    expect(status.result).toEqual({
+      authenticated: true,
+      method: 'apiKey',
+      profile: 'chutes:default',
+      source: 'store',
+      profiles: ['chutes:default'],
+    });
     expect(p.schemaProblems).toEqual([]);
     expectNoKeyIn(p);
   });
@@ -97,7 +113,12 @@ describe('which credential a call uses', () => {
       'chutes:default': { method: 'apiKey', apiKey: API_KEY, updatedAt: new Date().toISOString() },
     });
     const withEnv = spawn({ CHUTES_API_KEY: 'cpk_test_env_key' }, home);
-    expect((await withEnv.request('auth.status', {})).result).toMatchObject({ authenticated: true, method: 'apiKey', profile: null, source: 'env' });
+    expect((await withEnv.request('auth.status', {})).result).toMatchObject({
+      authenticated: true,
+      method: 'apiKey',
+      profile: null,
+      source: 'env',
+    });
     expect((await withEnv.request('auth.status', { profile: 'chutes:oauth' })).result).toMatchObject({
       method: 'oauth',
       profile: 'chutes:oauth',
@@ -105,11 +126,23 @@ describe('which credential a call uses', () => {
       account: { sub: 'user-123', username: 'testuser' },
     });
     const unknown = (await withEnv.request('auth.status', { profile: 'nope' })).result;
-    expect(unknown).toMatchObject({ authenticated: false, method: null, profile: 'nope', problem: expect.stringMatching(/No stored profile "nope"/) });
+    expect(unknown).toMatchObject({
+      authenticated: false,
+      method: null,
+      profile: 'nope',
+      problem: expect.stringMatching(/No stored profile "nope"/),
+    });
 
     const stored = spawn({}, home);
-    expect((await stored.request('auth.status', {})).result).toMatchObject({ method: 'apiKey', profile: 'chutes:default', source: 'store' });
-    expect((await stored.request('auth.logout', { profile: 'chutes:default' })).result).toEqual({ loggedOut: true, profile: 'chutes:default' });
+    expect((await stored.request('auth.status', {})).result).toMatchObject({
+      method: 'apiKey',
+      profile: 'chutes:default',
+      source: 'store',
+    });
+    expect((await stored.request('auth.logout', { profile: 'chutes:default' })).result).toEqual({
+      loggedOut: true,
+      profile: 'chutes:default',
+    });
     expect((await stored.request('auth.status', {})).result).toMatchObject({ method: 'oauth', profile: 'chutes:oauth', source: 'store' });
     expect(withEnv.schemaProblems).toEqual([]);
     expect(stored.schemaProblems).toEqual([]);

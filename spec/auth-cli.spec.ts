@@ -1,7 +1,18 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { API_KEY, CLIENT_ID, CLIENT_SECRET, type FakeIdp, loopbackConfig, readStore, redirectFromIdp, startApi, startIdp, freePort } from './helpers/idp';
+import {
+  API_KEY,
+  CLIENT_ID,
+  CLIENT_SECRET,
+  type FakeIdp,
+  loopbackConfig,
+  readStore,
+  redirectFromIdp,
+  startApi,
+  startIdp,
+  freePort,
+} from './helpers/idp';
 import { type Loopback, writeConfig } from './helpers/loopback';
 import { BIN, cleanEnv, tempHome } from './helpers/rpc-process';
 
@@ -125,7 +136,7 @@ describe('chutes-rpc onboard / login / status / logout', () => {
     bad.child.stdin.end();
     expect(await bad.done).toBe(1);
     expect(bad.stderr).toMatch(/rejected the API key/);
-    expect(bad.stderr).toMatch(/\n  what to do: \S/);
+    expect(bad.stderr).toMatch(/\n {2}what to do: \S/);
     expect(bad.stderr).not.toContain('cpk_test_wrong');
     expect(fs.existsSync(path.join(home, 'credentials.json'))).toBe(false);
 

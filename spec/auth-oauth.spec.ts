@@ -122,7 +122,12 @@ describe('Sign in with Chutes (auth.login {method: "oauth"})', () => {
     const prof = store.profiles['chutes:oauth'];
     expect(idp.accessTokens.has(prof.accessToken)).toBe(true);
     expect(idp.refreshTokens.get(prof.refreshToken)).toBe(true);
-    expect(prof).toMatchObject({ method: 'oauth', clientId: CLIENT_ID, account: { sub: 'user-123', username: 'testuser' }, expiresAt: r.result.expiresAt });
+    expect(prof).toMatchObject({
+      method: 'oauth',
+      clientId: CLIENT_ID,
+      account: { sub: 'user-123', username: 'testuser' },
+      expiresAt: r.result.expiresAt,
+    });
     expect(prof.clientSecret).toBeUndefined();
     expect(fs.statSync(path.join(p.home, 'credentials.json')).mode & 0o777).toBe(0o600);
     expect(fs.statSync(p.home).mode & 0o777).toBe(0o700);
@@ -132,7 +137,13 @@ describe('Sign in with Chutes (auth.login {method: "oauth"})', () => {
     expect(await connectRefused(port)).toBe(true);
 
     const status = await p.request('auth.status', {});
-    expect(status.result).toMatchObject({ authenticated: true, method: 'oauth', profile: 'chutes:oauth', source: 'store', account: { username: 'testuser' } });
+    expect(status.result).toMatchObject({
+      authenticated: true,
+      method: 'oauth',
+      profile: 'chutes:oauth',
+      source: 'store',
+      account: { username: 'testuser' },
+    });
     expect(JSON.stringify(status.result)).not.toMatch(/cak_|crt_|csc_/);
     const init = await p.request('initialize', {});
     expect(init.result.auth).toEqual({ authenticated: true, method: 'oauth' });
@@ -143,7 +154,12 @@ describe('Sign in with Chutes (auth.login {method: "oauth"})', () => {
   it('stores the client secret only when it was given in the params', async () => {
     const p = spawn({ CHUTES_CLIENT_ID: CLIENT_ID });
     const port = await freePort();
-    const login = p.request('auth.login', { method: 'oauth', clientSecret: CLIENT_SECRET, redirectUri: `http://127.0.0.1:${port}/cb`, profile: 'work' });
+    const login = p.request('auth.login', {
+      method: 'oauth',
+      clientSecret: CLIENT_SECRET,
+      redirectUri: `http://127.0.0.1:${port}/cb`,
+      profile: 'work',
+    });
     const n = await authorizeNotification(p);
     await browse(n.params.url);
     const r = await login;
@@ -164,7 +180,10 @@ describe('Sign in with Chutes (auth.login {method: "oauth"})', () => {
     const bare = await p.request('auth.complete', { loginId: n.params.loginId, redirectUrl: new URL(redirect).searchParams.get('code') });
     expect(bare.error?.code).toBe(-32011);
     expect(bare.error?.message).toMatch(/bare code/);
-    const codeOnly = await p.request('auth.complete', { loginId: n.params.loginId, redirectUrl: `?code=${new URL(redirect).searchParams.get('code')}` });
+    const codeOnly = await p.request('auth.complete', {
+      loginId: n.params.loginId,
+      redirectUrl: `?code=${new URL(redirect).searchParams.get('code')}`,
+    });
     expect(codeOnly.error?.code).toBe(-32011);
     expect(codeOnly.error?.message).toMatch(/no state/);
     const unknown = await p.request('auth.complete', { loginId: 'nope', redirectUrl: redirect });

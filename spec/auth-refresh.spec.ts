@@ -3,7 +3,17 @@ import type { Credential } from '../lib/chutes/credentials';
 import { resolveConfigValue } from '../lib/config/load';
 import { ChutesError } from '../lib/chutes/errors';
 import { Logger } from '../lib/log/logger';
-import { CLIENT_ID, CLIENT_SECRET, type FakeIdp, loopbackConfig, oauthProfile, readStore, startApi, startIdp, writeStore } from './helpers/idp';
+import {
+  CLIENT_ID,
+  CLIENT_SECRET,
+  type FakeIdp,
+  loopbackConfig,
+  oauthProfile,
+  readStore,
+  startApi,
+  startIdp,
+  writeStore,
+} from './helpers/idp';
 import { type Loopback, startLoopback, writeConfig } from './helpers/loopback';
 import { RpcProcess, tempHome } from './helpers/rpc-process';
 
@@ -21,7 +31,10 @@ afterEach(async () => {
 });
 
 /** An ChutesContext in this process, as the server would make it, with its log lines collected. */
-function makeApp(home: string, env: Record<string, string> = { CHUTES_CLIENT_SECRET: CLIENT_SECRET }): { app: ChutesContext; lines: string[] } {
+function makeApp(
+  home: string,
+  env: Record<string, string> = { CHUTES_CLIENT_SECRET: CLIENT_SECRET },
+): { app: ChutesContext; lines: string[] } {
   const lines: string[] = [];
   const logger = new Logger((l) => lines.push(l));
   logger.setLevel('debug');
@@ -108,7 +121,12 @@ describe('refreshing a Sign in with Chutes token', () => {
     writeStore(home, { 'chutes:oauth': oauthProfile(fresh, { expiresAt: new Date(Date.now() + 3_600_000).toISOString() }) });
     const { app } = makeApp(home);
     try {
-      const next = await app.credentials.afterUnauthorized({ method: 'oauth', token: stale.accessToken, source: 'store', profile: 'chutes:oauth' });
+      const next = await app.credentials.afterUnauthorized({
+        method: 'oauth',
+        token: stale.accessToken,
+        source: 'store',
+        profile: 'chutes:oauth',
+      });
       expect(next?.token).toBe(fresh.accessToken);
       expect(idp.refreshCalls).toBe(0);
     } finally {
@@ -148,7 +166,12 @@ describe('refreshing a Sign in with Chutes token', () => {
     const p = new RpcProcess({ home, env: { CHUTES_CLIENT_SECRET: CLIENT_SECRET } });
     try {
       const r = await p.request('auth.status', {});
-      expect(r.result).toMatchObject({ authenticated: false, method: 'oauth', profile: 'chutes:oauth', problem: expect.stringMatching(/log in again/) });
+      expect(r.result).toMatchObject({
+        authenticated: false,
+        method: 'oauth',
+        profile: 'chutes:oauth',
+        problem: expect.stringMatching(/log in again/),
+      });
       // initialize only reports: it neither refreshes nor fails.
       const init = await p.request('initialize', {});
       expect(init.result.auth).toEqual({ authenticated: true, method: 'oauth' });

@@ -135,7 +135,15 @@ describe('OAuth pieces', () => {
   });
 
   it('the authorize URL carries every parameter the IdP needs', () => {
-    const u = new URL(authorizeUrl('https://api.chutes.ai/', { clientId: 'cid_x', redirectUri: 'http://127.0.0.1:1456/oauth-callback', scopes: ['openid', 'chutes:invoke'], state: 'st', challenge: 'ch' }));
+    const u = new URL(
+      authorizeUrl('https://api.chutes.ai/', {
+        clientId: 'cid_x',
+        redirectUri: 'http://127.0.0.1:1456/oauth-callback',
+        scopes: ['openid', 'chutes:invoke'],
+        state: 'st',
+        challenge: 'ch',
+      }),
+    );
     expect(u.origin + u.pathname).toBe('https://api.chutes.ai/idp/authorize');
     expect(u.searchParams.get('scope')).toBe('openid chutes:invoke');
     expect(u.searchParams.get('code_challenge_method')).toBe('S256');
@@ -179,7 +187,9 @@ describe('OAuth pieces', () => {
       redirectUri: 'http://127.0.0.1:1456/oauth-callback',
       scopes: ['openid', 'chutes:invoke'],
     });
-    expect(clientSettings({ clientId: 'cid_p', clientSecret: 'csc_test_p', scopes: ['a', 'b'], redirectUri: 'http://localhost:9/cb' }, env)).toMatchObject({
+    expect(
+      clientSettings({ clientId: 'cid_p', clientSecret: 'csc_test_p', scopes: ['a', 'b'], redirectUri: 'http://localhost:9/cb' }, env),
+    ).toMatchObject({
       clientId: 'cid_p',
       secretFromParams: true,
       scopes: ['a', 'b'],
@@ -190,4 +200,3 @@ describe('OAuth pieces', () => {
     expect(() => clientSettings({ redirectUri: 'ftp://x/y' }, env)).toThrow(/http: or https:/);
   });
 });
-

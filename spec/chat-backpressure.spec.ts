@@ -36,7 +36,10 @@ describe('a slow host', () => {
   afterAll(() => up.close());
 
   it('stops the upstream instead of buffering, keeps memory flat, and then delivers everything in order', async () => {
-    const child = spawn(process.execPath, [BIN, 'serve'], { env: cleanEnv({ CHUTES_RPC_HOME: chatHome(up) }), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'serve'], {
+      env: cleanEnv({ CHUTES_RPC_HOME: chatHome(up) }),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (c) => (stderr += c));
     try {
@@ -68,7 +71,14 @@ describe('a slow host', () => {
           }
         }
       });
-      child.stdin.write(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'chat.stream', params: { model: 'acme/Flood', messages: [{ role: 'user', content: 'go' }] } }) + '\n');
+      child.stdin.write(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'chat.stream',
+          params: { model: 'acme/Flood', messages: [{ role: 'user', content: 'go' }] },
+        }) + '\n',
+      );
 
       await started;
       child.stdout.pause();

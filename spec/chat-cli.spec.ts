@@ -28,7 +28,11 @@ function cli(args: string[], opts: { input?: string; env?: Record<string, string
 describe('chutes-rpc chat', () => {
   it('streams the answer to stdout and the reasoning to stderr (the seed example, replayed)', async () => {
     const r = await cli(['--model', 'chutes/zai-org/GLM-4.7-Flash', '--replay', cassette('chat-text.json'), 'Hello!']);
-    expect(r).toEqual({ code: 0, stdout: 'Hello! 👋 How can I help you today?\n', stderr: 'The user says hello. A short, friendly greeting back.\n' });
+    expect(r).toEqual({
+      code: 0,
+      stdout: 'Hello! 👋 How can I help you today?\n',
+      stderr: 'The user says hello. A short, friendly greeting back.\n',
+    });
   });
 
   it('hides the reasoning on request and prints usage and cost with --usage', async () => {

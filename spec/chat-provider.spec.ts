@@ -13,11 +13,18 @@ import { RpcProcess, tempHome } from './helpers/rpc-process';
 const user: [ChatMessage] = [{ role: 'user', content: 'hi' }];
 
 /** runChat in this process, as the server calls it, with a given credential resolver. */
-function makeApp(baseUrl: string, provider: Record<string, unknown> = {}, creds?: Partial<CredentialResolver>): { app: ChutesContext; lines: string[] } {
+function makeApp(
+  baseUrl: string,
+  provider: Record<string, unknown> = {},
+  creds?: Partial<CredentialResolver>,
+): { app: ChutesContext; lines: string[] } {
   const lines: string[] = [];
   const log = new Logger((l) => lines.push(l));
   log.setLevel('debug');
-  const state = resolveConfigValue({ models: { providers: { chutes: { baseUrl, apiKey: 'cpk_test_fake_key', retryBaseDelayMs: 1, ...provider } } } }, {});
+  const state = resolveConfigValue(
+    { models: { providers: { chutes: { baseUrl, apiKey: 'cpk_test_fake_key', retryBaseDelayMs: 1, ...provider } } } },
+    {},
+  );
   expect(state.problems).toEqual([]);
   const app = new ChutesContext({ home: tempHome() }, state, log, creds ? { credentials: creds as CredentialResolver } : {});
   return { app, lines };
@@ -69,7 +76,9 @@ describe('runChat', () => {
         res.writeHead(401, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ detail: 'Invalid token or user not found' }));
       });
-      const e = await failure(runChat(app, { params: { model: 'acme/Auth401', messages: user }, streamId: 's', signal: new AbortController().signal }));
+      const e = await failure(
+        runChat(app, { params: { model: 'acme/Auth401', messages: user }, streamId: 's', signal: new AbortController().signal }),
+      );
       expect(e.code).toBe(-32001);
       expect(e.data).toMatchObject({ type: 'unauthorized', attempts: 2 });
       expect(given).toHaveLength(2);
@@ -87,7 +96,9 @@ describe('runChat', () => {
     });
     const { app } = makeApp(`${up.url}/v1`);
     try {
-      const e = await failure(runChat(app, { params: { model: 'acme/Later', messages: user }, streamId: 's', signal: new AbortController().signal }));
+      const e = await failure(
+        runChat(app, { params: { model: 'acme/Later', messages: user }, streamId: 's', signal: new AbortController().signal }),
+      );
       expect(e.code).toBe(-32029);
       expect(e.data).toMatchObject({ retryable: true, retryAfterMs: 120_000, attempts: 1 });
       expect(calls).toBe(1);
@@ -125,7 +136,9 @@ describe('runChat', () => {
     });
     const refused = makeApp(`http://127.0.0.1:${port}/v1`, { maxRetries: 2 });
     try {
-      const e = await failure(runChat(refused.app, { params: { model: 'acme/X', messages: user }, streamId: 's', signal: new AbortController().signal }));
+      const e = await failure(
+        runChat(refused.app, { params: { model: 'acme/X', messages: user }, streamId: 's', signal: new AbortController().signal }),
+      );
       expect(e.code).toBe(-32060);
       expect(e.data).toMatchObject({ type: 'network_error', attempts: 3 });
       expect(e.message).toMatch(/ECONNREFUSED/);
@@ -139,7 +152,9 @@ describe('runChat', () => {
     });
     const silent = makeApp(`${up.url}/v1`, { timeoutMs: 1000 });
     try {
-      const e = await failure(runChat(silent.app, { params: { model: 'acme/Silent', messages: user }, streamId: 's', signal: new AbortController().signal }));
+      const e = await failure(
+        runChat(silent.app, { params: { model: 'acme/Silent', messages: user }, streamId: 's', signal: new AbortController().signal }),
+      );
       expect(e.code).toBe(-32060);
       expect(e.message).toMatch(/timed out/);
       expect(e.data.attempts).toBe(1);

@@ -31,10 +31,20 @@ describe('chat.stream on recorded streams', () => {
     ]);
     expect(reply.result).toMatchObject({
       model: 'chutes/zai-org/GLM-4.7-Flash',
-      message: { role: 'assistant', content: 'Hello! 👋 How can I help you today?', reasoning: 'The user says hello. A short, friendly greeting back.' },
+      message: {
+        role: 'assistant',
+        content: 'Hello! 👋 How can I help you today?',
+        reasoning: 'The user says hello. A short, friendly greeting back.',
+      },
       finishReason: 'stop',
       usage: { promptTokens: 9, completionTokens: 27, totalTokens: 36, cachedTokens: 0 },
-      rateLimit: { limit: 60, quotaTotal: 5000, quotaUsed: 125, quotaRemaining: 4875, invocationId: '7b1e2c3d-4f5a-4b6c-8d7e-9f0a1b2c3d4e' },
+      rateLimit: {
+        limit: 60,
+        quotaTotal: 5000,
+        quotaUsed: 125,
+        quotaRemaining: 4875,
+        invocationId: '7b1e2c3d-4f5a-4b6c-8d7e-9f0a1b2c3d4e',
+      },
       attempts: 1,
     });
   });
@@ -55,6 +65,10 @@ describe('chat.stream on recorded streams', () => {
     const { reply, deltas } = await replay('chat-midstream-error.json', {});
     expect(deltas.map((d) => d.content)).toEqual(['Once upon', ' a time']);
     expect(reply.error.code).toBe(-32050);
-    expect(reply.error.data).toMatchObject({ type: 'server_error', attempts: 1, partial: { role: 'assistant', content: 'Once upon a time' } });
+    expect(reply.error.data).toMatchObject({
+      type: 'server_error',
+      attempts: 1,
+      partial: { role: 'assistant', content: 'Once upon a time' },
+    });
   });
 });

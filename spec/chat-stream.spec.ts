@@ -1,5 +1,16 @@
 import type * as http from 'node:http';
-import { FAKE_KEY, chatHome, event, liveModel, startSse, startUpstream, type Upstream, usageChunk, wireChunk, writeStream } from './helpers/chat-upstream';
+import {
+  FAKE_KEY,
+  chatHome,
+  event,
+  liveModel,
+  startSse,
+  startUpstream,
+  type Upstream,
+  usageChunk,
+  wireChunk,
+  writeStream,
+} from './helpers/chat-upstream';
 import { RpcProcess, type RpcMessage } from './helpers/rpc-process';
 
 const user = [{ role: 'user', content: 'Hello!' }];
@@ -36,7 +47,9 @@ describe.each(['ndjson', 'lsp'] as const)('chat.stream over %s', (framing) => {
   it('streams text as deltas and replies with the assembled message, usage, cost, rate limits and attempts', async () => {
     up.scripts.set('acme/Priced', async (_req, res) => {
       startSse(res, { 'x-chutes-rl-user': '60', 'x-chutes-quota-total': '100', 'x-chutes-quota-used': '1' });
-      await writeStream(res, 'acme/Priced', [{ content: 'Hel' }, { content: 'lo, ' }, { content: 'wörld 👋' }], { usage: [1000, 500, 200] });
+      await writeStream(res, 'acme/Priced', [{ content: 'Hel' }, { content: 'lo, ' }, { content: 'wörld 👋' }], {
+        usage: [1000, 500, 200],
+      });
     });
     const r = await p.request('chat.stream', {
       model: 'chutes/acme/Priced',
@@ -168,7 +181,12 @@ describe.each(['ndjson', 'lsp'] as const)('chat.stream over %s', (framing) => {
     });
     const r = await p.request('chat.stream', { model: 'acme/LateDrop', messages: user });
     expect(r.error?.code).toBe(-32060);
-    expect(r.error?.data).toMatchObject({ type: 'network_error', retryable: true, attempts: 1, partial: { role: 'assistant', content: 'Once upon a time' } });
+    expect(r.error?.data).toMatchObject({
+      type: 'network_error',
+      retryable: true,
+      attempts: 1,
+      partial: { role: 'assistant', content: 'Once upon a time' },
+    });
     expect(r.error?.message).toMatch(/before \[DONE\]/);
     expect(deltasOf(p, String(r.id), r.id!).map((d) => d.content)).toEqual(['Once upon', ' a time']);
     expect(up.chats.length).toBe(seen + 1);
@@ -252,7 +270,14 @@ describe.each(['ndjson', 'lsp'] as const)('chat.stream over %s', (framing) => {
   const statuses: Array<[number, number, string, boolean, RegExp, unknown]> = [
     [400, -32005, 'bad_request', false, /Fix the request/, { detail: 'Invalid request JSON: bad' }],
     [401, -32001, 'unauthorized', false, /re-run onboarding/, { detail: "Can't find a user with that api key in our db :(" }],
-    [402, -32002, 'payment_required', false, /balance|quota/, { detail: { message: 'quota exceeded', quota_reset_timestamp: '2026-01-02T00:00:00Z' } }],
+    [
+      402,
+      -32002,
+      'payment_required',
+      false,
+      /balance|quota/,
+      { detail: { message: 'quota exceeded', quota_reset_timestamp: '2026-01-02T00:00:00Z' } },
+    ],
     [403, -32003, 'forbidden', false, /scopes/, { detail: 'Token does not have permission for this resource' }],
     [404, -32004, 'model_not_found', false, /models/, { detail: 'model not found: acme/Status-404' }],
     [426, -32061, 'tee_required', false, /TEE/, { detail: 'This model is not running in a TEE' }],
@@ -280,7 +305,8 @@ describe.each(['ndjson', 'lsp'] as const)('chat.stream over %s', (framing) => {
       attempts,
     });
     const detail = body as { detail?: unknown; error?: { message: string } };
-    const text = typeof detail.detail === 'string' ? detail.detail : ((detail.detail as { message?: string })?.message ?? detail.error?.message);
+    const text =
+      typeof detail.detail === 'string' ? detail.detail : ((detail.detail as { message?: string })?.message ?? detail.error?.message);
     expect(r.error?.data.message).toContain(text);
     expect(calls).toBe(attempts);
   });
@@ -327,7 +353,13 @@ describe.each(['ndjson', 'lsp'] as const)('chat.stream over %s', (framing) => {
     });
     const ids = Array.from({ length: 64 }, (_, k) => `many-${k}`);
     const replies = await Promise.all(
-      ids.map((id, k) => p.request('chat.stream', { model: 'acme/Many', messages: [{ role: 'user', content: `s${k}` }], ...(k % 2 ? { streamId: `named-${k}` } : {}) }, id)),
+      ids.map((id, k) =>
+        p.request(
+          'chat.stream',
+          { model: 'acme/Many', messages: [{ role: 'user', content: `s${k}` }], ...(k % 2 ? { streamId: `named-${k}` } : {}) },
+          id,
+        ),
+      ),
     );
     const expected = (k: number) => Array.from({ length: 20 }, (_, i) => `s${k}:${i};`);
     replies.forEach((r, k) => {
@@ -336,7 +368,9 @@ describe.each(['ndjson', 'lsp'] as const)('chat.stream over %s', (framing) => {
       expect(deltasOf(p, streamId, ids[k]!).map((d) => d.content)).toEqual(expected(k));
       expect(r.result.message.content).toBe(expected(k).join(''));
     });
-    const order = p.messages.filter((m) => m.method === 'chat.delta' && String(m.params.streamId).match(/^(many|named)-/)).map((m) => m.params.streamId);
+    const order = p.messages
+      .filter((m) => m.method === 'chat.delta' && String(m.params.streamId).match(/^(many|named)-/))
+      .map((m) => m.params.streamId);
     // They really were interleaved on the one connection: one after the other would switch 63
     // times. How often they switch depends on scheduling (a loaded machine delivers in bursts), so
     // the bound asks for at least twice the sequential count.
@@ -398,7 +432,9 @@ describe('chat.stream before sending', () => {
     try {
       const r = await p.request('chat.stream', { messages: [], maxTokens: 0 });
       expect(r.error?.code).toBe(-32602);
-      expect(r.error?.data.errors).toEqual(expect.arrayContaining([expect.objectContaining({ path: '/messages' }), expect.objectContaining({ path: '/maxTokens' })]));
+      expect(r.error?.data.errors).toEqual(
+        expect.arrayContaining([expect.objectContaining({ path: '/messages' }), expect.objectContaining({ path: '/maxTokens' })]),
+      );
     } finally {
       await p.stop();
     }

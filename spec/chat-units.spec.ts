@@ -59,17 +59,25 @@ describe('request mapping', () => {
       reasoning_effort: 'low',
     });
     // Extensions are not sent in the body; the original developer message is left alone.
-    expect(params.messages[0]!.role).toBe('developer');
+    expect(params.messages[0].role).toBe('developer');
   });
 
   it('uses the configured default model when none is given', () => {
-    expect(wireRequest({ messages: [{ role: 'user', content: 'hi' }] }, { defaultModel: 'chutes/zai-org/GLM-4.7-Flash' }).body.model).toBe('zai-org/GLM-4.7-Flash');
+    expect(wireRequest({ messages: [{ role: 'user', content: 'hi' }] }, { defaultModel: 'chutes/zai-org/GLM-4.7-Flash' }).body.model).toBe(
+      'zai-org/GLM-4.7-Flash',
+    );
   });
 
   it('sends the bearer token, X-TEE-Only and X-Enable-Thinking, and configured headers that cannot replace ours', () => {
     const h = wireHeaders({
       token: 'cpk_test_fake_key',
-      config: { headers: { 'X-Extra': '1', Authorization: 'Bearer other' }, modelEntries: [{ id: 'chutes/a/B', headers: { 'X-Model': 'b' } }, { id: 'c/D', headers: { 'X-Not': 'd' } }] },
+      config: {
+        headers: { 'X-Extra': '1', Authorization: 'Bearer other' },
+        modelEntries: [
+          { id: 'chutes/a/B', headers: { 'X-Model': 'b' } },
+          { id: 'c/D', headers: { 'X-Not': 'd' } },
+        ],
+      },
       upstreamModel: 'a/B',
       teeOnly: true,
       thinking: true,
@@ -85,7 +93,13 @@ describe('request mapping', () => {
       'x-tee-only': 'true',
       'x-enable-thinking': 'true',
     });
-    const plain = wireHeaders({ token: 't', config: { headers: {}, modelEntries: [] }, upstreamModel: 'a/B', teeOnly: false, userAgent: 'u' });
+    const plain = wireHeaders({
+      token: 't',
+      config: { headers: {}, modelEntries: [] },
+      upstreamModel: 'a/B',
+      teeOnly: false,
+      userAgent: 'u',
+    });
     expect(plain['x-tee-only']).toBeUndefined();
     expect(plain['x-enable-thinking']).toBeUndefined();
   });
@@ -101,7 +115,14 @@ describe('ChatAssembler', () => {
       a.add(chunk({ tool_calls: [{ index: 0, id: 'call_a', type: 'function', function: { name: 'get_weather', arguments: '' } }] })),
       a.add(chunk({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] })),
       a.add(chunk({ tool_calls: [{ index: 1, id: 'call_b', function: { name: 'get_time', arguments: '{"tz"' } }] })),
-      a.add(chunk({ tool_calls: [{ index: 0, function: { arguments: '"Paris"}' } }, { index: 1, function: { arguments: ':"UTC"}' } }] })),
+      a.add(
+        chunk({
+          tool_calls: [
+            { index: 0, function: { arguments: '"Paris"}' } },
+            { index: 1, function: { arguments: ':"UTC"}' } },
+          ],
+        }),
+      ),
       a.add({ model: 'm/served', choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }] }),
     ];
     expect(deltas).toEqual([
@@ -109,7 +130,12 @@ describe('ChatAssembler', () => {
       { toolCalls: [{ index: 0, id: 'call_a', name: 'get_weather' }] },
       { toolCalls: [{ index: 0, argumentsDelta: '{"city":' }] },
       { toolCalls: [{ index: 1, id: 'call_b', name: 'get_time', argumentsDelta: '{"tz"' }] },
-      { toolCalls: [{ index: 0, argumentsDelta: '"Paris"}' }, { index: 1, argumentsDelta: ':"UTC"}' }] },
+      {
+        toolCalls: [
+          { index: 0, argumentsDelta: '"Paris"}' },
+          { index: 1, argumentsDelta: ':"UTC"}' },
+        ],
+      },
       undefined,
     ]);
     expect(a.message()).toEqual({
@@ -151,9 +177,18 @@ describe('ChatAssembler', () => {
 
   it('maps the usage chunk (choices: []) with cached tokens', () => {
     const a = new ChatAssembler();
-    expect(a.add({ choices: [], usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, prompt_tokens_details: { cached_tokens: 4 } } })).toBeUndefined();
+    expect(
+      a.add({
+        choices: [],
+        usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, prompt_tokens_details: { cached_tokens: 4 } },
+      }),
+    ).toBeUndefined();
     expect(mapUsage(a.usage)).toEqual({ promptTokens: 10, completionTokens: 5, totalTokens: 15, cachedTokens: 4 });
-    expect(mapUsage({ prompt_tokens: 3, completion_tokens: 2, prompt_tokens_details: null })).toEqual({ promptTokens: 3, completionTokens: 2, totalTokens: 5 });
+    expect(mapUsage({ prompt_tokens: 3, completion_tokens: 2, prompt_tokens_details: null })).toEqual({
+      promptTokens: 3,
+      completionTokens: 2,
+      totalTokens: 5,
+    });
     expect(mapUsage(undefined)).toBeUndefined();
   });
 
@@ -162,11 +197,27 @@ describe('ChatAssembler', () => {
     a.add(
       completionAsChunk({
         model: 'm',
-        choices: [{ index: 0, message: { role: 'assistant', content: 'hi', reasoning_content: 'r', tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] }, finish_reason: 'stop' }],
+        choices: [
+          {
+            index: 0,
+            message: {
+              role: 'assistant',
+              content: 'hi',
+              reasoning_content: 'r',
+              tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }],
+            },
+            finish_reason: 'stop',
+          },
+        ],
         usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
       }),
     );
-    expect(a.message()).toEqual({ role: 'assistant', content: 'hi', reasoning: 'r', toolCalls: [{ id: 'c', type: 'function', name: 'f', arguments: '{}' }] });
+    expect(a.message()).toEqual({
+      role: 'assistant',
+      content: 'hi',
+      reasoning: 'r',
+      toolCalls: [{ id: 'c', type: 'function', name: 'f', arguments: '{}' }],
+    });
     expect(a.finishReason).toBe('stop');
   });
 });
@@ -184,7 +235,9 @@ describe('cost and rate limits', () => {
 
   it('reads X-RateLimit-* (reset as epoch seconds or seconds from now)', () => {
     const now = Date.parse('2026-01-01T00:00:00Z');
-    expect(parseRateLimit({ 'x-ratelimit-limit': '60', 'x-ratelimit-remaining': '59', 'x-ratelimit-reset': String(now / 1000 + 30) }, now)).toEqual({
+    expect(
+      parseRateLimit({ 'x-ratelimit-limit': '60', 'x-ratelimit-remaining': '59', 'x-ratelimit-reset': String(now / 1000 + 30) }, now),
+    ).toEqual({
       limit: 60,
       remaining: 59,
       resetAt: '2026-01-01T00:00:30.000Z',

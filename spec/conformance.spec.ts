@@ -21,9 +21,13 @@ describe('conformance kit', () => {
   it('covers every method, every notification and every error code of the protocol', () => {
     const text = JSON.stringify(scenarios.map((s) => s.scenario.steps));
     const doc = JSON.parse(fs.readFileSync(path.join(ROOT, 'schemas', 'openrpc.json'), 'utf8'));
-    for (const m of doc.methods) expect({ method: m.name, sent: text.includes(`"method":"${m.name}"`) }).toEqual({ method: m.name, sent: true });
+    for (const m of doc.methods)
+      expect({ method: m.name, sent: text.includes(`"method":"${m.name}"`) }).toEqual({ method: m.name, sent: true });
     for (const n of doc['x-notifications']) {
-      expect({ notification: n.name, expected: text.includes(`"method":"${n.name}"`) || (n.name === 'chat.delta' && text.includes('"expectStream"')) }).toEqual({ notification: n.name, expected: true });
+      expect({
+        notification: n.name,
+        expected: text.includes(`"method":"${n.name}"`) || (n.name === 'chat.delta' && text.includes('"expectStream"')),
+      }).toEqual({ notification: n.name, expected: true });
     }
     for (const code of PROTOCOL_CODES) expect({ code, expected: text.includes(`"code":${code}`) }).toEqual({ code, expected: true });
     const framings = new Set(scenarios.flatMap((s) => s.scenario.framings ?? ['ndjson', 'lsp']));
@@ -46,7 +50,10 @@ describe('conformance kit', () => {
         name: 'wrong',
         description: 'expects a result the adapter does not give',
         framings: ['ndjson'],
-        steps: [{ send: { jsonrpc: '2.0', id: 1, method: 'config.validate', params: {} } }, { expect: { id: 1, result: { valid: false } }, timeoutMs: 2000 }],
+        steps: [
+          { send: { jsonrpc: '2.0', id: 1, method: 'config.validate', params: {} } },
+          { expect: { id: 1, result: { valid: false } }, timeoutMs: 2000 },
+        ],
       }),
     );
     const { failed, results } = await runConformance({ dir });

@@ -165,7 +165,10 @@ describe('auto detection', () => {
   ])('%j is %s', (input, framing) => {
     const seen: string[] = [];
     const { sink, events } = collect();
-    const d = new AutoDecoder((f) => (f === 'lsp' ? new LspDecoder(sink, 100) : new NdjsonDecoder(sink, 100)), (f) => seen.push(f));
+    const d = new AutoDecoder(
+      (f) => (f === 'lsp' ? new LspDecoder(sink, 100) : new NdjsonDecoder(sink, 100)),
+      (f) => seen.push(f),
+    );
     d.push(Buffer.from(input));
     d.end();
     expect(seen).toEqual([framing]);

@@ -34,7 +34,15 @@ describe('chutes-rpc models list', () => {
     expect(lines[0]).toMatch(/^ID\s+TEE\s+CONTEXT\s+MAX OUT\s+IN \$\/1M\s+OUT \$\/1M\s+CAPABILITIES$/);
     expect(lines).toHaveLength(demo.data.length + 1);
     const kimi = lines.find((l) => l.startsWith('chutes/moonshotai/Kimi-K2.5-TEE '))!;
-    expect(kimi.split(/\s+/)).toEqual(['chutes/moonshotai/Kimi-K2.5-TEE', 'yes', '262144', '65535', '0.45', '2.2', 'tools,json,structured,reasoning,vision']);
+    expect(kimi.split(/\s+/)).toEqual([
+      'chutes/moonshotai/Kimi-K2.5-TEE',
+      'yes',
+      '262144',
+      '65535',
+      '0.45',
+      '2.2',
+      'tools,json,structured,reasoning,vision',
+    ]);
     const flash = lines.find((l) => l.startsWith('chutes/zai-org/GLM-4.7-Flash '))!;
     expect(flash.split(/\s+/).slice(1, 3)).toEqual(['no', '202752']);
     expect(r.stderr).toMatch(/^11 models from the live list \(fetched \d{4}-/m);
@@ -85,7 +93,7 @@ describe('chutes-rpc models list', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('/models/providers/chutes/teeOnly');
-    expect(r.stderr).toMatch(/\n  what to do: .*config validate/);
+    expect(r.stderr).toMatch(/\n {2}what to do: .*config validate/);
   });
 
   it('exits 2 for a --replay file that does not exist', async () => {

@@ -32,7 +32,12 @@ afterEach(async () => {
 });
 
 /** A server whose config points at `lb`, plus any provider/chutesRpc settings. */
-function against(lb: Loopback, provider: Record<string, unknown> = {}, extra: Record<string, unknown> = {}, opts: SpawnOptions = {}): SpawnOptions {
+function against(
+  lb: Loopback,
+  provider: Record<string, unknown> = {},
+  extra: Record<string, unknown> = {},
+  opts: SpawnOptions = {},
+): SpawnOptions {
   const home = opts.home ?? tempHome();
   writeConfig(home, { models: { providers: { chutes: { baseUrl: `${lb.url}/v1`, ...provider } } }, ...extra });
   return { ...opts, home };
@@ -56,24 +61,27 @@ function expectClean(p: RpcProcess): void {
 }
 
 describe('models.discover against a live list (loopback HTTP)', () => {
-  it.each(['ndjson', 'lsp'] as const)('answers from the live list over %s, asking for JSON without a credential when there is none', async (framing) => {
-    const lb = await upstream(serveDemo);
-    await withServer(against(lb, {}, {}, { framing }), async (p) => {
-      const r = await discover(p);
-      expect(r.source).toBe('live');
-      expect(ids(r)).toEqual(demoIds);
-      expect(r.warning).toBeUndefined();
-      expect(Date.now() - Date.parse(r.fetchedAt)).toBeLessThan(60_000);
-      expect(lb.requests).toHaveLength(1);
-      expect(lb.requests[0]!.method).toBe('GET');
-      expect(lb.requests[0]!.url).toBe('/v1/models');
-      expect(lb.requests[0]!.headers.accept).toBe('application/json');
-      expect(lb.requests[0]!.headers.authorization).toBeUndefined();
-      const kimi = r.models.find((m: { upstreamId: string }) => m.upstreamId === 'moonshotai/Kimi-K2.5-TEE');
-      expect(kimi).toMatchObject({ name: 'Kimi K2.5', tee: true, recommendedFor: ['best-overall'], origin: 'live+catalog' });
-      expectClean(p);
-    });
-  });
+  it.each(['ndjson', 'lsp'] as const)(
+    'answers from the live list over %s, asking for JSON without a credential when there is none',
+    async (framing) => {
+      const lb = await upstream(serveDemo);
+      await withServer(against(lb, {}, {}, { framing }), async (p) => {
+        const r = await discover(p);
+        expect(r.source).toBe('live');
+        expect(ids(r)).toEqual(demoIds);
+        expect(r.warning).toBeUndefined();
+        expect(Date.now() - Date.parse(r.fetchedAt)).toBeLessThan(60_000);
+        expect(lb.requests).toHaveLength(1);
+        expect(lb.requests[0]!.method).toBe('GET');
+        expect(lb.requests[0]!.url).toBe('/v1/models');
+        expect(lb.requests[0]!.headers.accept).toBe('application/json');
+        expect(lb.requests[0]!.headers.authorization).toBeUndefined();
+        const kimi = r.models.find((m: { upstreamId: string }) => m.upstreamId === 'moonshotai/Kimi-K2.5-TEE');
+        expect(kimi).toMatchObject({ name: 'Kimi K2.5', tee: true, recommendedFor: ['best-overall'], origin: 'live+catalog' });
+        expectClean(p);
+      });
+    },
+  );
 
   it('sends the credential and the configured extra headers', async () => {
     const lb = await upstream(serveDemo);
@@ -116,7 +124,10 @@ describe('models.discover against a live list (loopback HTTP)', () => {
 
   it('keeps TEE models only with teeOnly, from the param or else the config', async () => {
     const lb = await upstream(serveDemo);
-    const teeIds = demo.data.filter((e) => e.confidential_compute).map((e) => `chutes/${e.id}`).sort();
+    const teeIds = demo.data
+      .filter((e) => e.confidential_compute)
+      .map((e) => `chutes/${e.id}`)
+      .sort();
     expect(teeIds.length).toBeGreaterThan(0);
     expect(teeIds.length).toBeLessThan(demoIds.length);
     await withServer(against(lb), async (p) => {
@@ -213,7 +224,11 @@ describe('models.discover against a live list (loopback HTTP)', () => {
     ['invalid JSON', '{"object":"list","data":[{"id":"zai-org/GLM', /not valid JSON/],
     ['an empty list', { object: 'list', data: [] }, /the live list is empty/],
     ['a body without a data list', { detail: 'maintenance' }, /has no data list/],
-    ['only unusable entries', { object: 'list', data: [{ object: 'model' }, { id: 7 }] }, /none of the 2 entries of the live list is usable/],
+    [
+      'only unusable entries',
+      { object: 'list', data: [{ object: 'model' }, { id: 7 }] },
+      /none of the 2 entries of the live list is usable/,
+    ],
   ])('falls back to the catalog on %s', async (_what, body, why) => {
     const lb = await upstream((_req, res) => sendJson(res, 200, body));
     await withServer(against(lb), async (p) => {
@@ -275,7 +290,10 @@ describe('models.discover against a live list (loopback HTTP)', () => {
     await withServer(against(lb, { models }), async (p) => {
       const r = await discover(p);
       expect(ids(r)).toEqual([...demoIds, 'chutes/my-org/private-model'].sort());
-      expect(r.models.find((m: { id: string }) => m.id === 'chutes/my-org/private-model')).toMatchObject({ origin: 'config', contextWindow: 8192 });
+      expect(r.models.find((m: { id: string }) => m.id === 'chutes/my-org/private-model')).toMatchObject({
+        origin: 'config',
+        contextWindow: 8192,
+      });
       expectClean(p);
     });
   });
@@ -312,7 +330,10 @@ describe('models.discover against a live list (loopback HTTP)', () => {
 });
 
 describe('models.discover from the recorded fixtures (--replay)', () => {
-  const replay = (name: string, opts: SpawnOptions = {}): SpawnOptions => ({ ...opts, args: ['--replay', cassettePath(name), ...(opts.args ?? [])] });
+  const replay = (name: string, opts: SpawnOptions = {}): SpawnOptions => ({
+    ...opts,
+    args: ['--replay', cassettePath(name), ...(opts.args ?? [])],
+  });
 
   it('maps the demo list, the docs models among it', async () => {
     await withServer(replay('models-demo.json'), async (p) => {

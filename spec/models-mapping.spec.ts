@@ -165,7 +165,15 @@ describe('reading a whole live list', () => {
     expect(read.find((f) => f.upstreamId === 'NousResearch/Hermes-4-14B')!.contextWindow).toBe(40960);
     expect(skipped).toHaveLength(data.length - read.length);
     const text = skipped.join('\n');
-    for (const why of ['repeats an earlier id', 'no id', 'broken/context-as-text', 'context_length', 'pricing.prompt', 'not an object (string)', 'not an object (null)']) {
+    for (const why of [
+      'repeats an earlier id',
+      'no id',
+      'broken/context-as-text',
+      'context_length',
+      'pricing.prompt',
+      'not an object (string)',
+      'not an object (null)',
+    ]) {
       expect(text).toContain(why);
     }
   });
@@ -207,7 +215,11 @@ describe('merging live facts, the catalog and config entries', () => {
   });
 
   it('takes a live supported_features list as the whole truth, even when it says less than the catalog', () => {
-    const m = buildModel(facts({ id: 'moonshotai/Kimi-K2.5-TEE', supported_features: [] }), catalogEntry('moonshotai/Kimi-K2.5-TEE'), undefined);
+    const m = buildModel(
+      facts({ id: 'moonshotai/Kimi-K2.5-TEE', supported_features: [] }),
+      catalogEntry('moonshotai/Kimi-K2.5-TEE'),
+      undefined,
+    );
     expect(m.capabilities).toMatchObject({ tools: false, jsonMode: false, structuredOutputs: false, reasoning: false });
   });
 
@@ -216,7 +228,9 @@ describe('merging live facts, the catalog and config entries', () => {
     const cfg: ConfigModelEntry = { id: 'moonshotai/Kimi-K2.5-TEE', tee: true };
     expect(buildModel(notTee, catalogEntry('moonshotai/Kimi-K2.5-TEE'), cfg).tee).toBe(false);
     // Without the live flag, the config says, then the catalog.
-    expect(buildModel(facts({ id: 'moonshotai/Kimi-K2.5-TEE' }), catalogEntry('moonshotai/Kimi-K2.5-TEE'), { id: 'x', tee: false }).tee).toBe(false);
+    expect(
+      buildModel(facts({ id: 'moonshotai/Kimi-K2.5-TEE' }), catalogEntry('moonshotai/Kimi-K2.5-TEE'), { id: 'x', tee: false }).tee,
+    ).toBe(false);
     expect(buildModel(facts({ id: 'moonshotai/Kimi-K2.5-TEE' }), catalogEntry('moonshotai/Kimi-K2.5-TEE'), undefined).tee).toBe(true);
   });
 
@@ -256,7 +270,11 @@ describe('merging live facts, the catalog and config entries', () => {
   });
 
   it('drops repeated ids and sorts by id', () => {
-    const twice = [facts({ id: 'b/x', max_model_len: 1000 }), facts({ id: 'A/y', max_model_len: 2000 }), facts({ id: 'b/x', max_model_len: 3000 })];
+    const twice = [
+      facts({ id: 'b/x', max_model_len: 1000 }),
+      facts({ id: 'A/y', max_model_len: 2000 }),
+      facts({ id: 'b/x', max_model_len: 3000 }),
+    ];
     const merged = mergeModels(twice, [], []);
     expect(merged.map((m) => [m.upstreamId, m.contextWindow])).toEqual([
       ['A/y', 2000],

@@ -24,7 +24,12 @@ function makeApp(lb: Loopback | undefined, config: Partial<ResolvedConfig> = {})
     },
     afterUnauthorized: async () => undefined,
   } as unknown as CredentialResolver;
-  const app = new ChutesContext({ home: tempHome() }, { config: { ...base, baseUrl: lb ? `${lb.url}/v1` : 'http://127.0.0.1:9/v1', ...config }, problems: [] }, log, { credentials });
+  const app = new ChutesContext(
+    { home: tempHome() },
+    { config: { ...base, baseUrl: lb ? `${lb.url}/v1` : 'http://127.0.0.1:9/v1', ...config }, problems: [] },
+    log,
+    { credentials },
+  );
   return { app, cred, lines };
 }
 
@@ -68,7 +73,11 @@ describe('ModelSource', () => {
     expect((await models.discover()).source).toBe('cache');
     cred.current = undefined;
     expect((await models.discover()).source).toBe('cache');
-    expect(lb.requests.map((r) => r.headers.authorization)).toEqual([undefined, 'Bearer cpk_test_fake_key_a', 'Bearer cpk_test_fake_key_b']);
+    expect(lb.requests.map((r) => r.headers.authorization)).toEqual([
+      undefined,
+      'Bearer cpk_test_fake_key_a',
+      'Bearer cpk_test_fake_key_b',
+    ]);
   });
 
   it('lets concurrent callers share one fetch', async () => {
@@ -225,7 +234,12 @@ describe('ModelSource', () => {
   it('logs each skipped entry at debug level', async () => {
     const lb = await upstream((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ object: 'list', data: [{ id: 'a/ok', max_model_len: 4096 }, { object: 'model' }, { id: 'a/ok', max_model_len: 1 }] }));
+      res.end(
+        JSON.stringify({
+          object: 'list',
+          data: [{ id: 'a/ok', max_model_len: 4096 }, { object: 'model' }, { id: 'a/ok', max_model_len: 1 }],
+        }),
+      );
     });
     const { app, lines } = track(makeApp(lb));
     expect((await app.models.discover()).models.map((m) => m.id)).toEqual(['chutes/a/ok']);

@@ -25,6 +25,8 @@ describe('the OpenRPC document', () => {
 
   it('is what the build generates from the schemas (committed up to date)', () => {
     const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
-    expect(() => execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build-schemas.js'), '--check'], { stdio: 'pipe' })).not.toThrow();
+    expect(() =>
+      execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build-schemas.js'), '--check'], { stdio: 'pipe' }),
+    ).not.toThrow();
   });
 });

@@ -21,11 +21,19 @@ describe('replay', () => {
       { request: { url: 'https://llm.chutes.ai/v1/models' }, response: { status: 200, json: { object: 'list', data: [] } }, repeat: true },
       {
         request: { method: 'POST', url: 'https://llm.chutes.ai/v1/chat/completions', body: { model: 'a' } },
-        response: { status: 429, headers: { 'retry-after': '0' }, json: { detail: 'Infrastructure is at maximum capacity, try again later' } },
+        response: {
+          status: 429,
+          headers: { 'retry-after': '0' },
+          json: { detail: 'Infrastructure is at maximum capacity, try again later' },
+        },
       },
       {
         request: { method: 'POST', url: 'https://llm.chutes.ai/v1/chat/completions', body: { model: 'a' } },
-        response: { status: 200, headers: { 'content-type': 'text/event-stream' }, sse: [{ choices: [{ delta: { content: 'hi' } }] }, '[DONE]'] },
+        response: {
+          status: 200,
+          headers: { 'content-type': 'text/event-stream' },
+          sse: [{ choices: [{ delta: { content: 'hi' } }] }, '[DONE]'],
+        },
       },
     ],
   });
@@ -38,7 +46,11 @@ describe('replay', () => {
         expect(await r.body.json()).toEqual({ object: 'list', data: [] });
       }
       const post = (model: string) =>
-        request('https://llm.chutes.ai/v1/chat/completions', { dispatcher: agent, method: 'POST', body: JSON.stringify({ model, stream: true }) });
+        request('https://llm.chutes.ai/v1/chat/completions', {
+          dispatcher: agent,
+          method: 'POST',
+          body: JSON.stringify({ model, stream: true }),
+        });
       const first = await post('a');
       expect(first.statusCode).toBe(429);
       expect(first.headers['retry-after']).toBe('0');
@@ -73,7 +85,12 @@ describe('replay pacing', () => {
     interactions: [
       {
         request: { method: 'POST', url: 'https://llm.chutes.ai/v1/chat/completions' },
-        response: { status: 200, headers: { 'content-type': 'text/event-stream' }, eventIntervalMs: 40, sse: ['1', '2', '3', '4', '[DONE]'] },
+        response: {
+          status: 200,
+          headers: { 'content-type': 'text/event-stream' },
+          eventIntervalMs: 40,
+          sse: ['1', '2', '3', '4', '[DONE]'],
+        },
         repeat: true,
       },
     ],
@@ -98,7 +115,12 @@ describe('replay pacing', () => {
     const agent = replayDispatcher(paced);
     try {
       const ac = new AbortController();
-      const r = await request('https://llm.chutes.ai/v1/chat/completions', { dispatcher: agent, method: 'POST', body: '{}', signal: ac.signal });
+      const r = await request('https://llm.chutes.ai/v1/chat/completions', {
+        dispatcher: agent,
+        method: 'POST',
+        body: '{}',
+        signal: ac.signal,
+      });
       const got: string[] = [];
       const t0 = Date.now();
       const err = await (async () => {

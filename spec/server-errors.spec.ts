@@ -153,7 +153,9 @@ describe('config at start', () => {
     writeConfig(home, '{ models: { providers: { chutes: { baseUrl: "http://example.com/v1", oops: 1 } } } }');
     await withServer({ home }, async (p) => {
       const init = await p.request('initialize', {});
-      expect(init.result.configProblems).toEqual(expect.arrayContaining([{ path: '/models/providers/chutes/oops', message: 'is not a known property' }]));
+      expect(init.result.configProblems).toEqual(
+        expect.arrayContaining([{ path: '/models/providers/chutes/oops', message: 'is not a known property' }]),
+      );
       const v = await p.request('config.validate', {});
       expect(v.result.valid).toBe(false);
       expect(v.result.path).toContain('config.json5');

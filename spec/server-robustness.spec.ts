@@ -138,7 +138,10 @@ describe('nothing secret in answers', () => {
 
   it('shows the base URL in initialize without a user or password', async () => {
     const home = tempHome();
-    writeConfig(home, { env: { MY_TOKEN: 'tok_review_secretvalue' }, models: { providers: { chutes: { baseUrl: 'http://u:${MY_TOKEN}@127.0.0.1:9/v1' } } } });
+    writeConfig(home, {
+      env: { MY_TOKEN: 'tok_review_secretvalue' },
+      models: { providers: { chutes: { baseUrl: 'http://u:${MY_TOKEN}@127.0.0.1:9/v1' } } },
+    });
     await withServer({ home }, async (p) => {
       const r = await p.request('initialize', {});
       expect(r.result.provider.baseUrl).toBe('http://127.0.0.1:9/v1');
@@ -153,7 +156,9 @@ describe('nothing secret in answers', () => {
       res.end('{"object":"list","data":[]}');
     });
     const home = tempHome();
-    writeConfig(home, { models: { providers: { chutes: { baseUrl: `${server.url}/v1`, headers: { Authorization: 'Bearer cpk_test_fake_from_config' } } } } });
+    writeConfig(home, {
+      models: { providers: { chutes: { baseUrl: `${server.url}/v1`, headers: { Authorization: 'Bearer cpk_test_fake_from_config' } } } },
+    });
     try {
       await withServer({ home }, async (p) => {
         const r = await p.request('auth.login', { method: 'apiKey', apiKey: 'cpk_test_fake_being_checked' });

@@ -62,7 +62,7 @@ describe('SseDecoder', () => {
     const expected = decodeAll([recorded]);
     expect(decodeAll([...recorded].map((b) => Uint8Array.of(b)))).toEqual(expected);
     let seed = 42;
-    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
     for (let k = 0; k < 500; k++) {
       const a = rnd(recorded.length);
       const b = a + rnd(recorded.length - a);
@@ -93,11 +93,15 @@ describe('SseDecoder', () => {
   });
 
   it('strips a UTF-8 byte order mark at the start', () => {
-    expect(decodeAll([Buffer.from([0xef, 0xbb]), Buffer.from([0xbf, ...Buffer.from('data: x\n\n')])])).toEqual([{ kind: 'event', data: 'x' }]);
+    expect(decodeAll([Buffer.from([0xef, 0xbb]), Buffer.from([0xbf, ...Buffer.from('data: x\n\n')])])).toEqual([
+      { kind: 'event', data: 'x' },
+    ]);
   });
 
   it('keeps the event type', () => {
-    expect(decodeAll([Buffer.from('event: error\ndata: {"error":"x"}\n\n')])).toEqual([{ kind: 'event', event: 'error', data: '{"error":"x"}' }]);
+    expect(decodeAll([Buffer.from('event: error\ndata: {"error":"x"}\n\n')])).toEqual([
+      { kind: 'event', event: 'error', data: '{"error":"x"}' },
+    ]);
   });
 
   it('refuses an event over the size limit instead of buffering without bound', () => {

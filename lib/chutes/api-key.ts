@@ -29,7 +29,10 @@ export async function verifyApiKey(app: ChutesContext, apiKey: string, signal?: 
     });
   } catch (err) {
     if (signal?.aborted || !(err instanceof ChutesError)) throw err;
-    throw new ChutesError('network_error', { message: `Could not verify the API key: ${err.message}; nothing was stored.`, retryable: true });
+    throw new ChutesError('network_error', {
+      message: `Could not verify the API key: ${err.message}; nothing was stored.`,
+      retryable: true,
+    });
   }
   // Only an error answer's body matters: of any body only the start is read.
   const text = await res.text(MAX_ERROR_BODY_BYTES, 'truncate').catch(() => '');
@@ -37,7 +40,8 @@ export async function verifyApiKey(app: ChutesContext, apiKey: string, signal?: 
     throw new ChutesError('unauthorized', {
       message: `Chutes rejected the API key (GET ${url}: HTTP 401: ${errorDetail(text)}); nothing was stored.`,
       httpStatus: 401,
-      resolution: 'Check the key (Chutes API keys start with cpk_) in your Chutes account, then log in again; or pass verify: false to store it unchecked.',
+      resolution:
+        'Check the key (Chutes API keys start with cpk_) in your Chutes account, then log in again; or pass verify: false to store it unchecked.',
     });
   }
   if (res.status < 200 || res.status >= 300) {
@@ -52,7 +56,8 @@ export async function apiKeyLogin(app: ChutesContext, params: ApiKeyLoginParams,
   if (!given) {
     throw new ChutesError('auth_required', {
       message: 'No API key to log in with: pass apiKey or set CHUTES_API_KEY.',
-      resolution: 'Create an API key in your Chutes account (it starts with cpk_), then: chutes-rpc onboard --auth-choice chutes-api-key --chutes-api-key cpk_...',
+      resolution:
+        'Create an API key in your Chutes account (it starts with cpk_), then: chutes-rpc onboard --auth-choice chutes-api-key --chutes-api-key cpk_...',
     });
   }
   const apiKey = given;

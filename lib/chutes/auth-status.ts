@@ -36,7 +36,13 @@ export async function statusOf(app: ChutesContext, params: AuthStatusParams, sig
     problem = problemText(err);
   }
   const c = sel.credential;
-  const result: AuthStatusResult = { authenticated: problem === undefined, method: c.method, profile: c.profile ?? null, source: c.source, profiles };
+  const result: AuthStatusResult = {
+    authenticated: problem === undefined,
+    method: c.method,
+    profile: c.profile ?? null,
+    source: c.source,
+    profiles,
+  };
   const stored = sel.stored;
   if (stored?.method === 'oauth') {
     if (stored.account) result.account = stored.account;

@@ -43,7 +43,6 @@ export function pickStored(profiles: Record<string, StoredProfile>, method: 'api
   return best;
 }
 
-
 /**
  * Which credential a call uses, in this order:
  *   1. an explicit profile (`resolve({profile})`, e.g. auth.status {profile});

@@ -7,7 +7,8 @@ export async function logout(app: ChutesContext, params: AuthLogoutParams): Prom
   const name = params.profile ?? resolver.storedChoice();
   const config = app.config;
   const stillInEffect = config.apiKey ? 'the API key in the config' : config.env.CHUTES_API_KEY?.trim() ? 'CHUTES_API_KEY' : undefined;
-  if (stillInEffect && params.profile === undefined) app.log.warn(`${stillInEffect} is not stored by chutes-rpc and stays in effect after logout`);
+  if (stillInEffect && params.profile === undefined)
+    app.log.warn(`${stillInEffect} is not stored by chutes-rpc and stays in effect after logout`);
   if (!name) return { loggedOut: true };
   const revoked = await resolver.store().update(async (data) => {
     const p = data.profiles[name];

@@ -132,7 +132,11 @@ function report(err: unknown): number {
   const { ChutesError } = require('../chutes/errors') as typeof import('../chutes/errors');
   const { RpcError } = require('../server/rpc-error') as typeof import('../server/rpc-error');
   const data: { resolution?: unknown; attempts?: unknown } | undefined =
-    err instanceof ChutesError ? err.data : err instanceof RpcError && typeof err.data === 'object' && err.data !== null ? err.data : undefined;
+    err instanceof ChutesError
+      ? err.data
+      : err instanceof RpcError && typeof err.data === 'object' && err.data !== null
+        ? err.data
+        : undefined;
   const message = err instanceof Error ? err.message : String(err);
   const attempts = typeof data?.attempts === 'number' && data.attempts > 1 ? ` (after ${data.attempts} attempts)` : '';
   process.stderr.write(`chutes-rpc: ${redact(message)}${attempts}\n`);

@@ -21,12 +21,22 @@ export const SETTINGS_OPTIONS = { config, home, replay, record, 'log-level': log
 /** The options of `serve`, described once for both the fast start-up parser and yargs' help. */
 export const SERVE_OPTIONS = {
   config,
-  framing: { type: 'string', choices: ['auto', 'lsp', 'ndjson'], default: 'auto', describe: 'message framing; auto decides from the first byte' },
+  framing: {
+    type: 'string',
+    choices: ['auto', 'lsp', 'ndjson'],
+    default: 'auto',
+    describe: 'message framing; auto decides from the first byte',
+  },
   home,
   replay,
   record,
   'log-level': logLevel,
-  'on-eof': { type: 'string', choices: ['cancel', 'wait'], default: 'cancel', describe: 'at end of input: cancel running requests, or let them finish' },
+  'on-eof': {
+    type: 'string',
+    choices: ['cancel', 'wait'],
+    default: 'cancel',
+    describe: 'at end of input: cancel running requests, or let them finish',
+  },
 } as const;
 
 /**

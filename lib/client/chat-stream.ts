@@ -14,7 +14,7 @@ export class ChatStream implements AsyncIterableIterator<ChatDelta> {
   private readonly queue: ChatDelta[] = [];
   private wake: (() => void) | undefined;
   private replied = false;
-  private failure: unknown;
+  private failure: Error | undefined;
   private left = false;
 
   constructor(
@@ -29,7 +29,7 @@ export class ChatStream implements AsyncIterableIterator<ChatDelta> {
     });
     this.result.then(
       () => this.settle(undefined),
-      (err: unknown) => this.settle(err),
+      (err: unknown) => this.settle(err instanceof Error ? err : new Error(String(err))),
     );
   }
 
@@ -70,7 +70,7 @@ export class ChatStream implements AsyncIterableIterator<ChatDelta> {
     return this;
   }
 
-  private settle(failure: unknown): void {
+  private settle(failure: Error | undefined): void {
     this.replied = true;
     this.failure = failure;
     this.wakeReader();

@@ -50,6 +50,7 @@ export interface SentRequest {
 
 export type Disposer = () => void;
 export type MessageListener = (msg: RpcMessage) => void;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a notification's params, typed by the listener
 export type NotificationListener = (params: any, msg: RpcMessage) => void;
 export type DeltaListener = (delta: ChatDelta) => void;
 
@@ -224,10 +225,13 @@ export class HostClient {
         finish();
         reject(new ConnectionClosedError('a matching message'));
       });
-      const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
-        finish();
-        reject(new Error(`no matching message within ${timeoutMs} ms`));
-      }, timeoutMs);
+      const timer =
+        timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              finish();
+              reject(new Error(`no matching message within ${timeoutMs} ms`));
+            }, timeoutMs);
       const abort = () => {
         finish();
         reject(signal?.reason);

@@ -1,3 +1,6 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- payloads are whatever the peer sent; request<R>() and the
+   generated types give them a type at the call site. */
+
 export type RpcId = string | number;
 
 export interface RpcErrorObject {

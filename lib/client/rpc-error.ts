@@ -9,6 +9,7 @@ export const REQUEST_CANCELLED = -32800;
  */
 export class RpcError extends Error {
   readonly code: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- whatever the peer sent as data
   readonly data: any;
   readonly type: string | undefined;
   readonly resolution: string | undefined;

@@ -149,9 +149,7 @@ export function resolveConfigValue(value: unknown, processEnv: NodeJS.ProcessEnv
 
   const provider = substitute(file.models?.providers?.chutes ?? {}, '/models/providers/chutes', env, problems) as ChutesProviderConfig;
   const modelSetting = substitute(file.agents?.defaults?.model, '/agents/defaults/model', env, problems) as
-    | string
-    | { primary?: string }
-    | undefined;
+    string | { primary?: string } | undefined;
   const settings = file.chutesRpc ?? {};
 
   const config: ResolvedConfig = { ...base, env };

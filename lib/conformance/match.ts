@@ -33,11 +33,14 @@ const show = (v: unknown) => (v === undefined ? 'nothing' : JSON.stringify(v)?.s
 export function match(pattern: unknown, actual: unknown, vars: Vars, path = ''): Mismatch | undefined {
   if (isMatcher(pattern)) return matchWith(pattern, actual, vars, path);
   if (pattern === null || typeof pattern !== 'object') {
-    return Object.is(pattern, actual) || pattern === actual ? undefined : { path, message: `expected ${show(pattern)}, got ${show(actual)}` };
+    return Object.is(pattern, actual) || pattern === actual
+      ? undefined
+      : { path, message: `expected ${show(pattern)}, got ${show(actual)}` };
   }
   if (Array.isArray(pattern)) {
     if (!Array.isArray(actual)) return { path, message: `expected an array, got ${show(actual)}` };
-    if (actual.length !== pattern.length) return { path, message: `expected ${pattern.length} items, got ${actual.length}: ${show(actual)}` };
+    if (actual.length !== pattern.length)
+      return { path, message: `expected ${pattern.length} items, got ${actual.length}: ${show(actual)}` };
     for (let i = 0; i < pattern.length; i++) {
       const m = match(pattern[i], actual[i], vars, `${path}/${i}`);
       if (m) return m;

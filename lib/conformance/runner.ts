@@ -224,7 +224,12 @@ class Session {
     const calls: Array<{ id?: string; name?: string; arguments: string }> = [];
     for (const [n, e] of deltas.entries()) {
       e.used = true;
-      const p = e.msg.params as { seq: number; content?: string; reasoning?: string; toolCalls?: Array<{ index: number; id?: string; name?: string; argumentsDelta?: string }> };
+      const p = e.msg.params as {
+        seq: number;
+        content?: string;
+        reasoning?: string;
+        toolCalls?: Array<{ index: number; id?: string; name?: string; argumentsDelta?: string }>;
+      };
       if (p.seq !== n) return `stream ${streamId}: delta ${n} has seq ${p.seq} (seq must count from 0 without gaps)`;
       content += p.content ?? '';
       reasoning += p.reasoning ?? '';
@@ -235,7 +240,8 @@ class Session {
         c.arguments += tc.argumentsDelta ?? '';
       }
     }
-    if (s.minDeltas !== undefined && deltas.length < s.minDeltas) return `stream ${streamId}: ${deltas.length} deltas, expected at least ${s.minDeltas}`;
+    if (s.minDeltas !== undefined && deltas.length < s.minDeltas)
+      return `stream ${streamId}: ${deltas.length} deltas, expected at least ${s.minDeltas}`;
     const checks: Array<[string, unknown, unknown]> = [];
     if (s.content !== undefined) checks.push(['content', s.content, content]);
     if (s.reasoning !== undefined) checks.push(['reasoning', s.reasoning, reasoning]);

@@ -47,7 +47,10 @@ const WEATHER_TOOL: Tool = {
  * `npm run demo`: drives the adapter as a host would, over NDJSON, offline on the recorded demo
  * traffic: initialize, models.discover, a streamed chat, a tool call round trip, a cancelled stream.
  */
-export async function runDemo(out: NodeJS.WritableStream = process.stdout, color = !!(process.stdout as { isTTY?: boolean }).isTTY): Promise<number> {
+export async function runDemo(
+  out: NodeJS.WritableStream = process.stdout,
+  color = !!(process.stdout as { isTTY?: boolean }).isTTY,
+): Promise<number> {
   const s = style(color);
   const print = (text = '') => out.write(`${text}\n`);
   const write = (text: string) => out.write(text);
@@ -90,7 +93,9 @@ export async function runDemo(out: NodeJS.WritableStream = process.stdout, color
     const reply = await replyOf(chat);
     if (reply instanceof RpcError) {
       const partial: string = reply.data?.partial?.content ?? '';
-      print(s.red(`  ✗ ${reply.code} ${reply.message}`) + s.dim(` · after ${deltas} deltas; data.partial keeps ${partial.length} characters`));
+      print(
+        s.red(`  ✗ ${reply.code} ${reply.message}`) + s.dim(` · after ${deltas} deltas; data.partial keeps ${partial.length} characters`),
+      );
     } else {
       const cost = reply.cost ? ` · $${reply.cost.usd.toFixed(7)}` : '';
       print(s.green(`  ✓ ${reply.finishReason} · ${reply.usage.totalTokens} tokens${cost} · ${deltas} deltas · served by ${reply.model}`));
@@ -105,13 +110,21 @@ export async function runDemo(out: NodeJS.WritableStream = process.stdout, color
 
     const i = await host.request<InitializeResult>('initialize', { clientInfo: { name: 'chutes-rpc-demo', version: '1' } });
     print(`${s.cyan('→ initialize')}`);
-    print(`  ${i.serverInfo.name} ${i.serverInfo.version}, protocol ${i.protocolVersion}, framing ${i.framing}, ${i.capabilities.methods.length} methods`);
+    print(
+      `  ${i.serverInfo.name} ${i.serverInfo.version}, protocol ${i.protocolVersion}, framing ${i.framing}, ${i.capabilities.methods.length} methods`,
+    );
     print(`  default model ${i.provider.defaultModel}, signed in: ${i.auth.authenticated ? i.auth.method : 'no'}\n`);
 
     const found = await host.request<ModelsDiscoverResult>('models.discover', {});
-    print(`${s.cyan('→ models.discover')}  source ${found.source}, ${found.models.length} models, ${found.models.filter((m) => m.tee).length} in TEEs`);
+    print(
+      `${s.cyan('→ models.discover')}  source ${found.source}, ${found.models.length} models, ${found.models.filter((m) => m.tee).length} in TEEs`,
+    );
     const width = Math.max(...found.models.slice(0, 8).map((m) => m.id.length));
-    print(s.dim(`  ${'MODEL'.padEnd(width)} ${'TEE'.padEnd(4)} ${'CONTEXT'.padStart(8)} ${'IN $/1M'.padStart(8)} ${'OUT $/1M'.padStart(9)}  CAPABILITIES`));
+    print(
+      s.dim(
+        `  ${'MODEL'.padEnd(width)} ${'TEE'.padEnd(4)} ${'CONTEXT'.padStart(8)} ${'IN $/1M'.padStart(8)} ${'OUT $/1M'.padStart(9)}  CAPABILITIES`,
+      ),
+    );
     for (const m of found.models.slice(0, 8)) print(`  ${modelRow(m, width)}`);
     if (found.models.length > 8) print(s.dim(`  … and ${found.models.length - 8} more (chutes-rpc models list)`));
     print();
@@ -137,18 +150,26 @@ export async function runDemo(out: NodeJS.WritableStream = process.stdout, color
         model: 'moonshotai/Kimi-K2.5-TEE',
         messages: [
           question,
-          { role: 'assistant', content: null, tool_calls: [{ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }] },
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [{ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }],
+          },
           { role: 'tool', tool_call_id: call.id, content: JSON.stringify(toolResult) },
         ],
         tools: [WEATHER_TOOL],
       });
     }
 
-    const cancelled = await stream('zai-org/GLM-4.7-Flash  "Tell me a long story"  (the host cancels it after 15 deltas)', {
-      model: 'chutes/zai-org/GLM-4.7-Flash',
-      messages: [{ role: 'user', content: 'Tell me a long story.' }],
-      maxTokens: 2048,
-    }, 15);
+    const cancelled = await stream(
+      'zai-org/GLM-4.7-Flash  "Tell me a long story"  (the host cancels it after 15 deltas)',
+      {
+        model: 'chutes/zai-org/GLM-4.7-Flash',
+        messages: [{ role: 'user', content: 'Tell me a long story.' }],
+        maxTokens: 2048,
+      },
+      15,
+    );
 
     await host.request('shutdown', {});
     host.notify('exit');

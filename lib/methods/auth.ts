@@ -20,6 +20,8 @@ export const authComplete = defineMethod('auth.complete', (params, { chutes }) =
   return completeLogin(chutes, params.loginId, params.redirectUrl);
 });
 
-export const authStatus = defineMethod('auth.status', (params, { chutes, signal }) => statusOf(chutes, params, signal), { needsConfig: true });
+export const authStatus = defineMethod('auth.status', (params, { chutes, signal }) => statusOf(chutes, params, signal), {
+  needsConfig: true,
+});
 
 export const authLogout = defineMethod('auth.logout', (params, { chutes }) => logout(chutes, params), { needsConfig: true });

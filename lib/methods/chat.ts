@@ -10,7 +10,8 @@ async function run(params: ChatParams, ctx: CallContext, stream: boolean): Promi
   const { runChat } = require('../chutes/chat/call') as typeof import('../chutes/chat/call');
   const streamId = params.streamId ?? String(ctx.id);
   if (!stream) return runChat(ctx.chutes, { params, streamId, signal: ctx.signal });
-  if (activeStreams.has(streamId)) throw invalidParams('/streamId', `streamId ${JSON.stringify(streamId)} is already used by a stream in flight`);
+  if (activeStreams.has(streamId))
+    throw invalidParams('/streamId', `streamId ${JSON.stringify(streamId)} is already used by a stream in flight`);
   activeStreams.add(streamId);
   try {
     return await runChat(ctx.chutes, {

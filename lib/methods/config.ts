@@ -4,17 +4,17 @@ import type { ConfigValidateParams, ConfigValidateResult } from '../generated/ty
 import { defineMethod } from './method';
 
 export const configValidate = defineMethod('config.validate', (params, { chutes }) => {
-    const given = ['config', 'text', 'path'].filter((k) => params[k as keyof ConfigValidateParams] !== undefined);
-    if (given.length > 1) {
-      return { valid: false, errors: [{ path: '', message: `give one of config, text or path, not ${given.join(' and ')}` }] };
-    }
-    if (params.config !== undefined) return shape(resolveConfigValue(params.config).problems);
-    if (params.text !== undefined) return shape(checkConfigText(params.text).problems);
-    if (params.path !== undefined) {
-      const file = path.resolve(params.path);
-      return shape(checkConfigFile(file).problems, file);
-    }
-    return shape(chutes.configState.problems, chutes.config.path);
+  const given = ['config', 'text', 'path'].filter((k) => params[k as keyof ConfigValidateParams] !== undefined);
+  if (given.length > 1) {
+    return { valid: false, errors: [{ path: '', message: `give one of config, text or path, not ${given.join(' and ')}` }] };
+  }
+  if (params.config !== undefined) return shape(resolveConfigValue(params.config).problems);
+  if (params.text !== undefined) return shape(checkConfigText(params.text).problems);
+  if (params.path !== undefined) {
+    const file = path.resolve(params.path);
+    return shape(checkConfigFile(file).problems, file);
+  }
+  return shape(chutes.configState.problems, chutes.config.path);
 });
 
 function shape(errors: ConfigValidateResult['errors'], file?: string): ConfigValidateResult {

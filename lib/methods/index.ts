@@ -44,7 +44,9 @@ export function methodTable(chutes: ChutesContext, server: ServerControl): Map<s
       const problems = validate(key, params);
       if (problems.length) {
         const first = problems[0]!;
-        throw new RpcError(RpcErrorCode.InvalidParams, `Invalid params: ${first.path || '(params)'} ${first.message}`, { errors: problems });
+        throw new RpcError(RpcErrorCode.InvalidParams, `Invalid params: ${first.path || '(params)'} ${first.message}`, {
+          errors: problems,
+        });
       }
       const ctx: CallContext = { id: request.id, signal: request.signal, notify: server.notify, chutes, server };
       try {

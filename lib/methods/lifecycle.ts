@@ -5,19 +5,21 @@ import { defineMethod } from './method';
 export const PROTOCOL_VERSION = '1';
 
 export const initialize = defineMethod('initialize', async (params, { chutes, server }) => {
-    if (params.logLevel) server.forwardLogs(params.logLevel);
-    const config = chutes.config;
-    const credential = chutes.configState.problems.length ? undefined : await chutes.credentials.resolve({ refresh: false }).catch(() => undefined);
-    const result: InitializeResult = {
-      protocolVersion: PROTOCOL_VERSION,
-      serverInfo: { name: 'chutes-rpc', version: packageVersion() },
-      capabilities: { methods: server.methodNames(), notifications: [...schemaCatalog.serverNotifications] },
-      framing: server.framing() ?? 'ndjson',
-      provider: { id: 'chutes', baseUrl: withoutCredentials(config.baseUrl), defaultModel: config.defaultModel, teeOnly: config.teeOnly },
-      auth: { authenticated: !!credential, method: credential?.method ?? null },
-    };
-    if (chutes.configState.problems.length) result.configProblems = chutes.configState.problems;
-    return result;
+  if (params.logLevel) server.forwardLogs(params.logLevel);
+  const config = chutes.config;
+  const credential = chutes.configState.problems.length
+    ? undefined
+    : await chutes.credentials.resolve({ refresh: false }).catch(() => undefined);
+  const result: InitializeResult = {
+    protocolVersion: PROTOCOL_VERSION,
+    serverInfo: { name: 'chutes-rpc', version: packageVersion() },
+    capabilities: { methods: server.methodNames(), notifications: [...schemaCatalog.serverNotifications] },
+    framing: server.framing() ?? 'ndjson',
+    provider: { id: 'chutes', baseUrl: withoutCredentials(config.baseUrl), defaultModel: config.defaultModel, teeOnly: config.teeOnly },
+    auth: { authenticated: !!credential, method: credential?.method ?? null },
+  };
+  if (chutes.configState.problems.length) result.configProblems = chutes.configState.problems;
+  return result;
 });
 
 export const shutdown = defineMethod('shutdown', (_params, { server }) => {

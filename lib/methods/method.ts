@@ -27,6 +27,10 @@ export interface MethodSpec<M extends MethodName = MethodName> {
 }
 
 /** A method of the protocol: params and result types come from its schema by name. */
-export function defineMethod<M extends MethodName>(name: M, handler: MethodHandler<M>, opts: { needsConfig?: boolean } = {}): MethodSpec<M> {
+export function defineMethod<M extends MethodName>(
+  name: M,
+  handler: MethodHandler<M>,
+  opts: { needsConfig?: boolean } = {},
+): MethodSpec<M> {
   return { name, needsConfig: opts.needsConfig ?? false, handler };
 }

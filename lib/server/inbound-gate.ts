@@ -49,7 +49,8 @@ function nestingDepth(value: unknown): number {
       max = d + 1;
       if (max > MAX_DEPTH) return max;
     }
-    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, d + 1]);
+    for (const child of Array.isArray(v) ? v : Object.values(v))
+      if (child !== null && typeof child === 'object') stack.push([child, d + 1]);
   }
   return max;
 }
@@ -121,11 +122,19 @@ export class InboundGate implements FrameSink {
       return;
     }
     if (nestingDepth(value) > MAX_DEPTH) {
-      this.reject({ id: null, code: RpcErrorCode.InvalidRequest, message: `Invalid request: the message is nested more than ${MAX_DEPTH} levels deep` });
+      this.reject({
+        id: null,
+        code: RpcErrorCode.InvalidRequest,
+        message: `Invalid request: the message is nested more than ${MAX_DEPTH} levels deep`,
+      });
       return;
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      this.reject({ id: null, code: RpcErrorCode.InvalidRequest, message: `Invalid request: the message is ${describe(value)}, not a JSON-RPC object` });
+      this.reject({
+        id: null,
+        code: RpcErrorCode.InvalidRequest,
+        message: `Invalid request: the message is ${describe(value)}, not a JSON-RPC object`,
+      });
       return;
     }
     const msg = value as Record<string, unknown>;
@@ -144,11 +153,17 @@ export class InboundGate implements FrameSink {
     if (hasId && !isId(msg.id)) return invalid('"id" must be a string or a number');
     if ('params' in msg && (msg.params === null || typeof msg.params !== 'object')) {
       if (!hasId) return this.log.warn(`ignoring notification ${msg.method}: params must be an object`);
-      return this.reject({ id: replyId, code: RpcErrorCode.InvalidParams, message: 'Invalid params: params must be an object', data: { errors: [{ path: '', message: 'must be object' }] } });
+      return this.reject({
+        id: replyId,
+        code: RpcErrorCode.InvalidParams,
+        message: 'Invalid params: params must be an object',
+        data: { errors: [{ path: '', message: 'must be object' }] },
+      });
     }
     if (hasId) {
       const key = inFlightKey(msg.id as RequestId);
-      if (this.inFlight.has(key)) return invalid(`id ${JSON.stringify(msg.id)} is already used by a request in flight (ids are compared by their string form)`);
+      if (this.inFlight.has(key))
+        return invalid(`id ${JSON.stringify(msg.id)} is already used by a request in flight (ids are compared by their string form)`);
       this.inFlight.add(key);
     } else if (msg.method === '$/cancelRequest' && !isId((msg.params as { id?: unknown } | undefined)?.id)) {
       return this.log.warn('ignoring $/cancelRequest: params.id must be a string or a number');

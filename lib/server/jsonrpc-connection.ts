@@ -96,10 +96,11 @@ export function createRpcConnection(gate: InboundGate, writer: FramedStreamWrite
       });
     },
     listen: () => connection.listen(),
-    caughtUp: () => new Promise<void>((resolve) => {
-      waiters.push(resolve);
-      settle();
-    }),
+    caughtUp: () =>
+      new Promise<void>((resolve) => {
+        waiters.push(resolve);
+        settle();
+      }),
   };
 }
 
@@ -114,7 +115,7 @@ class GateReader extends AbstractMessageReader implements MessageReader {
   listen(callback: DataCallback): Disposable {
     this.gate.connect((msg) => {
       this.onDeliver?.(msg);
-      callback(msg as unknown as Message);
+      callback(msg);
     });
     return Disposable.create(() => undefined);
   }

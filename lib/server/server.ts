@@ -53,8 +53,14 @@ export function serve(opts: ServerOptions, log: Logger, makeApp: (control: Serve
 
   let framing: Framing | undefined = opts.framing === 'auto' ? undefined : opts.framing;
   const gate: InboundGate = new InboundGate((reply) => void writer.write(reply).catch(() => undefined), log, opts.maxMessageBytes);
-  const writer = new FramedStreamWriter(stdout, rawWrite, () => framing ?? 'ndjson', (reply) => gate.responded(reply));
-  const makeDecoder = (f: Framing): FrameDecoder => (f === 'lsp' ? new LspDecoder(gate, opts.maxMessageBytes) : new NdjsonDecoder(gate, opts.maxMessageBytes));
+  const writer = new FramedStreamWriter(
+    stdout,
+    rawWrite,
+    () => framing ?? 'ndjson',
+    (reply) => gate.responded(reply),
+  );
+  const makeDecoder = (f: Framing): FrameDecoder =>
+    f === 'lsp' ? new LspDecoder(gate, opts.maxMessageBytes) : new NdjsonDecoder(gate, opts.maxMessageBytes);
   const decoder: FrameDecoder =
     opts.framing === 'auto'
       ? new AutoDecoder(makeDecoder, (f) => {

@@ -8,7 +8,7 @@ import type { RawWrite } from './framing/stream-writer';
 export function guardStdout(): RawWrite {
   const out = process.stdout;
   const original = out.write.bind(out) as (chunk: string, encoding: BufferEncoding, cb: (err?: Error | null) => void) => boolean;
-  out.write = ((chunk: unknown, encoding?: unknown, cb?: unknown) =>
-    (process.stderr.write as (...a: unknown[]) => boolean)(chunk, encoding, cb)) as typeof out.write;
+  out.write = (chunk: unknown, encoding?: unknown, cb?: unknown) =>
+    (process.stderr.write as (...a: unknown[]) => boolean)(chunk, encoding, cb);
   return (chunk, callback) => original(chunk, 'utf8', callback);
 }

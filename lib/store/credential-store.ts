@@ -83,7 +83,9 @@ export class CredentialStore {
     const problems = validate('credentials', value);
     if (problems.length) {
       const first = problems[0]!;
-      return { corrupt: `${first.path || '(root)'} ${first.message}${problems.length > 1 ? ` (and ${problems.length - 1} more problems)` : ''}` };
+      return {
+        corrupt: `${first.path || '(root)'} ${first.message}${problems.length > 1 ? ` (and ${problems.length - 1} more problems)` : ''}`,
+      };
     }
     const data = value as CredentialsFile;
     for (const p of Object.values(data.profiles)) registerSecrets(p);

@@ -1,6 +1,8 @@
 /** An abort by a signal, whether from fetch-style APIs (AbortError) or undici (UND_ERR_ABORTED). */
 export function isAbortError(err: unknown): boolean {
-  return !!err && typeof err === 'object' && ((err as Error).name === 'AbortError' || (err as { code?: string }).code === 'UND_ERR_ABORTED');
+  return (
+    !!err && typeof err === 'object' && ((err as Error).name === 'AbortError' || (err as { code?: string }).code === 'UND_ERR_ABORTED')
+  );
 }
 
 /** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */

@@ -27,7 +27,12 @@ export function usageChunk(model: string, prompt: number, completion: number, ca
     created: 1787391200,
     model,
     choices: [],
-    usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: cached === undefined ? null : { cached_tokens: cached } },
+    usage: {
+      prompt_tokens: prompt,
+      completion_tokens: completion,
+      total_tokens: prompt + completion,
+      prompt_tokens_details: cached === undefined ? null : { cached_tokens: cached },
+    },
   };
 }
 
@@ -39,7 +44,12 @@ export function startSse(res: http.ServerResponse, headers: Record<string, strin
 }
 
 /** Writes a whole stream, cut into odd-sized pieces so events straddle writes. */
-export async function writeStream(res: http.ServerResponse, model: string, deltas: object[], opts: { finish?: string; usage?: [number, number, number?]; done?: boolean } = {}) {
+export async function writeStream(
+  res: http.ServerResponse,
+  model: string,
+  deltas: object[],
+  opts: { finish?: string; usage?: [number, number, number?]; done?: boolean } = {},
+) {
   let body = event(wireChunk(model, { role: 'assistant', content: '' }));
   for (const d of deltas) body += event(wireChunk(model, d));
   body += event(wireChunk(model, {}, opts.finish ?? 'stop'));
@@ -77,7 +87,7 @@ export async function startUpstream(): Promise<Upstream> {
       res.end(JSON.stringify({ detail: 'Not Found' }));
       return;
     }
-    const r = Object.assign(req, { json: JSON.parse(req.body) }) as Req;
+    const r: Req = Object.assign(req, { json: JSON.parse(req.body) as unknown });
     chats.push(r);
     const script = scripts.get(r.json.model);
     if (!script) {

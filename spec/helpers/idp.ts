@@ -125,7 +125,13 @@ export class FakeIdp {
       back.searchParams.set('error_description', 'The user denied the request');
     } else {
       const code = `code_${crypto.randomBytes(12).toString('hex')}`;
-      this.codes.set(code, { clientId: CLIENT_ID, redirectUri, challenge: q.get('code_challenge')!, scope: q.get('scope') ?? '', used: false });
+      this.codes.set(code, {
+        clientId: CLIENT_ID,
+        redirectUri,
+        challenge: q.get('code_challenge')!,
+        scope: q.get('scope') ?? '',
+        used: false,
+      });
       back.searchParams.set('code', code);
     }
     back.searchParams.set('state', q.get('state')!);
@@ -135,7 +141,12 @@ export class FakeIdp {
 
   private tokens(scope: string, withRefresh = true): Record<string, unknown> {
     const { accessToken, refreshToken } = this.issue();
-    const body: Record<string, unknown> = { access_token: accessToken, token_type: 'Bearer', expires_in: this.options.expiresIn ?? 3600, scope };
+    const body: Record<string, unknown> = {
+      access_token: accessToken,
+      token_type: 'Bearer',
+      expires_in: this.options.expiresIn ?? 3600,
+      scope,
+    };
     if (withRefresh) body.refresh_token = refreshToken;
     else this.refreshTokens.delete(refreshToken);
     return body;
@@ -216,7 +227,9 @@ export function get(url: string): Promise<{ status: number; location?: string; b
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, ...(res.headers.location ? { location: res.headers.location } : {}) }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body, ...(res.headers.location ? { location: res.headers.location } : {}) }),
+      );
     });
     req.on('error', reject);
   });
@@ -260,7 +273,10 @@ export function readStore(home: string): { version: number; profiles: Record<str
 }
 
 /** A stored OAuth profile holding `tokens`, expired unless `expiresAt` says otherwise. */
-export function oauthProfile(tokens: { accessToken: string; refreshToken?: string }, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function oauthProfile(
+  tokens: { accessToken: string; refreshToken?: string },
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   const now = new Date().toISOString();
   return {
     method: 'oauth',

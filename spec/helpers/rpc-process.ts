@@ -102,12 +102,14 @@ export class RpcProcess {
     const method = this.requestMethods.get(msg.id);
     if (method === undefined || !(method in methodErrors)) return;
     const declared = [...ALWAYS, ...(methodErrors[method] ?? [])].map((n) => errorCodes[n]);
-    if (!declared.includes(msg.error.code)) this.undeclaredErrors.push(`${method} answered ${msg.error.code} (${msg.error.message}), which its schema's x-errors does not list`);
+    if (!declared.includes(msg.error.code))
+      this.undeclaredErrors.push(`${method} answered ${msg.error.code} (${msg.error.message}), which its schema's x-errors does not list`);
     const type = (msg.error.data as { type?: unknown } | undefined)?.type;
     if (msg.error.code <= -32001 && msg.error.code >= -32099) {
       const problems = validate('provider-error-data', msg.error.data);
       if (problems.length) this.schemaProblems.push(`error data of ${method}: ${JSON.stringify(problems)}`);
-      if (type === undefined || errorCodes[type as keyof typeof errorCodes] !== msg.error.code) this.undeclaredErrors.push(`${method} answered ${msg.error.code} with type ${String(type)}`);
+      if (type === undefined || errorCodes[type as keyof typeof errorCodes] !== msg.error.code)
+        this.undeclaredErrors.push(`${method} answered ${msg.error.code} with type ${String(type)}`);
     }
   }
 
@@ -178,7 +180,7 @@ export class RpcProcess {
     try {
       return await this.client.nextMessage(pred, { timeoutMs });
     } catch (err) {
-      throw new Error(`no ${what}: ${(err as Error).message}; stderr: ${this.stderr}`);
+      throw new Error(`no ${what}: ${(err as Error).message}; stderr: ${this.stderr}`, { cause: err });
     }
   }
 }

@@ -59,7 +59,8 @@ describe('end of input', () => {
   it('answers 20,000 queued requests, then exits 0', async () => {
     const n = 20_000;
     let input = '';
-    for (let i = 0; i < n; i++) input += encodeMessage(request(i, 'chat.complete', { messages: [{ role: 'user', content: 'x' }] }), 'ndjson');
+    for (let i = 0; i < n; i++)
+      input += encodeMessage(request(i, 'chat.complete', { messages: [{ role: 'user', content: 'x' }] }), 'ndjson');
     const { replies, code } = await session('ndjson', input);
     expect(code).toBe(0);
     expect(replies).toHaveLength(n);

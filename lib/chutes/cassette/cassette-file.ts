@@ -7,7 +7,7 @@ export function readCassette(file: string): Cassette {
   try {
     value = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new Error(`cannot read cassette ${file}: ${(err as Error).message}`);
+    throw new Error(`cannot read cassette ${file}: ${(err as Error).message}`, { cause: err });
   }
   const problems = validate('cassette', value);
   if (problems.length) {

@@ -57,7 +57,10 @@ class RecordingHandler extends ForwardingHandler {
 
   override onResponseEnd(controller: Controller, trailers: ResponseHeaders): void {
     try {
-      this.record({ request: this.request(), response: toResponse(this.status, this.headers, Buffer.concat(this.chunks).toString('utf8')) });
+      this.record({
+        request: this.request(),
+        response: toResponse(this.status, this.headers, Buffer.concat(this.chunks).toString('utf8')),
+      });
     } finally {
       super.onResponseEnd(controller, trailers);
     }
@@ -68,7 +71,8 @@ class RecordingHandler extends ForwardingHandler {
     const request: CassetteInteraction['request'] = { method: this.opts.method, url };
     // JSON bodies are kept (redacted) so replays can tell requests apart; form bodies (OAuth
     // token calls, full of codes and secrets in URL-encoded form) are not kept at all.
-    const body = typeof this.opts.body === 'string' ? this.opts.body : Buffer.isBuffer(this.opts.body) ? this.opts.body.toString('utf8') : undefined;
+    const body =
+      typeof this.opts.body === 'string' ? this.opts.body : Buffer.isBuffer(this.opts.body) ? this.opts.body.toString('utf8') : undefined;
     const json = body === undefined ? undefined : parseJson(body);
     if (json && typeof json === 'object' && !Array.isArray(json)) request.body = redactValue(json as Record<string, unknown>);
     return request;

@@ -18,7 +18,10 @@ export function replayDispatcher(file: string): Dispatcher {
         ...(expectedBody === undefined ? {} : { body: (actual: string) => bodyMatches(expectedBody, actual) }),
       })
       .reply(response.status, responseBodyText(response), {
-        headers: { ...(response.headers ?? {}), ...(response.eventIntervalMs ? { [PACING_HEADER]: String(response.eventIntervalMs) } : {}) },
+        headers: {
+          ...(response.headers ?? {}),
+          ...(response.eventIntervalMs ? { [PACING_HEADER]: String(response.eventIntervalMs) } : {}),
+        },
       });
     if (response.delayMs) scope.delay(response.delayMs);
     if (repeat === true) scope.persist();

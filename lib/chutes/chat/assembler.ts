@@ -113,7 +113,12 @@ export class ChatAssembler {
       out = { content: text };
     }
     // Engines name it differently; some send both with the same text, so one is taken, never both.
-    const r = typeof d.reasoning_content === 'string' && d.reasoning_content !== '' ? d.reasoning_content : typeof d.reasoning === 'string' ? d.reasoning : undefined;
+    const r =
+      typeof d.reasoning_content === 'string' && d.reasoning_content !== ''
+        ? d.reasoning_content
+        : typeof d.reasoning === 'string'
+          ? d.reasoning
+          : undefined;
     if (r !== undefined && r !== '') {
       this.reasoning.append(r);
       (out ??= {}).reasoning = r;
@@ -195,7 +200,7 @@ export function mapUsage(u: WireUsage | undefined): Usage | undefined {
 export function completionAsChunk(body: Record<string, unknown>): WireChunk {
   const chunk: WireChunk = {};
   if (typeof body.model === 'string') chunk.model = body.model;
-  if (body.usage && typeof body.usage === 'object') chunk.usage = body.usage as WireUsage;
+  if (body.usage && typeof body.usage === 'object') chunk.usage = body.usage;
   const choices = Array.isArray(body.choices) ? (body.choices as Array<Record<string, unknown>>) : [];
   const first = choices.find((c) => ((c?.index as number | undefined) ?? 0) === 0);
   if (first) {
@@ -207,7 +212,7 @@ export function completionAsChunk(body: Record<string, unknown>): WireChunk {
     if (typeof msg.content === 'string') delta.content = msg.content;
     if (typeof msg.reasoning_content === 'string') delta.reasoning_content = msg.reasoning_content;
     else if (typeof msg.reasoning === 'string') delta.reasoning = msg.reasoning;
-    if (toolCalls) delta.tool_calls = toolCalls as WireToolCallDelta[];
+    if (toolCalls) delta.tool_calls = toolCalls;
     chunk.choices = [{ index: 0, delta, finish_reason: (first.finish_reason as string | null | undefined) ?? null }];
   }
   return chunk;

@@ -64,5 +64,8 @@ export function brokenStreamFailure(err: unknown, deltas: number, strayLine: str
   const e = err as { code?: string; message?: string; cause?: { message?: string } };
   const why = e?.cause?.message ?? e?.message ?? String(err);
   const message = `the stream broke before [DONE] (${what}): ${why}${e?.code && !why.includes(e.code) ? ` (${e.code})` : ''}`;
-  return new AttemptFailure(new ChutesError('network_error', { message }), isRetryableNetworkError(err) || /closed|terminated|reset/i.test(why));
+  return new AttemptFailure(
+    new ChutesError('network_error', { message }),
+    isRetryableNetworkError(err) || /closed|terminated|reset/i.test(why),
+  );
 }

@@ -121,7 +121,9 @@ class ChatCall {
 
   private async resolveCredential(): Promise<Credential> {
     const { profile } = this.chat.params;
-    const credential = await this.chutes.credentials.resolve(profile !== undefined ? { profile, signal: this.signal } : { signal: this.signal });
+    const credential = await this.chutes.credentials.resolve(
+      profile !== undefined ? { profile, signal: this.signal } : { signal: this.signal },
+    );
     this.throwIfCancelled();
     if (credential) return credential;
     throw new ChutesError('auth_required', {
@@ -181,7 +183,9 @@ class ChatCall {
     const wait = allowed ? retryDelayMs(this.retries + 1, failure.serverWaitMs, this.retry) : undefined;
     if (wait === undefined) throw this.finalError(failure.error);
     this.retries++;
-    this.chutes.log.info(`chat ${this.chat.streamId}: ${failure.error.message}; retry ${this.retries} of ${this.retry.maxRetries} in ${wait} ms`);
+    this.chutes.log.info(
+      `chat ${this.chat.streamId}: ${failure.error.message}; retry ${this.retries} of ${this.retry.maxRetries} in ${wait} ms`,
+    );
     this.asm = new ChatAssembler();
     this.strayLine = undefined;
     await sleep(wait, this.signal).catch(() => {
@@ -246,7 +250,8 @@ class ChatCall {
     const value = parseJson(data);
     if (!value || typeof value !== 'object' || Array.isArray(value)) throw badEventFailure(data);
     const chunk = value as WireChunk;
-    if (item.event === 'error' || (chunk.error !== undefined && chunk.error !== null)) throw streamErrorFailure(chunk as Record<string, unknown>);
+    if (item.event === 'error' || (chunk.error !== undefined && chunk.error !== null))
+      throw streamErrorFailure(chunk as Record<string, unknown>);
     await this.chunk(chunk);
     return false;
   }
@@ -256,7 +261,7 @@ class ChatCall {
     const line = raw.trim();
     if (line === '') return;
     const value = parseJson(line);
-    if (value && typeof value === 'object' && ('error' in value || 'detail' in value)) throw streamErrorFailure(value as Record<string, unknown>);
+    if (value && typeof value === 'object' && ('error' in value || 'detail' in value)) throw streamErrorFailure(value);
     this.chutes.log.debug(`chat ${this.chat.streamId}: ignoring a line that is not SSE: ${line.slice(0, 200)}`);
     this.strayLine ??= line.slice(0, 200);
   }

@@ -34,7 +34,12 @@ export const DEFAULT_MAX_RETRY_AFTER_MS = 60_000;
  * once); otherwise exponential back-off with "equal jitter": between half and all of
  * base × 2^(retry-1), capped.
  */
-export function retryDelayMs(retry: number, serverWaitMs: number | undefined, s: RetrySettings, random: () => number = Math.random): number | undefined {
+export function retryDelayMs(
+  retry: number,
+  serverWaitMs: number | undefined,
+  s: RetrySettings,
+  random: () => number = Math.random,
+): number | undefined {
   if (serverWaitMs !== undefined) {
     if (serverWaitMs > s.maxRetryAfterMs) return undefined;
     return Math.round(serverWaitMs + random() * Math.min(250, s.baseDelayMs));
@@ -42,4 +47,3 @@ export function retryDelayMs(retry: number, serverWaitMs: number | undefined, s:
   const exp = Math.min(s.maxDelayMs, s.baseDelayMs * 2 ** (retry - 1));
   return Math.round(exp / 2 + (random() * exp) / 2);
 }
-

@@ -90,7 +90,10 @@ const NONE: SseItem[] = [];
  * read error, or an event over the size limit, is thrown from the loop; leaving the loop early
  * destroys the body (which drops the connection, and stops the upstream).
  */
-export async function* sseEvents(body: AsyncIterable<Uint8Array>, maxEventChars = MAX_EVENT_CHARS): AsyncGenerator<SseItem, void, undefined> {
+export async function* sseEvents(
+  body: AsyncIterable<Uint8Array>,
+  maxEventChars = MAX_EVENT_CHARS,
+): AsyncGenerator<SseItem, void, undefined> {
   const decoder = new SseDecoder(maxEventChars);
   for await (const bytes of body) yield* decoder.push(bytes);
   yield* decoder.end();

@@ -1,7 +1,12 @@
 import { ChutesError, type ChutesErrorInit } from '../errors';
 import { redact } from '../../log/redact';
 
-const TIMEOUT_CODES: ReadonlySet<string> = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+const TIMEOUT_CODES: ReadonlySet<string> = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+]);
 
 /** An error from undici about the connection (it has a code, or a cause that has one). No instanceof: errors may come from another realm. */
 export function isNetworkError(err: unknown): boolean {

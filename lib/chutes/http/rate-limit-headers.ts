@@ -50,7 +50,10 @@ function resetTime(headers: HeaderBag, now: number): number | undefined {
 export function serverWaitMs(headers: HeaderBag, now = Date.now()): number | undefined {
   const retryAfter = headerValue(headers, 'retry-after')?.trim();
   // Retry-After has no epoch form: a number there is always seconds from now.
-  const at = retryAfter !== undefined && NUMBER.test(retryAfter) ? now + Number(retryAfter) * 1000 : (timeFrom(retryAfter, now) ?? resetTime(headers, now));
+  const at =
+    retryAfter !== undefined && NUMBER.test(retryAfter)
+      ? now + Number(retryAfter) * 1000
+      : (timeFrom(retryAfter, now) ?? resetTime(headers, now));
   return at === undefined ? undefined : Math.max(0, Math.round(at - now));
 }
 
@@ -74,7 +77,8 @@ export function parseRateLimit(headers: HeaderBag, now = Date.now()): RateLimit 
   if (total !== undefined) rl.quotaTotal = total;
   const used = num(headers, 'x-chutes-quota-used');
   if (used !== undefined) rl.quotaUsed = used;
-  const quotaRemaining = num(headers, 'x-chutes-quota-remaining') ?? (total !== undefined && used !== undefined ? Math.max(0, total - used) : undefined);
+  const quotaRemaining =
+    num(headers, 'x-chutes-quota-remaining') ?? (total !== undefined && used !== undefined ? Math.max(0, total - used) : undefined);
   if (quotaRemaining !== undefined) rl.quotaRemaining = quotaRemaining;
   const invocation = firstToken(headers, 'x-chutes-invocationid');
   if (invocation !== undefined) rl.invocationId = invocation.slice(0, 200);

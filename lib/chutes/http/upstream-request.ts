@@ -52,7 +52,11 @@ export async function upstreamRequest(ctx: ChutesContext, init: UpstreamRequestI
   const fail = (err: unknown): never => {
     if (init.signal?.aborted) throw init.signal.reason ?? err;
     if (deadline?.aborted) {
-      throw new ChutesError('network_error', { message: `${method} ${url} timed out after ${timeouts.totalMs} ms`, retryable: true, cause: err });
+      throw new ChutesError('network_error', {
+        message: `${method} ${url} timed out after ${timeouts.totalMs} ms`,
+        retryable: true,
+        cause: err,
+      });
     }
     const replay = ctx.settings.replay;
     throw errorFromNetwork(err, { method, url, ...(replay ? { replayFile: replay } : {}) });

@@ -31,7 +31,13 @@ interface Answer {
 
 function describeCredential(c: Credential): string {
   const kind = c.method === 'oauth' ? 'OAuth access token' : 'API key';
-  const from = c.profile ? ` of profile ${c.profile}` : c.source === 'env' ? ' from CHUTES_API_KEY' : c.source === 'config' ? ' from the config' : '';
+  const from = c.profile
+    ? ` of profile ${c.profile}`
+    : c.source === 'env'
+      ? ' from CHUTES_API_KEY'
+      : c.source === 'config'
+        ? ' from the config'
+        : '';
   return `the ${kind}${from}`;
 }
 
@@ -40,7 +46,12 @@ function describeCredential(c: Credential): string {
  * config.discoveryTimeoutMs for the whole exchange. The caller's signal aborting rethrows as is
  * (a cancellation, not a fallback); every other failure is a LiveListUnavailable.
  */
-async function getOnce(app: ChutesContext, url: string, token: string | null | undefined, signal: AbortSignal | undefined): Promise<Answer> {
+async function getOnce(
+  app: ChutesContext,
+  url: string,
+  token: string | null | undefined,
+  signal: AbortSignal | undefined,
+): Promise<Answer> {
   const timeoutMs = app.config.discoveryTimeoutMs;
   try {
     const res = await upstreamRequest(app, {

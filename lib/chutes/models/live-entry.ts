@@ -54,7 +54,7 @@ function optStrings(o: Obj, key: string): string[] | undefined {
   const v = o[key];
   if (absent(v)) return undefined;
   if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) throw new BadEntry(`${key} is not a list of strings`);
-  return [...new Set(v as string[])];
+  return [...new Set(v)];
 }
 
 function optPrice(o: Obj, key: string, where: string): number | undefined {

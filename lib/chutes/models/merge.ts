@@ -47,7 +47,9 @@ export function buildModel(facts: LiveFacts | undefined, catalog: CatalogModel |
   const maxOutputTokens =
     config?.maxTokens ??
     facts?.maxOutputTokens ??
-    (catalog?.maxOutputTokens !== undefined ? Math.min(catalog.maxOutputTokens, contextWindow) : Math.min(DEFAULT_MAX_OUTPUT_TOKENS, contextWindow));
+    (catalog?.maxOutputTokens !== undefined
+      ? Math.min(catalog.maxOutputTokens, contextWindow)
+      : Math.min(DEFAULT_MAX_OUTPUT_TOKENS, contextWindow));
   const inputModalities = [...(config?.input ?? facts?.inputModalities ?? catalog?.inputModalities ?? ['text'])];
   const features = featureSet(facts);
   const has = (feature: string, fromCatalog: boolean | undefined) => (features ? features.has(feature) : (fromCatalog ?? false));
@@ -92,14 +94,20 @@ function byUpstreamId<T>(items: readonly T[], idOf: (t: T) => string): Map<strin
 
 /** Stable, readable order: by id, case-insensitively. */
 function sortModels(models: Model[]): Model[] {
-  return models.sort((a, b) => a.upstreamId.localeCompare(b.upstreamId, 'en', { sensitivity: 'base' }) || (a.upstreamId < b.upstreamId ? -1 : 1));
+  return models.sort(
+    (a, b) => a.upstreamId.localeCompare(b.upstreamId, 'en', { sensitivity: 'base' }) || (a.upstreamId < b.upstreamId ? -1 : 1),
+  );
 }
 
 /**
  * The model list: `live` undefined means the live list is unavailable (the catalog is listed
  * instead). Repeated ids in any source keep their first occurrence.
  */
-export function mergeModels(live: readonly LiveFacts[] | undefined, catalog: readonly CatalogModel[], config: readonly ConfigModelEntry[]): Model[] {
+export function mergeModels(
+  live: readonly LiveFacts[] | undefined,
+  catalog: readonly CatalogModel[],
+  config: readonly ConfigModelEntry[],
+): Model[] {
   const catalogById = byUpstreamId(catalog, (c) => c.upstreamId);
   const configById = byUpstreamId(config, configEntryUpstreamId);
   const out: Model[] = [];

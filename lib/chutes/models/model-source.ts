@@ -201,7 +201,12 @@ export class ModelSource {
       }
       const models = deepFreeze(mergeModels(facts, this.catalogModels(), this.app.config.modelEntries));
       const now = Date.now();
-      const snapshot: LiveSnapshot = { models, byId: new Map(models.map((m) => [m.upstreamId, m])), fetchedAt: new Date(now).toISOString(), fetchedAtMs: now };
+      const snapshot: LiveSnapshot = {
+        models,
+        byId: new Map(models.map((m) => [m.upstreamId, m])),
+        fetchedAt: new Date(now).toISOString(),
+        fetchedAtMs: now,
+      };
       if (warning) snapshot.warning = warning;
       this.remember(key, snapshot);
       log.debug(`models: ${models.length} models from the live list${skipped.length ? `, ${skipped.length} entries skipped` : ''}`);

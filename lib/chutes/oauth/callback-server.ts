@@ -63,7 +63,7 @@ export async function listenForCallback(
     // A probe of the URL is no redirect and does not use the login up.
     if (!isRedirectQuery(url.searchParams)) return send(res, 400, page(false, 'This is not a sign-in redirect (no code, state or error).'));
     used = true;
-    onRedirect(url.searchParams)
+    void onRedirect(url.searchParams)
       .catch((err: Error): CallbackOutcome => ({ ok: false, message: err.message }))
       .then((o) => send(res, o.ok ? 200 : 400, page(o.ok, o.message), 'text/html', () => void close()));
   });

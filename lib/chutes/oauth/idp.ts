@@ -227,7 +227,10 @@ export async function fetchUserinfo(app: ChutesContext, accessToken: string, sig
 }
 
 /** Revokes one token at /idp/token/revoke; best effort: false (logged) when it did not work. */
-export async function revokeToken(app: ChutesContext, r: ClientAuth & { token: string; hint: 'access_token' | 'refresh_token' }): Promise<boolean> {
+export async function revokeToken(
+  app: ChutesContext,
+  r: ClientAuth & { token: string; hint: 'access_token' | 'refresh_token' },
+): Promise<boolean> {
   const url = idpUrl(app, '/idp/token/revoke');
   try {
     const a = await call(app, 'POST', url, {

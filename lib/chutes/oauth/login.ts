@@ -47,7 +47,9 @@ export class PendingLogin {
     }
     // A probe of the callback URL (no code, state or error) is no redirect: keep waiting for one.
     if (!isRedirectQuery(query)) {
-      return new ChutesError('oauth_failed', { message: 'That is not a sign-in redirect (it has no code, state or error); still waiting for one.' });
+      return new ChutesError('oauth_failed', {
+        message: 'That is not a sign-in redirect (it has no code, state or error); still waiting for one.',
+      });
     }
     this.decided = true;
     const state = query.get('state');
@@ -117,7 +119,9 @@ function minutes(ms: number): string {
 export async function oauthLogin(app: ChutesContext, params: OAuthLoginParams, io: LoginIo): Promise<AuthLoginResult> {
   const settings = clientSettings(params, app.config.env);
   if (!settings.clientSecret) {
-    app.log.warn('no client secret (clientSecret or CHUTES_CLIENT_SECRET): Chutes apps have one, and the token exchange will most likely be refused without it');
+    app.log.warn(
+      'no client secret (clientSecret or CHUTES_CLIENT_SECRET): Chutes apps have one, and the token exchange will most likely be refused without it',
+    );
   }
   const profile = params.profile ?? DEFAULT_OAUTH_PROFILE;
   const timeoutMs = params.timeoutMs ?? DEFAULT_LOGIN_TIMEOUT_MS;

@@ -48,7 +48,8 @@ async function chat(run: CommandRun, argv: ChatArgs): Promise<void> {
   if (argv['max-tokens'] !== undefined && !(Number.isInteger(argv['max-tokens']) && argv['max-tokens'] > 0)) {
     throw new UsageError('--max-tokens must be a positive integer');
   }
-  if (argv.temperature !== undefined && !(argv.temperature >= 0 && argv.temperature <= 2)) throw new UsageError('--temperature must be between 0 and 2');
+  if (argv.temperature !== undefined && !(argv.temperature >= 0 && argv.temperature <= 2))
+    throw new UsageError('--temperature must be between 0 and 2');
   let prompt = (argv.prompt ?? []).map(String).join(' ');
   if (prompt === '') {
     if (process.stdin.isTTY) throw new UsageError('give a prompt, e.g. chutes-rpc chat "Hello!", or pipe one on stdin');

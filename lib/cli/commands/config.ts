@@ -6,14 +6,12 @@ export const configCommand: CommandModule = {
   command: 'config <action>',
   describe: 'work with config files',
   builder: (y) =>
-    y
-      .demandCommand(1, 'Give an action: chutes-rpc config validate FILE')
-      .command<{ file: string }>({
-        command: 'validate <file>',
-        describe: 'check a config file; prints each problem (file, path, message); exit code 1 if any',
-        builder: (yy) => yy.positional('file', { type: 'string', demandOption: true }) as never,
-        handler: (argv) => runCommand(argv, async () => validate(path.resolve(String(argv.file)))),
-      }),
+    y.demandCommand(1, 'Give an action: chutes-rpc config validate FILE').command<{ file: string }>({
+      command: 'validate <file>',
+      describe: 'check a config file; prints each problem (file, path, message); exit code 1 if any',
+      builder: (yy) => yy.positional('file', { type: 'string', demandOption: true }),
+      handler: (argv) => runCommand(argv, async () => validate(path.resolve(String(argv.file)))),
+    }),
   handler: () => undefined,
 };
 

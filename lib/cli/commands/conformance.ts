@@ -14,10 +14,14 @@ export const conformanceCommand: CommandModule<object, ConformanceArgs> = {
       .positional('filter', { type: 'string', describe: 'only scenarios whose name contains this' })
       .option('adapter', {
         type: 'string',
-        describe: 'shell command that starts the adapter under test; {cassette}, {home} and {config} are replaced (default: this chutes-rpc with --replay)',
+        describe:
+          'shell command that starts the adapter under test; {cassette}, {home} and {config} are replaced (default: this chutes-rpc with --replay)',
       })
       .example('$0 conformance', 'test this adapter')
-      .example('$0 conformance --adapter "python3 my_host_adapter.py --replay {cassette}" chat', 'test another adapter on the chat scenarios'),
+      .example(
+        '$0 conformance --adapter "python3 my_host_adapter.py --replay {cassette}" chat',
+        'test another adapter on the chat scenarios',
+      ),
   handler: (argv) => runCommand(argv, () => conformance(argv)),
 };
 

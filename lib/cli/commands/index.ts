@@ -12,7 +12,20 @@ import { serveCommand } from './serve';
 import { statusCommand } from './status';
 
 /** Every yargs command; each module stays small and loads its heavy parts when it runs. */
-export const commands: CommandModule<any, any>[] = [serveCommand, callCommand, configCommand, conformanceCommand, demoCommand, modelsCommand, chatCommand, onboardCommand, loginCommand, logoutCommand, statusCommand];
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command has its own argv type; yargs takes them all
+export const commands: CommandModule<any, any>[] = [
+  serveCommand,
+  callCommand,
+  configCommand,
+  conformanceCommand,
+  demoCommand,
+  modelsCommand,
+  chatCommand,
+  onboardCommand,
+  loginCommand,
+  logoutCommand,
+  statusCommand,
+];
 
 export async function runCommands(argv: string[]): Promise<void> {
   const yargs = (require('yargs/yargs') as (args: string[]) => Argv)(argv);

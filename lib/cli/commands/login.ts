@@ -8,10 +8,16 @@ import { type LoginArgs, LOGIN_OPTIONS } from './auth-options';
 export const loginCommand: CommandModule<object, LoginArgs> = {
   command: 'login',
   describe: 'Sign in with Chutes in the browser (OAuth with PKCE); --auth-choice chutes-api-key stores an API key instead',
-  builder: (y) => y.options({ ...LOGIN_OPTIONS, 'auth-choice': { ...LOGIN_OPTIONS['auth-choice'], default: 'chutes' } } as unknown as Record<string, object>) as never,
+  builder: (y) =>
+    y.options({ ...LOGIN_OPTIONS, 'auth-choice': { ...LOGIN_OPTIONS['auth-choice'], default: 'chutes' } } as unknown as Record<
+      string,
+      object
+    >),
   handler: (argv) =>
     runCommand(argv, (run) =>
-      argv['auth-choice'] === 'chutes-api-key' ? (require('./onboard') as typeof import('./onboard')).storeApiKey(run, argv) : signIn(run, argv),
+      argv['auth-choice'] === 'chutes-api-key'
+        ? (require('./onboard') as typeof import('./onboard')).storeApiKey(run, argv)
+        : signIn(run, argv),
     ),
 };
 

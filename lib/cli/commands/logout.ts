@@ -13,7 +13,7 @@ export const logoutCommand: CommandModule<object, LogoutArgs> = {
     y.options({
       profile: { type: 'string', describe: 'the profile to remove (default: the stored one calls would use)' },
       ...SETTINGS_OPTIONS,
-    } as unknown as Record<string, object>) as never,
+    } as unknown as Record<string, object>),
   handler: (argv) => runCommand(argv, (run) => logOut(run, argv)),
 };
 
@@ -25,5 +25,8 @@ async function logOut(run: CommandRun, argv: LogoutArgs): Promise<void> {
   const out = (text: string) => process.stdout.write(text);
   if (!r.profile) out('Nothing stored to log out of.\n');
   else if (r.revoked === undefined) out(`Removed profile ${r.profile}.\n`);
-  else out(`Logged out of profile ${r.profile}${r.revoked ? ' (tokens revoked)' : ' (the IdP did not confirm revoking the tokens; they were removed here)'}.\n`);
+  else
+    out(
+      `Logged out of profile ${r.profile}${r.revoked ? ' (tokens revoked)' : ' (the IdP did not confirm revoking the tokens; they were removed here)'}.\n`,
+    );
 }

@@ -56,7 +56,13 @@ function price(n: number | null): string {
 
 function capabilities(m: Model): string {
   const c = m.capabilities;
-  const names = [c.tools && 'tools', c.jsonMode && 'json', c.structuredOutputs && 'structured', c.reasoning && 'reasoning', c.vision && 'vision'];
+  const names = [
+    c.tools && 'tools',
+    c.jsonMode && 'json',
+    c.structuredOutputs && 'structured',
+    c.reasoning && 'reasoning',
+    c.vision && 'vision',
+  ];
   return names.filter(Boolean).join(',') || '-';
 }
 

@@ -7,7 +7,7 @@ import { signIn } from './login';
 export const onboardCommand: CommandModule<object, LoginArgs> = {
   command: 'onboard',
   describe: 'set up a credential: --auth-choice chutes-api-key (store an API key) or --auth-choice chutes (Sign in with Chutes)',
-  builder: (y) => y.options(LOGIN_OPTIONS as unknown as Record<string, object>) as never,
+  builder: (y) => y.options(LOGIN_OPTIONS as unknown as Record<string, object>),
   handler: (argv) => runCommand(argv, (run) => onboard(run, argv)),
 };
 
@@ -15,7 +15,8 @@ async function onboard(run: CommandRun, argv: LoginArgs): Promise<number> {
   run.chutes().requireConfig();
   let choice = argv['auth-choice'];
   if (!choice) {
-    if (!interactive(argv)) throw new UsageError('Give --auth-choice chutes-api-key (an API key) or --auth-choice chutes (Sign in with Chutes).');
+    if (!interactive(argv))
+      throw new UsageError('Give --auth-choice chutes-api-key (an API key) or --auth-choice chutes (Sign in with Chutes).');
     choice = await askChoice();
   }
   return choice === 'chutes-api-key' ? storeApiKey(run, argv) : signIn(run, argv);
@@ -25,7 +26,9 @@ const interactive = (argv: LoginArgs) => !argv['non-interactive'] && !!process.s
 
 async function askChoice(): Promise<AuthChoice> {
   const { ask } = require('../prompts') as typeof import('../prompts');
-  process.stderr.write('How do you want to authenticate with Chutes?\n  1) an API key (cpk_...)\n  2) Sign in with Chutes in the browser\n');
+  process.stderr.write(
+    'How do you want to authenticate with Chutes?\n  1) an API key (cpk_...)\n  2) Sign in with Chutes in the browser\n',
+  );
   return ask<AuthChoice>('Choose 1 or 2 [1]: ', (a) => (a === '' || a === '1' ? 'chutes-api-key' : a === '2' ? 'chutes' : undefined));
 }
 
@@ -40,13 +43,17 @@ export async function storeApiKey(run: CommandRun, argv: LoginArgs): Promise<num
   }
   if (!key) {
     throw new UsageError(
-      argv['non-interactive'] ? 'No API key: give --chutes-api-key or set CHUTES_API_KEY (--non-interactive never asks).' : 'No API key was given.',
+      argv['non-interactive']
+        ? 'No API key: give --chutes-api-key or set CHUTES_API_KEY (--non-interactive never asks).'
+        : 'No API key was given.',
     );
   }
   const { apiKeyLogin } = require('../../chutes/api-key') as typeof import('../../chutes/api-key');
   const params: Parameters<typeof apiKeyLogin>[1] = { method: 'apiKey', apiKey: key, verify: argv.verify !== false };
   if (argv.profile) params.profile = argv.profile;
   const r = await apiKeyLogin(chutes, params, run.signal);
-  process.stdout.write(`Stored the API key as profile ${r.profile}${r.verified ? ' (verified: Chutes accepted it)' : ' (not verified)'}.\n`);
+  process.stdout.write(
+    `Stored the API key as profile ${r.profile}${r.verified ? ' (verified: Chutes accepted it)' : ' (not verified)'}.\n`,
+  );
   return 0;
 }

@@ -16,7 +16,7 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
       profile: { type: 'string', describe: 'report this stored profile' },
       json: { type: 'boolean', describe: 'print the auth.status result as JSON' },
       ...SETTINGS_OPTIONS,
-    } as unknown as Record<string, object>) as never,
+    } as unknown as Record<string, object>),
   handler: (argv) => runCommand(argv, (run) => status(run, argv)),
 };
 
@@ -48,6 +48,7 @@ function describeStatus(r: AuthStatusResult): string {
   if (r.expiresAt) lines.push(`access token valid until: ${r.expiresAt}`);
   if (r.profiles) lines.push(`stored profiles: ${r.profiles.length ? r.profiles.join(', ') : 'none'}`);
   if (r.problem) lines.push(`problem: ${r.problem}`);
-  if (!r.authenticated && !r.problem) lines.push('Log in: chutes-rpc onboard --auth-choice chutes-api-key, or chutes-rpc login (Sign in with Chutes).');
+  if (!r.authenticated && !r.problem)
+    lines.push('Log in: chutes-rpc onboard --auth-choice chutes-api-key, or chutes-rpc login (Sign in with Chutes).');
   return `${lines.join('\n')}\n`;
 }

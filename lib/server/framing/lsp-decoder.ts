@@ -120,8 +120,7 @@ export class LspDecoder implements FrameDecoder {
     }
     if (length === undefined) return this.fail('missing Content-Length header');
     this.consume(end + HEADER_END.length);
-    this.state =
-      length > this.maxBytes ? { kind: 'skip', length, remaining: length, prefix: Buffer.alloc(0) } : { kind: 'body', length };
+    this.state = length > this.maxBytes ? { kind: 'skip', length, remaining: length, prefix: Buffer.alloc(0) } : { kind: 'body', length };
     return true;
   }
 

@@ -7,7 +7,11 @@ export function encodeMessage(msg: unknown, framing: Framing): string {
   const json = JSON.stringify(msg);
   if (framing === 'ndjson') {
     // Valid JSON either way, but escaped they cannot trip a host that splits lines on U+2028/U+2029.
-    return (json.includes('\u2028') || json.includes('\u2029') ? json.replace(LINE_SEPARATORS, (c) => (c === '\u2028' ? '\\u2028' : '\\u2029')) : json) + '\n';
+    return (
+      (json.includes('\u2028') || json.includes('\u2029')
+        ? json.replace(LINE_SEPARATORS, (c) => (c === '\u2028' ? '\\u2028' : '\\u2029'))
+        : json) + '\n'
+    );
   }
   return `Content-Length: ${Buffer.byteLength(json, 'utf8')}\r\n\r\n${json}`;
 }
