@@ -1,0 +1,79 @@
+import { checkConfigText, resolveConfigValue } from '../../lib/config/load';
+
+const env = { CHUTES_API_KEY: 'cpk_test_fake_from_process', HOME: '/nowhere' };
+
+describe('config', () => {
+  it('accepts the OpenClaw shape as is, ignoring unknown keys outside the chutes provider', () => {
+    const { config, problems } = checkConfigText(
+      `// an OpenClaw config
+      {
+        env: { CHUTES_API_KEY: "cpk_test_fake_from_file" },
+        agents: { defaults: { model: { primary: "chutes/zai-org/GLM-4.7-Flash" }, workspace: "~/x" } },
+        gateway: { port: 18789 },
+        models: { mode: "merge", providers: {
+          chutes: { baseUrl: "https://llm.chutes.ai/v1", api: "openai-completions", apiKey: "\${CHUTES_API_KEY}", teeOnly: true,
+                    idpBaseUrl: "https://api.chutes.ai",
+                    models: [{ id: "zai-org/GLM-4.7-Flash", name: "GLM", contextWindow: 131072, maxTokens: 8192, cost: { input: 0.1, output: 0.2 } }] },
+          other: { anything: [1, 2, 3] },
+        } },
+      }`,
+      env,
+    );
+    expect(problems).toEqual([]);
+    expect(config.apiKey).toBe('cpk_test_fake_from_file');
+    expect(config.teeOnly).toBe(true);
+    expect(config.defaultModel).toBe('chutes/zai-org/GLM-4.7-Flash');
+    expect(config.modelEntries).toHaveLength(1);
+  });
+
+  it('takes ${VAR} from the env block, then the process environment', () => {
+    const a = resolveConfigValue({ models: { providers: { chutes: { apiKey: '${CHUTES_API_KEY}' } } } }, env);
+    expect(a.config.apiKey).toBe('cpk_test_fake_from_process');
+  });
+
+  it('names an unset variable', () => {
+    const { problems } = resolveConfigValue({ models: { providers: { chutes: { apiKey: '${NOT_SET_ANYWHERE}' } } } }, env);
+    expect(problems).toEqual([
+      { path: '/models/providers/chutes/apiKey', message: expect.stringContaining('NOT_SET_ANYWHERE is not set') },
+    ]);
+  });
+
+  it('is strict inside models.providers.chutes', () => {
+    const { problems } = resolveConfigValue({ models: { providers: { chutes: { baseURL: 'x', teeOnly: 'yes' } } } }, env);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        { path: '/models/providers/chutes/baseURL', message: 'is not a known property' },
+        { path: '/models/providers/chutes/teeOnly', message: 'must be boolean' },
+      ]),
+    );
+  });
+
+  it('allows plain http only for loopback hosts', () => {
+    const at = (baseUrl: string) => resolveConfigValue({ models: { providers: { chutes: { baseUrl } } } }, env).problems;
+    expect(at('http://127.0.0.1:8080/v1')).toEqual([]);
+    expect(at('http://localhost/v1')).toEqual([]);
+    expect(at('http://[::1]:9/v1')).toEqual([]);
+    expect(at('https://llm.chutes.ai/v1')).toEqual([]);
+    expect(at('http://llm.chutes.ai/v1')[0]?.message).toMatch(/only for loopback/);
+    expect(at('http://127.0.0.1.evil.com/v1')[0]?.message).toMatch(/only for loopback/);
+    expect(at('ftp://x/v1')[0]?.message).toMatch(/unsupported URL scheme/);
+    expect(at('not a url')[0]?.message).toMatch(/not a valid URL/);
+  });
+
+  it.each(['__proto__', 'constructor', 'prototype'])('refuses the key %s anywhere', (key) => {
+    const { problems } = checkConfigText(`{ agents: { "${key}": { polluted: true } } }`, env);
+    expect(problems).toEqual([{ path: `/agents/${key}`, message: `the key "${key}" is not allowed` }]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('reports JSON5 syntax errors with line and column', () => {
+    const { problems } = checkConfigText('{\n  models: { ,\n}', env);
+    expect(problems[0]?.message).toMatch(/not valid JSON5: .*line 2, column/);
+  });
+
+  it('registers configured secrets so they are redacted', () => {
+    const { redact } = require('../../lib/log/redact') as typeof import('../../lib/log/redact');
+    resolveConfigValue({ env: { MY_TOKEN: 'opaque-secret-value-123' } }, env);
+    expect(redact('token opaque-secret-value-123 leaked')).toBe('token [redacted] leaked');
+  });
+});
