@@ -199,11 +199,9 @@ class ChatCall {
     let done = false;
     let timer: NodeJS.Timeout | undefined;
     try {
-      for await (const item of this.events(body)) {
+      for await (const items of this.events(body)) {
         if (done) continue; // After [DONE]: only waiting for the response to end.
-        // Cancelled while a delta was being written: not one more goes out.
-        if (this.signal.aborted) throw this.signal.reason;
-        done = await this.handle(item);
+        done = await this.handleAll(items);
         // The response should end right after; a server that keeps it open loses the socket.
         if (done) timer = setTimeout(() => body.destroy(), AFTER_DONE_MS);
       }
@@ -216,7 +214,7 @@ class ChatCall {
   }
 
   /** The stream's items; a read error, or an oversized event, fails the attempt (unless the call was cancelled). */
-  private async *events(body: ResponseBody): AsyncGenerator<SseItem, void, undefined> {
+  private async *events(body: ResponseBody): AsyncGenerator<readonly SseItem[], void, undefined> {
     try {
       yield* sseEvents(body);
     } catch (err) {
@@ -239,6 +237,16 @@ class ChatCall {
   }
 
   /** One SSE item: true at [DONE]; an error the upstream reports throws its AttemptFailure. */
+  /** Handles items until one is [DONE] (true); the rest of the batch after it is ignored. */
+  private async handleAll(items: readonly SseItem[]): Promise<boolean> {
+    for (const item of items) {
+      // Cancelled while a delta was being written: not one more goes out.
+      if (this.signal.aborted) throw this.signal.reason;
+      if (await this.handle(item)) return true;
+    }
+    return false;
+  }
+
   private async handle(item: SseItem): Promise<boolean> {
     if (item.kind === 'raw') {
       this.rawLine(item.line);
