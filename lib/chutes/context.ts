@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { ConfigState, ResolvedConfig } from '../config/load';
 import type { Logger } from '../log/logger';
-import { CredentialStore } from '../store/credential-store';
+import type { CredentialStore } from '../store/credential-store';
 import type { CredentialResolver } from './credentials';
 import { ChutesError } from './errors';
 import type { ModelSource } from './models/model-source';
@@ -81,7 +81,10 @@ export class ChutesContext {
   }
 
   get store(): CredentialStore {
-    this.credentialStore ??= new CredentialStore(this.settings.home, this.log);
+    if (!this.credentialStore) {
+      const { CredentialStore } = require('../store/credential-store') as typeof import('../store/credential-store');
+      this.credentialStore = new CredentialStore(this.settings.home, this.log);
+    }
     return this.credentialStore;
   }
 
