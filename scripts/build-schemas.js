@@ -217,7 +217,7 @@ function buildOpenRpc(schemas) {
       title: 'chutes-rpc',
       version,
       description:
-        'Chutes AI inference over JSON-RPC 2.0 on stdio (LSP or NDJSON framing). Contract: PROTOCOL.md; details: docs/protocol.md.',
+        'Chutes AI inference over JSON-RPC 2.0 on stdio (LSP or NDJSON framing). Contract and guide: docs/protocol.md.',
     },
     methods,
     'x-notifications': notifications,

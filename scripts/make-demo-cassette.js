@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Writes fixtures/cassettes/demo.json: the traffic the demo, the examples and several conformance
 // scenarios replay. The model list is the recorded one (models-demo.json); the chat streams are
-// written in the exact chunk shape the service sends (see ../shared/chutes-wire.md), paced like it.
+// written in the exact chunk shape the service sends (as the live API sends them), paced like it.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');

@@ -1,5 +1,5 @@
 /**
- * Reading one entry of GET /v1/models (see chutes-wire.md) into the facts it states, and nothing
+ * Reading one entry of GET /v1/models (in the shape the live API sends) into the facts it states, and nothing
  * more: a field the entry leaves out stays undefined so that the catalog can fill it (merge.ts).
  */
 
