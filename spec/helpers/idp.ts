@@ -33,7 +33,7 @@ export interface IdpOptions {
 }
 
 /**
- * A loopback IdP following chutes-wire.md: /idp/authorize redirects to the redirect URI with code
+ * A loopback IdP behaving like the Chutes IdP: /idp/authorize redirects to the redirect URI with code
  * and state (or error=access_denied), /idp/token does authorization_code (PKCE S256, client
  * secret required) and refresh_token with rotation (a used refresh token is invalid_grant),
  * /idp/userinfo, /idp/token/revoke.
