@@ -3,6 +3,7 @@ import { Agent, type Dispatcher } from 'undici';
 import type { Cassette, CassetteInteraction, CassetteResponse } from '../../generated/types';
 import { redact, redactValue } from '../../log/redact';
 import { type Controller, ForwardingHandler, type ResponseHeaders, wrapEachHandler } from './forwarding-handler';
+import { parseJsonOrUndefined } from '../../util/json';
 
 const DROPPED_HEADERS = ['authorization', 'cookie', 'set-cookie', 'x-api-key', 'proxy-authorization'];
 // Response headers that only describe one connection; they would mislead on replay.
@@ -73,17 +74,9 @@ class RecordingHandler extends ForwardingHandler {
     // token calls, full of codes and secrets in URL-encoded form) are not kept at all.
     const body =
       typeof this.opts.body === 'string' ? this.opts.body : Buffer.isBuffer(this.opts.body) ? this.opts.body.toString('utf8') : undefined;
-    const json = body === undefined ? undefined : parseJson(body);
+    const json = body === undefined ? undefined : parseJsonOrUndefined(body);
     if (json && typeof json === 'object' && !Array.isArray(json)) request.body = redactValue(json as Record<string, unknown>);
     return request;
-  }
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
   }
 }
 
@@ -103,7 +96,7 @@ function toResponse(status: number, seen: Record<string, string>, text: string):
       return response;
     }
   }
-  const json = (headers['content-type'] ?? '').includes('json') ? parseJson(clean) : undefined;
+  const json = (headers['content-type'] ?? '').includes('json') ? parseJsonOrUndefined(clean) : undefined;
   if (json !== undefined) response.json = redactValue(json);
   else response.body = clean;
   return response;
@@ -116,7 +109,7 @@ function parseSse(text: string): Array<string | Record<string, unknown>> | undef
   for (const e of events) {
     if (!e.startsWith('data: ') || e.includes('\n')) return undefined;
     const data = e.slice(6);
-    const parsed = parseJson(data);
+    const parsed = parseJsonOrUndefined(data);
     items.push(parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : data);
   }
   // Re-encoding must give the same bytes, or the raw body is kept instead.

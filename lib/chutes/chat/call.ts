@@ -14,6 +14,7 @@ import { computeCost } from './cost';
 import { wireHeaders, wireRequest } from './request';
 import { DEFAULT_MAX_DELAY_MS, DEFAULT_MAX_RETRY_AFTER_MS, type RetrySettings, retryDelayMs } from './retry';
 import { type SseItem, sseEvents } from './sse';
+import { parseJsonOrUndefined } from '../../util/json';
 
 export interface ChatRun {
   params: ChatParams;
@@ -255,7 +256,7 @@ class ChatCall {
     const data = item.data;
     if (data === '[DONE]') return true;
     if (data.trim() === '') return false;
-    const value = parseJson(data);
+    const value = parseJsonOrUndefined(data);
     if (!value || typeof value !== 'object' || Array.isArray(value)) throw badEventFailure(data);
     const chunk = value as WireChunk;
     if (item.event === 'error' || (chunk.error !== undefined && chunk.error !== null))
@@ -268,7 +269,7 @@ class ChatCall {
   private rawLine(raw: string): void {
     const line = raw.trim();
     if (line === '') return;
-    const value = parseJson(line);
+    const value = parseJsonOrUndefined(line);
     if (value && typeof value === 'object' && ('error' in value || 'detail' in value)) throw streamErrorFailure(value);
     this.chutes.log.debug(`chat ${this.chat.streamId}: ignoring a line that is not SSE: ${line.slice(0, 200)}`);
     this.strayLine ??= line.slice(0, 200);
@@ -327,13 +328,5 @@ class ChatCall {
     }
     if (this.rateLimit) result.rateLimit = this.rateLimit;
     return result;
-  }
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
   }
 }

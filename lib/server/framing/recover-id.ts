@@ -1,3 +1,5 @@
+import { parseJsonOrUndefined } from '../../util/json';
+
 /**
  * Finds the top-level "id" of a JSON-RPC message from its first bytes, without parsing the rest
  * (used for messages too large to read). Returns undefined when the id is not in the prefix.
@@ -13,7 +15,7 @@ export function recoverId(prefix: string): string | number | undefined {
       const end = stringEnd(prefix, i);
       if (end === -1) return undefined;
       if (depth === 1 && expectKey) {
-        const key = safeParse(prefix.slice(i, end + 1));
+        const key = parseJsonOrUndefined(prefix.slice(i, end + 1));
         let j = skipWs(prefix, end + 1);
         if (prefix[j] !== ':') return undefined;
         j = skipWs(prefix, j + 1);
@@ -53,19 +55,11 @@ function skipWs(s: string, i: number): number {
   return i;
 }
 
-function safeParse(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
 function readScalarId(s: string, i: number): string | number | undefined {
   if (s[i] === '"') {
     const end = stringEnd(s, i);
     if (end === -1) return undefined;
-    const v = safeParse(s.slice(i, end + 1));
+    const v = parseJsonOrUndefined(s.slice(i, end + 1));
     return typeof v === 'string' ? v : undefined;
   }
   const m = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/.exec(s.slice(i, i + 40));
