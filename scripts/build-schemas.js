@@ -216,8 +216,7 @@ function buildOpenRpc(schemas) {
     info: {
       title: 'chutes-rpc',
       version,
-      description:
-        'Chutes AI inference over JSON-RPC 2.0 on stdio (LSP or NDJSON framing). Contract and guide: docs/protocol.md.',
+      description: 'Chutes AI inference over JSON-RPC 2.0 on stdio (LSP or NDJSON framing). Contract and guide: docs/protocol.md.',
     },
     methods,
     'x-notifications': notifications,
