@@ -62,6 +62,8 @@ class ChatCall {
   private readonly warnings: string[];
   /** X-Chutes-InvocationID of the answer that served the call. */
   private invocationId: string | undefined;
+  /** The metadata lookup of the first model asked for, warning when it is not listed; awaited before the result. */
+  private listed: Promise<void> | undefined;
   /** The served model last checked against teeOnly. */
   private checkedServed: string | undefined;
   private asm = new ChatAssembler();
@@ -102,7 +104,7 @@ class ChatCall {
     this.throwIfCancelled();
     let credential = await this.resolveCredential();
     // Prices are needed only for the cost at the end: fetched while the model generates.
-    if (this.ids[0]) void this.model(this.ids[0]).then((m) => this.warnIfUnlisted(this.ids[0]!, m));
+    if (this.ids[0]) this.listed = this.model(this.ids[0]).then((m) => this.warnIfUnlisted(this.ids[0]!, m));
     for (;;) {
       this.attempts++;
       try {
@@ -355,6 +357,7 @@ class ChatCall {
   }
 
   private async result(): Promise<ChatResult> {
+    await this.listed;
     const served = this.asm.servedModel ?? this.ids[0] ?? this.upstreamModel;
     const reported = mapUsage(this.asm.usage);
     const result: ChatResult = {
