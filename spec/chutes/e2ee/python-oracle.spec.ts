@@ -47,7 +47,7 @@ const missing = probe.error
       let plain = '';
       for await (const bytes of decryptStream(Readable.from([Buffer.from(sse)]), responseSecretKey)) plain += bytes.toString('utf8');
       const chunk = JSON.parse(plain.split('\n')[0]!.slice('data: '.length));
-    expect(chunk.choices[0].delta.content).toBe(`echo: ${prompt}`);
+      expect(chunk.choices[0].delta.content).toBe(`echo: ${prompt}`);
       expect(plain.endsWith('data: [DONE]\n\n')).toBe(true);
     });
   },
