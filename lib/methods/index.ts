@@ -8,7 +8,7 @@ import { RpcError, RpcErrorCode } from '../server/rpc-error';
 import { authComplete, authLogin, authLogout, authStatus } from './auth';
 import { chatComplete, chatStream } from './chat';
 import { configValidate } from './config';
-import { initialize, shutdown } from './lifecycle';
+import { initialize, logSetLevel, ping, shutdown } from './lifecycle';
 import type { CallContext, MethodSpec } from './method';
 import { modelsDiscover } from './models';
 import { toRpcError } from './rpc-errors';
@@ -17,6 +17,8 @@ import { toRpcError } from './rpc-errors';
 const methods: { [M in MethodName]: MethodSpec<M> } = {
   initialize,
   shutdown,
+  ping,
+  'log.setLevel': logSetLevel,
   'config.validate': configValidate,
   'models.discover': modelsDiscover,
   'auth.login': authLogin,
