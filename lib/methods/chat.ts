@@ -1,6 +1,6 @@
 import { e2eeSelectorProblem } from '../chutes/e2ee/chute-target';
 import { upstreamModel } from '../chutes/models/model-id';
-import type { ChatParams, ChatResult } from '../generated/types';
+import type { ChatParams, ChatResult, ChatStatus } from '../generated/types';
 import { type CallContext, defineMethod } from './method';
 import { invalidParams } from './rpc-errors';
 
@@ -17,7 +17,8 @@ async function run(params: ChatParams, ctx: CallContext, stream: boolean): Promi
     const problem = e2eeSelectorProblem(upstreamModel(Array.isArray(model) ? model.join(',') : model));
     if (problem) throw invalidParams('/model', problem);
   }
-  if (!stream) return runChat(ctx.chutes, { params, streamId, signal: ctx.signal });
+  const onStatus = (status: ChatStatus) => ctx.notify('chat.status', status);
+  if (!stream) return runChat(ctx.chutes, { params, streamId, signal: ctx.signal, onStatus });
   if (activeStreams.has(streamId))
     throw invalidParams('/streamId', `streamId ${JSON.stringify(streamId)} is already used by a stream in flight`);
   activeStreams.add(streamId);
@@ -26,6 +27,7 @@ async function run(params: ChatParams, ctx: CallContext, stream: boolean): Promi
       params,
       streamId,
       signal: ctx.signal,
+      onStatus,
       // Awaited: while the host reads slowly, the writer holds this promise and the upstream waits.
       onDelta: (delta) => ctx.notify('chat.delta', delta),
     });

@@ -74,7 +74,12 @@ describe('chutes-rpc chat', () => {
         home: chatHome(up),
         env: { CHUTES_API_KEY: undefined },
       });
-      expect(r).toEqual({ code: 0, stdout: 'line one\nline two\n', stderr: '' });
+      // The back-off is shown on stderr (a line of its own when stderr is not a terminal).
+      expect(r).toEqual({
+        code: 0,
+        stdout: 'line one\nline two\n',
+        stderr: expect.stringMatching(/^chutes-rpc: .*HTTP 503.*; retry 1 of \d+ in \d+ ms\n$/),
+      });
       expect(up.chats).toHaveLength(2);
       expect(up.chats[1]!.json).toMatchObject({
         model: 'acme/Cli',

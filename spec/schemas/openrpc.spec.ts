@@ -14,7 +14,7 @@ describe('the OpenRPC document', () => {
 
   it('lists every notification the server sends', () => {
     expect(doc['x-notifications'].map((n: { name: string }) => n.name).sort()).toEqual([...serverNotifications].sort());
-    expect([...serverNotifications].sort()).toEqual(['auth.authorizeUrl', 'chat.delta', 'log']);
+    expect([...serverNotifications].sort()).toEqual(['auth.authorizeUrl', 'chat.delta', 'chat.status', 'log']);
   });
 
   it('points every $ref at a schema file that exists', () => {

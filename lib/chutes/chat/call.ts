@@ -1,5 +1,5 @@
 import type { ResolvedConfig } from '../../config/load';
-import type { ChatDelta, ChatParams, ChatResult, Model, RateLimit } from '../../generated/types';
+import type { ChatDelta, ChatParams, ChatResult, ChatStatus, Model, RateLimit } from '../../generated/types';
 import { sleep } from '../../util/abort';
 import type { ChutesContext } from '../context';
 import type { Credential } from '../credentials';
@@ -29,6 +29,8 @@ export interface ChatRun {
    * read: a slow consumer slows the upstream down instead of filling memory.
    */
   onDelta?: (delta: ChatDelta) => Promise<void> | void;
+  /** Receives progress while the call waits for something the host cannot see (a retry back-off, …). */
+  onStatus?: (status: ChatStatus) => Promise<void> | void;
 }
 
 /** Error bodies are read up to this size; the message keeps far less. */
@@ -245,10 +247,22 @@ class ChatCall {
     );
     this.asm = new ChatAssembler();
     this.strayLine = undefined;
+    await this.status({
+      phase: 'retry',
+      message: `${failure.error.message}; retry ${this.retries} of ${this.retry.maxRetries} in ${wait} ms`,
+      model: publicModelId(this.upstreamModel),
+      reason: failure.error.type,
+      attempt: this.attempts + 1,
+      delayMs: wait,
+    });
     await sleep(wait, this.signal).catch(() => {
       throw this.cancelled();
     });
     return credential;
+  }
+
+  private async status(status: Omit<ChatStatus, 'streamId'>): Promise<void> {
+    await this.chat.onStatus?.({ streamId: this.chat.streamId, ...status });
   }
 
   /** Reads the event stream, sending a delta for each chunk that carries one. */

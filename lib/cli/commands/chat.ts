@@ -3,6 +3,7 @@ import type { ChatDelta, ChatMessage, ChatParams } from '../../generated/types';
 import { type CommandRun, runCommand } from '../command-runner';
 import { SETTINGS_OPTIONS, UsageError } from '../settings';
 import { writeDrained } from '../write-drained';
+import { StatusLine } from '../status-line';
 
 interface ChatArgs {
   prompt?: string[];
@@ -64,6 +65,7 @@ async function chat(run: CommandRun, argv: ChatArgs): Promise<void> {
   if (prompt.trim() === '') throw new UsageError('the prompt is empty');
 
   const out = new TextOut(process.stdout, process.stderr, !argv['hide-reasoning']);
+  const statusLine = new StatusLine(process.stderr);
   const user: ChatMessage = { role: 'user', content: prompt };
   const params: ChatParams = { messages: argv.system ? [{ role: 'system', content: argv.system }, user] : [user] };
   if (argv.model) params.model = argv.model;
@@ -78,8 +80,17 @@ async function chat(run: CommandRun, argv: ChatArgs): Promise<void> {
       params,
       streamId: 'cli',
       signal: run.signal,
-      ...(argv.json ? {} : { onDelta: (d) => out.delta(d) }),
+      onStatus: (status) => statusLine.show(status),
+      ...(argv.json
+        ? {}
+        : {
+            onDelta: (d) => {
+              statusLine.clear();
+              return out.delta(d);
+            },
+          }),
     });
+    statusLine.clear();
     if (argv.json) {
       process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     } else {
@@ -96,6 +107,7 @@ async function chat(run: CommandRun, argv: ChatArgs): Promise<void> {
     }
   } catch (thrown) {
     // What arrived before the failure stays on stdout, its line ended; the runner reports the failure.
+    statusLine.clear();
     await out.finish().catch(() => undefined);
     if (argv.json) {
       const { toRpcError } = require('../../methods/rpc-errors') as typeof import('../../methods/rpc-errors');
