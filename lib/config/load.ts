@@ -12,6 +12,8 @@ export interface ResolvedConfig {
   apiKey?: string;
   teeOnly: boolean;
   e2ee: NonNullable<ChutesProviderConfig['e2ee']>;
+  /** Warm a cold chute up (GET /chutes/warmup) and retry once, instead of failing with its 503. */
+  warmup: boolean;
   defaultModel: string;
   headers: Record<string, string>;
   timeoutMs: number;
@@ -40,6 +42,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ResolvedCon
     idpBaseUrl: D.DEFAULT_IDP_BASE_URL,
     teeOnly: false,
     e2ee: 'off',
+    warmup: true,
     defaultModel: D.DEFAULT_MODEL,
     headers: {},
     timeoutMs: D.DEFAULT_TIMEOUT_MS,
@@ -165,6 +168,7 @@ export function resolveConfigValue(value: unknown, processEnv: NodeJS.ProcessEnv
   }
   if (provider.teeOnly !== undefined) config.teeOnly = provider.teeOnly;
   if (provider.e2ee !== undefined) config.e2ee = provider.e2ee;
+  if (provider.warmup !== undefined) config.warmup = provider.warmup;
   if (provider.headers) config.headers = provider.headers;
   if (provider.timeoutMs !== undefined) config.timeoutMs = provider.timeoutMs;
   if (provider.discoveryTimeoutMs !== undefined) config.discoveryTimeoutMs = provider.discoveryTimeoutMs;

@@ -295,7 +295,8 @@ describe.each(['ndjson', 'lsp'] as const)('chat.stream over %s', (framing) => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     });
-    const r = await p.request('chat.stream', { model, messages: user });
+    // A cold chute's 503 is warmed up first (spec/process/chat-warmup.spec.ts): here only the retries.
+    const r = await p.request('chat.stream', { model, messages: user, ...(status === 503 ? { warmup: false } : {}) });
     expect(r.error?.code).toBe(code);
     const attempts = retried ? 4 : 1;
     expect(r.error?.data).toEqual({

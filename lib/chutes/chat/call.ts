@@ -13,6 +13,7 @@ import { ChatAssembler, completionAsChunk, mapUsage, type WireChunk } from './as
 import { AttemptFailure, badEventFailure, brokenStreamFailure, httpFailure, networkFailure, streamErrorFailure } from './attempt-failure';
 import { computeCost } from './cost';
 import { wireHeaders, wireRequest } from './request';
+import { isColdChute } from './warmup';
 import { DEFAULT_MAX_DELAY_MS, DEFAULT_MAX_RETRY_AFTER_MS, type RetrySettings, retryDelayMs } from './retry';
 import { type SseItem, sseEvents } from './sse';
 import { parseJsonOrUndefined } from '../../util/json';
@@ -77,6 +78,8 @@ class ChatCall {
   private attempts = 0;
   private retries = 0;
   private refreshed = false;
+  /** One warm-up per call, when the config or the call asks for it. */
+  private warmupAllowed: boolean;
   private rateLimit: RateLimit | undefined;
   /** The first line of the current attempt's body that was not SSE, if any. */
   private strayLine: string | undefined;
@@ -97,6 +100,7 @@ class ChatCall {
     this.upstreamModel = upstreamModel;
     this.ids = modelIds(upstreamModel);
     this.teeOnly = chat.params.teeOnly ?? config.teeOnly;
+    this.warmupAllowed = chat.params.warmup ?? config.warmup;
     this.retry = {
       maxRetries: config.maxRetries,
       baseDelayMs: config.retryBaseDelayMs,
@@ -237,6 +241,13 @@ class ChatCall {
       this.throwIfCancelled();
       if (next) return next;
     }
+    if (this.warmupAllowed && this.asm.deltas === 0 && isColdChute(failure.error)) {
+      this.warmupAllowed = false;
+      await this.warmUp(failure.error, credential);
+      this.asm = new ChatAssembler();
+      this.strayLine = undefined;
+      return credential;
+    }
     // Never after a delta reached the host: the retry would send its text again.
     const allowed = failure.retryable && this.asm.deltas === 0 && this.retries < this.retry.maxRetries;
     const wait = allowed ? retryDelayMs(this.retries + 1, failure.serverWaitMs, this.retry) : undefined;
@@ -259,6 +270,20 @@ class ChatCall {
       throw this.cancelled();
     });
     return credential;
+  }
+
+  /** A cold chute: warmed up (with progress) before the one retry; a failed warm-up ends the call with the 503 and why. */
+  private async warmUp(cold: ChutesError, credential: Credential): Promise<void> {
+    const { warmUp } = require('./warmup') as typeof import('./warmup');
+    const chute = this.ids[0] ?? this.upstreamModel;
+    try {
+      await warmUp(this.chutes, { chute, credential, signal: this.signal, onStatus: (s) => this.status(s) });
+    } catch (err) {
+      if (this.signal.aborted) throw this.cancelled();
+      const { type, ...data } = cold.data;
+      const why = err instanceof Error ? err.message : String(err);
+      throw this.finalError(new ChutesError(type, { ...data, message: `${data.message} (warm-up failed: ${why})`, retryable: false }));
+    }
   }
 
   private async status(status: Omit<ChatStatus, 'streamId'>): Promise<void> {
