@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
-import type { ChutesProviderConfig, ConfigFile, ConfigModelEntry, Problem } from '../generated/types';
+import * as nodePath from 'node:path';
+import type { ChutesProviderConfig, ConfigFile, ConfigModelEntry, Problem, TeeConfig } from '../generated/types';
 import { addSecret, redactValue } from '../log/redact';
 import { validate } from '../schema-validation';
 import * as D from './defaults';
@@ -21,8 +22,23 @@ export interface ResolvedConfig {
   maxMessageBytes: number;
   logLevel?: 'error' | 'warn' | 'info' | 'debug';
   modelsCacheTtlMs: number;
+  /** Where /chutes, /e2e and /servers live. */
+  apiBaseUrl: string;
+  tee: TeeSettings;
   /** The process environment overlaid with the file's env block. */
   env: Record<string, string | undefined>;
+}
+
+/** models.providers.chutes.tee with its defaults (docs/tee.md). */
+export interface TeeSettings {
+  attestation: 'off' | 'verify' | 'require';
+  pccsUrl: string;
+  /** Absolute path of the pinned measurements snapshot. */
+  measurementsFile?: string;
+  tcbStatuses: string[];
+  cacheTtlMs: number;
+  measurementsTtlMs: number;
+  discoveryRounds: number;
 }
 
 export interface ConfigState {
@@ -47,6 +63,15 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ResolvedCon
     modelEntries: [],
     maxMessageBytes: D.DEFAULT_MAX_MESSAGE_BYTES,
     modelsCacheTtlMs: D.DEFAULT_MODELS_CACHE_TTL_MS,
+    apiBaseUrl: D.DEFAULT_API_BASE_URL,
+    tee: {
+      attestation: 'off',
+      pccsUrl: D.DEFAULT_PCCS_URL,
+      tcbStatuses: ['UpToDate'],
+      cacheTtlMs: D.DEFAULT_TEE_CACHE_TTL_MS,
+      measurementsTtlMs: D.DEFAULT_MEASUREMENTS_TTL_MS,
+      discoveryRounds: D.DEFAULT_DISCOVERY_ROUNDS,
+    },
     env: { ...env },
   };
 }
@@ -168,6 +193,8 @@ export function resolveConfigValue(value: unknown, processEnv: NodeJS.ProcessEnv
   if (provider.maxRetries !== undefined) config.maxRetries = provider.maxRetries;
   if (provider.retryBaseDelayMs !== undefined) config.retryBaseDelayMs = provider.retryBaseDelayMs;
   if (provider.models) config.modelEntries = provider.models;
+  if (provider.apiBaseUrl !== undefined) config.apiBaseUrl = checkBaseUrl(provider.apiBaseUrl, '/models/providers/chutes/apiBaseUrl', problems);
+  if (provider.tee) config.tee = resolveTee(provider.tee, config.tee, path, problems);
   const primary = typeof modelSetting === 'string' ? modelSetting : modelSetting?.primary;
   if (primary) config.defaultModel = primary;
   if (settings.maxMessageBytes !== undefined) config.maxMessageBytes = settings.maxMessageBytes;
@@ -175,6 +202,20 @@ export function resolveConfigValue(value: unknown, processEnv: NodeJS.ProcessEnv
   if (settings.modelsCacheTtlMs !== undefined) config.modelsCacheTtlMs = settings.modelsCacheTtlMs;
 
   return problems.length ? { config: base, problems: redactValue(problems) } : { config, problems };
+}
+
+function resolveTee(tee: TeeConfig, defaults: TeeSettings, configPath: string | undefined, problems: Problem[]): TeeSettings {
+  const out: TeeSettings = { ...defaults };
+  if (tee.attestation !== undefined) out.attestation = tee.attestation;
+  if (tee.pccsUrl !== undefined) out.pccsUrl = checkBaseUrl(tee.pccsUrl, '/models/providers/chutes/tee/pccsUrl', problems);
+  if (tee.measurementsFile !== undefined) {
+    out.measurementsFile = nodePath.resolve(configPath ? nodePath.dirname(configPath) : process.cwd(), tee.measurementsFile);
+  }
+  if (tee.tcbStatuses !== undefined) out.tcbStatuses = [...tee.tcbStatuses];
+  if (tee.cacheTtlMs !== undefined) out.cacheTtlMs = tee.cacheTtlMs;
+  if (tee.measurementsTtlMs !== undefined) out.measurementsTtlMs = tee.measurementsTtlMs;
+  if (tee.discoveryRounds !== undefined) out.discoveryRounds = tee.discoveryRounds;
+  return out;
 }
 
 export function checkConfigText(text: string, processEnv: NodeJS.ProcessEnv = process.env, path?: string): ConfigState {

@@ -1,5 +1,5 @@
 import type { ResolvedConfig } from '../../config/load';
-import type { ChatDelta, ChatParams, ChatResult, Model, RateLimit } from '../../generated/types';
+import type { AttestationSummary, ChatDelta, ChatParams, ChatResult, Model, RateLimit } from '../../generated/types';
 import { sleep } from '../../util/abort';
 import type { ChutesContext } from '../context';
 import type { Credential } from '../credentials';
@@ -8,6 +8,7 @@ import { readCappedText, type ResponseBody } from '../http/body';
 import { parseRateLimit } from '../http/rate-limit-headers';
 import { upstreamRequest } from '../http/upstream-request';
 import { modelIds, publicModelId } from '../models/model-id';
+import { attestChat } from '../tee/chat-gate';
 import { ChatAssembler, completionAsChunk, mapUsage, type WireChunk } from './assembler';
 import { AttemptFailure, badEventFailure, brokenStreamFailure, httpFailure, networkFailure, streamErrorFailure } from './attempt-failure';
 import { computeCost } from './cost';
@@ -67,6 +68,7 @@ class ChatCall {
   /** The first line of the current attempt's body that was not SSE, if any. */
   private strayLine: string | undefined;
   private readonly models = new Map<string, Promise<Model | undefined>>();
+  private attestation: AttestationSummary | undefined;
 
   constructor(
     private readonly chutes: ChutesContext,
@@ -90,6 +92,7 @@ class ChatCall {
   }
 
   async run(): Promise<ChatResult> {
+    this.attestation = await attestChat(this.chutes, this.chat.params, this.ids, this.signal);
     await this.refuseNonTee();
     this.throwIfCancelled();
     let credential = await this.resolveCredential();
@@ -327,6 +330,7 @@ class ChatCall {
       if (cost) result.cost = cost;
     }
     if (this.rateLimit) result.rateLimit = this.rateLimit;
+    if (this.attestation) result.attestation = this.attestation;
     return result;
   }
 }
