@@ -29,5 +29,6 @@ esbuild.buildSync({
     'eventsource-parser',
     'yargs',
     'yargs/*',
+    '@phala/dcap-qvl',
   ],
 });
