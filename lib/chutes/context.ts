@@ -6,7 +6,7 @@ import type { CredentialResolver } from './credentials';
 import { ChutesError } from './errors';
 import type { ModelSource } from './models/model-source';
 import type { PendingLogin } from './oauth/login';
-import type { AttestationService } from './tee/attestation-service';
+import type { AttestationParts, AttestationService } from './tee/attestation-service';
 
 /** Where a process keeps its state and where its upstream traffic goes. */
 export interface ChutesSettings {
@@ -23,7 +23,8 @@ export interface ChutesParts {
   http?: Dispatcher;
   credentials?: CredentialResolver;
   models?: ModelSource;
-  attestation?: AttestationService;
+  /** What the attestation service uses instead of Intel DCAP, the PCCS or random nonces. */
+  attestation?: AttestationParts;
 }
 
 /**
@@ -36,6 +37,7 @@ export class ChutesContext {
   private credentialResolver: CredentialResolver | undefined;
   private modelSource: ModelSource | undefined;
   private attestationService: AttestationService | undefined;
+  private readonly attestationParts: AttestationParts | undefined;
   private credentialStore: CredentialStore | undefined;
   private closers: Array<() => Promise<void> | void> = [];
   /** Sign-ins started by auth.login and not finished yet, by login id. */
@@ -50,7 +52,7 @@ export class ChutesContext {
     this.httpClient = parts.http;
     this.credentialResolver = parts.credentials;
     this.modelSource = parts.models;
-    this.attestationService = parts.attestation;
+    this.attestationParts = parts.attestation;
   }
 
   /** The config, or the defaults when the file is invalid (for start-up and initialize). */
@@ -112,7 +114,7 @@ export class ChutesContext {
   get attestation(): AttestationService {
     if (!this.attestationService) {
       const { AttestationService } = require('./tee/attestation-service') as typeof import('./tee/attestation-service');
-      this.attestationService = new AttestationService(this);
+      this.attestationService = new AttestationService(this, this.attestationParts);
     }
     return this.attestationService;
   }

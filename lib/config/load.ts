@@ -193,7 +193,8 @@ export function resolveConfigValue(value: unknown, processEnv: NodeJS.ProcessEnv
   if (provider.maxRetries !== undefined) config.maxRetries = provider.maxRetries;
   if (provider.retryBaseDelayMs !== undefined) config.retryBaseDelayMs = provider.retryBaseDelayMs;
   if (provider.models) config.modelEntries = provider.models;
-  if (provider.apiBaseUrl !== undefined) config.apiBaseUrl = checkBaseUrl(provider.apiBaseUrl, '/models/providers/chutes/apiBaseUrl', problems);
+  if (provider.apiBaseUrl !== undefined)
+    config.apiBaseUrl = checkBaseUrl(provider.apiBaseUrl, '/models/providers/chutes/apiBaseUrl', problems);
   if (provider.tee) config.tee = resolveTee(provider.tee, config.tee, path, problems);
   const primary = typeof modelSetting === 'string' ? modelSetting : modelSetting?.primary;
   if (primary) config.defaultModel = primary;

@@ -46,7 +46,23 @@ export function testCert(index = 0): TestCert {
     try {
       execFileSync(
         'openssl',
-        ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'key.pem', '-out', 'cert.der', '-outform', 'DER', '-subj', '/CN=attestation-service', '-days', '2'],
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-keyout',
+          'key.pem',
+          '-out',
+          'cert.der',
+          '-outform',
+          'DER',
+          '-subj',
+          '/CN=attestation-service',
+          '-days',
+          '2',
+        ],
         { cwd: dir, stdio: 'ignore' },
       );
       const der = fs.readFileSync(path.join(dir, 'cert.der'));
@@ -151,7 +167,10 @@ export function teeApiHandler(opts: TeeApiOptions) {
       res.end(JSON.stringify(body));
     };
     if (url.pathname === '/v1/models') {
-      return json(200, { object: 'list', data: [{ id: opts.model, chute_id: opts.chuteId, confidential_compute: opts.tee ?? true, context_length: 32768 }] });
+      return json(200, {
+        object: 'list',
+        data: [{ id: opts.model, chute_id: opts.chuteId, confidential_compute: opts.tee ?? true, context_length: 32768 }],
+      });
     }
     if (url.pathname === `/chutes/${opts.chuteId}/evidence`) {
       const status = opts.evidenceStatus?.();
@@ -160,7 +179,9 @@ export function teeApiHandler(opts: TeeApiOptions) {
       return json(200, {
         evidence: opts.instances.map((i) => ({
           instance_id: i.id,
-          quote: syntheticQuote({ reportData: chutesReportData(nonce, i.wrongBinding ? fakeE2ePubkey() : i.e2ePubkey, cert) }).toString('base64'),
+          quote: syntheticQuote({ reportData: chutesReportData(nonce, i.wrongBinding ? fakeE2ePubkey() : i.e2ePubkey, cert) }).toString(
+            'base64',
+          ),
           certificate: cert.der.toString('base64'),
           gpu_evidence: [],
         })),

@@ -143,7 +143,9 @@ export class AttestationService {
   /** tee.verify in audit mode: saved evidence, as of `at`, offline but for what the params leave out. */
   async audit(params: TeeVerifyAuditParams, signal?: AbortSignal): Promise<TeeVerifyResult> {
     const nowSecs = toUnixSeconds(params.at);
-    const measurements = params.measurements ? { rows: params.measurements as unknown, kind: 'given' as const } : await this.measurements(signal);
+    const measurements = params.measurements
+      ? { rows: params.measurements as unknown, kind: 'given' as const }
+      : await this.measurements(signal);
     const given = params.collateral;
     const collateralFor = (instanceId: string, quote: Uint8Array): Promise<CollateralOutcome> => {
       if (isCollateral(given)) return Promise.resolve(given);
@@ -224,7 +226,8 @@ export class AttestationService {
     const credential = await this.ctx.credentials.resolve({ ...(profile !== undefined ? { profile } : {}), ...(signal ? { signal } : {}) });
     if (credential) return credential;
     throw new ChutesError('auth_required', {
-      message: 'Verifying a TEE needs a Chutes credential: the e2e public keys of the instances (GET /e2e/instances) are only given to signed-in users',
+      message:
+        'Verifying a TEE needs a Chutes credential: the e2e public keys of the instances (GET /e2e/instances) are only given to signed-in users',
     });
   }
 
@@ -273,7 +276,9 @@ export class AttestationService {
       nonce,
       at: checkedAt,
       evidence,
-      e2ePubkeys: Object.fromEntries(evidence.evidence.filter((e) => keys.has(e.instance_id)).map((e) => [e.instance_id, keys.get(e.instance_id)!])),
+      e2ePubkeys: Object.fromEntries(
+        evidence.evidence.filter((e) => keys.has(e.instance_id)).map((e) => [e.instance_id, keys.get(e.instance_id)!]),
+      ),
       collateral: Object.fromEntries(used),
       measurements: Array.isArray(measurements.rows) ? (measurements.rows as Array<Record<string, unknown>>) : [],
     };
@@ -304,7 +309,15 @@ export class AttestationService {
       const collateral = quote.length ? await collateralFor(entry.instance_id, quote) : { unavailable: 'the evidence has no quote' };
       instances.push(
         verifyInstance(
-          { entry, nonce, e2ePubkey: keys.get(entry.instance_id), collateral, measurements: rows, nowSecs, tcbStatuses: this.ctx.config.tee.tcbStatuses },
+          {
+            entry,
+            nonce,
+            e2ePubkey: keys.get(entry.instance_id),
+            collateral,
+            measurements: rows,
+            nowSecs,
+            tcbStatuses: this.ctx.config.tee.tcbStatuses,
+          },
           this.dcap,
         ),
       );
@@ -327,7 +340,9 @@ export class AttestationService {
       try {
         return { rows: JSON.parse(text) as unknown, kind: 'pinned' };
       } catch (err) {
-        throw new ChutesError('config_invalid', { message: `tee.measurementsFile ${measurementsFile} is not JSON (${(err as Error).message})` });
+        throw new ChutesError('config_invalid', {
+          message: `tee.measurementsFile ${measurementsFile} is not JSON (${(err as Error).message})`,
+        });
       }
     }
     if (this.liveRows && Date.now() - this.liveRows.atMs < measurementsTtlMs) return { rows: this.liveRows.rows, kind: 'live' };

@@ -22,7 +22,12 @@ export async function attestChat(
     const refused = summaries.find((s) => !s.verified);
     if (refused) {
       const name = refused.model ?? publicModelId(ids[summaries.indexOf(refused)]!);
-      const why = refused.error ?? refused.failures?.slice(0, 3).map((f) => `${f.instanceId ? `${f.instanceId}: ` : ''}${f.check}: ${f.reason}`).join('; ');
+      const why =
+        refused.error ??
+        refused.failures
+          ?.slice(0, 3)
+          .map((f) => `${f.instanceId ? `${f.instanceId}: ` : ''}${f.check}: ${f.reason}`)
+          .join('; ');
       throw new ChutesError('tee_required', {
         message: `attestation is required and ${name} has no verified TEE instance${why ? ` (${why})` : ''}; the request was not sent`,
         resolution: 'Run chutes-rpc tee verify MODEL to see each check; use another TEE model, or set attestation to "verify" or "off".',

@@ -68,7 +68,9 @@ export class PccsCollateral {
       const tcb = await this.get(`${base}/tdx/certification/v4/tcb?fmspc=${p.fmspc}`, signal);
       const qe = await this.get(`${base}/tdx/certification/v4/qe/identity?update=standard`, signal);
       const qeChain = this.header(qe, 'sgx-enclave-identity-issuer-chain');
-      const rootCaCrl = base.startsWith(INTEL_PCS_PREFIX) ? await this.rootCrlFromChain(qeChain, signal) : await this.pccsRootCrl(base, signal);
+      const rootCaCrl = base.startsWith(INTEL_PCS_PREFIX)
+        ? await this.rootCrlFromChain(qeChain, signal)
+        : await this.pccsRootCrl(base, signal);
       const tcbJson = JSON.parse(tcb.body.toString('utf8')) as { tcbInfo: { nextUpdate?: string }; signature: string };
       const qeJson = JSON.parse(qe.body.toString('utf8')) as { enclaveIdentity: { nextUpdate?: string }; signature: string };
       const collateral: DcapCollateral = {
@@ -90,7 +92,10 @@ export class PccsCollateral {
     } catch (err) {
       if (err instanceof PccsMissing) return { unavailable: err.message };
       if (err instanceof SyntaxError || err instanceof TypeError) {
-        throw new ChutesError('server_error', { message: `the PCCS at ${base} gave collateral that cannot be read (${err.message})`, retryable: false });
+        throw new ChutesError('server_error', {
+          message: `the PCCS at ${base} gave collateral that cannot be read (${err.message})`,
+          retryable: false,
+        });
       }
       throw err;
     }
@@ -127,7 +132,9 @@ export class PccsCollateral {
       timeouts: { headersMs: timeoutMs, idleMs: timeoutMs, totalMs: timeoutMs },
     });
     if (res.status === 404) {
-      throw new PccsMissing(`${url.replace(/\?.*$/, '')} has nothing for this platform (HTTP 404: ${errorDetail(await res.text(4096, 'truncate'))})`);
+      throw new PccsMissing(
+        `${url.replace(/\?.*$/, '')} has nothing for this platform (HTTP 404: ${errorDetail(await res.text(4096, 'truncate'))})`,
+      );
     }
     if (res.status < 200 || res.status >= 300) {
       const detail = errorDetail(await res.text(4096, 'truncate'));

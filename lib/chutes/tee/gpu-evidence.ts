@@ -25,5 +25,8 @@ export function checkGpuEvidence(entries: unknown, expectedNonce: Buffer): GpuOu
       return { ok: false, reason: `GPU ${i}: the SPDM nonce is not SHA256(nonce + e2e_pubkey)` };
     }
   }
-  return { ok: true, reason: `${entries.length} GPU${entries.length === 1 ? '' : 's'}: SPDM nonce = SHA256(nonce + e2e_pubkey) (NVIDIA's verdict not asked)` };
+  return {
+    ok: true,
+    reason: `${entries.length} GPU${entries.length === 1 ? '' : 's'}: SPDM nonce = SHA256(nonce + e2e_pubkey) (NVIDIA's verdict not asked)`,
+  };
 }

@@ -42,7 +42,9 @@ export function parseTdxQuote(quote: Uint8Array): TdxQuoteFields {
   const attestationKeyType = q.readUInt16LE(2);
   const teeType = q.readUInt32LE(4);
   if (teeType !== TEE_TYPE_TDX) {
-    throw new QuoteFormatError(`tee_type is 0x${teeType.toString(16).padStart(8, '0')}, not TDX (0x00000081)${teeType === 0 ? ': an SGX quote' : ''}`);
+    throw new QuoteFormatError(
+      `tee_type is 0x${teeType.toString(16).padStart(8, '0')}, not TDX (0x00000081)${teeType === 0 ? ': an SGX quote' : ''}`,
+    );
   }
   if (version !== 4 && version !== 5) throw new QuoteFormatError(`quote version ${version} is not supported (4 or 5)`);
   if (attestationKeyType !== ATTESTATION_KEY_ECDSA_P256) {

@@ -4,13 +4,7 @@
  */
 import type { DcapCollateral, TeeCheck, TeeInstanceEvidence, TeeInstanceReport } from '../../generated/types';
 import { checkAttestedBody } from './attested-body';
-import {
-  certificateSpkiSha256,
-  e2ePubkeySha256,
-  isStandardBase64,
-  ML_KEM_768_PUBKEY_BYTES,
-  nonceBindingDigest,
-} from './binding';
+import { certificateSpkiSha256, e2ePubkeySha256, isStandardBase64, ML_KEM_768_PUBKEY_BYTES, nonceBindingDigest } from './binding';
 import type { DcapVerifier } from './dcap';
 import { checkGpuEvidence } from './gpu-evidence';
 import { matchMeasurement, type MeasurementRow } from './measurements';
@@ -82,7 +76,7 @@ function sameReport(quote: TdxQuoteFields, report: NonNullable<ReturnType<DcapVe
     eq(quote.mrTd, report.mrTd) &&
     eq(quote.reportData, report.reportData) &&
     eq(quote.tdAttributes, report.tdAttributes) &&
-    quote.rtMrs.every((r, i) => report.rtMrs[i] !== undefined && eq(r, report.rtMrs[i]!))
+    quote.rtMrs.every((r, i) => report.rtMrs[i] !== undefined && eq(r, report.rtMrs[i]))
   );
 }
 
@@ -157,7 +151,8 @@ export function verifyInstance(inputs: InstanceInputs, dcap: DcapVerifier): TeeI
       }
     }
     const measured = matchMeasurement(quote, inputs.measurements);
-    if (measured.ok) report.measurement = measured.row.version ? { name: measured.row.name, version: measured.row.version } : { name: measured.row.name };
+    if (measured.ok)
+      report.measurement = measured.row.version ? { name: measured.row.name, version: measured.row.version } : { name: measured.row.name };
     checks = {
       quote: quoteCheck,
       nonceBinding: nonceBinding(quote, inputs),

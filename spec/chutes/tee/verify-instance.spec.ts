@@ -21,7 +21,10 @@ const NONCE = 'ab'.repeat(32);
 const COLLATERAL = {} as DcapCollateral;
 const e2ePubkey = fakeE2ePubkey();
 
-function inputs(q: SyntheticQuote = {}, over: Partial<InstanceInputs> & { entry?: Partial<TeeInstanceEvidence> } = {}): InstanceInputs {
+function inputs(
+  q: SyntheticQuote = {},
+  over: Partial<Omit<InstanceInputs, 'entry'>> & { entry?: Partial<TeeInstanceEvidence> } = {},
+): InstanceInputs {
   const cert = testCert();
   const quote = syntheticQuote({ reportData: chutesReportData(NONCE, e2ePubkey, cert), ...q });
   const { entry, ...rest } = over;
@@ -66,10 +69,15 @@ describe('one instance, synthetic quotes (DCAP injected)', () => {
       // The spec's instance key: ML-KEM-768 keygen from the seed 0x11 x 64 (noble is ESM: made in a child node).
       const ek = execFileSync(
         process.execPath,
-        ['-e', "const {ml_kem768}=require('@noble/post-quantum/ml-kem.js');process.stdout.write(Buffer.from(ml_kem768.keygen(new Uint8Array(64).fill(0x11)).publicKey).toString('base64'))"],
+        [
+          '-e',
+          "const {ml_kem768}=require('@noble/post-quantum/ml-kem.js');process.stdout.write(Buffer.from(ml_kem768.keygen(new Uint8Array(64).fill(0x11)).publicKey).toString('base64'))",
+        ],
         { cwd: ROOT, encoding: 'utf8' },
       );
-      expect(createHash('sha256').update(Buffer.from(ek, 'base64')).digest('hex')).toBe('27ee97675ef5c87eab6f25d7348c278ff46ed744eb5ffd7076edc87a00bffa3b');
+      expect(createHash('sha256').update(Buffer.from(ek, 'base64')).digest('hex')).toBe(
+        '27ee97675ef5c87eab6f25d7348c278ff46ed744eb5ffd7076edc87a00bffa3b',
+      );
       expect(nonceBindingDigest(NONCE, ek).toString('hex')).toBe('c335a6e46976a213ae0a1ca6d375eddb9e74c59967c2c86bf31fa8bd13d223e5');
       const decodedForm = Buffer.from('cac3698d87d9e8e075ee091508a608018439d715bb5fa5eba3038ea5b5fefd2a', 'hex');
       const cert = testCert();
@@ -169,7 +177,10 @@ describe('one instance, synthetic quotes (DCAP injected)', () => {
     it('does not accept a row that publishes RTMR3 as zeros, even when the quote has zeros there', () => {
       const zeros = Buffer.alloc(48);
       const rt = [...RTMRS.slice(0, 3).map((r) => r.toString('hex')), zeros.toString('hex')];
-      const out = matchMeasurement({ mrTd: MRTD, rtMrs: [...RTMRS.slice(0, 3), zeros] }, readMeasurementRows([measurementRow('old', { rtmrs: rt })]));
+      const out = matchMeasurement(
+        { mrTd: MRTD, rtMrs: [...RTMRS.slice(0, 3), zeros] },
+        readMeasurementRows([measurementRow('old', { rtmrs: rt })]),
+      );
       expect(out.ok).toBe(false);
       expect(!out.ok && out.reason).toMatch(/RTMR3 \(published as zeros: unverifiable\)/);
     });
@@ -193,7 +204,10 @@ describe('one instance, synthetic quotes (DCAP injected)', () => {
 
     it('passes when signed by the certificate key over this nonce and quote', () => {
       const base = inputs();
-      const r = verifyInstance({ ...base, entry: { ...base.entry, ...signed({ evidence: { tdx_quote: base.entry.quote }, nonce: NONCE }) } }, fakeDcap());
+      const r = verifyInstance(
+        { ...base, entry: { ...base.entry, ...signed({ evidence: { tdx_quote: base.entry.quote }, nonce: NONCE }) } },
+        fakeDcap(),
+      );
       expect(r.checks.attestedBody).toMatchObject({ ok: true });
       expect(r.checks.attestedBody.skipped).toBeUndefined();
     });
@@ -205,7 +219,10 @@ describe('one instance, synthetic quotes (DCAP injected)', () => {
         'a tampered body',
         () => {
           const s = signed({ evidence: { tdx_quote: quoteB64() }, nonce: NONCE });
-          return { ...s, attested_body: Buffer.from(JSON.stringify({ evidence: { tdx_quote: quoteB64() }, nonce: NONCE, x: 1 })).toString('base64') };
+          return {
+            ...s,
+            attested_body: Buffer.from(JSON.stringify({ evidence: { tdx_quote: quoteB64() }, nonce: NONCE, x: 1 })).toString('base64'),
+          };
         },
         /does not verify/,
       ],
@@ -220,12 +237,16 @@ describe('one instance, synthetic quotes (DCAP injected)', () => {
   });
 
   describe('GPU evidence (offline nonce check)', () => {
-    const spdm = (nonce: Buffer) => Buffer.concat([Buffer.from([0x11, 0xe0, 0x01, 0xff]), nonce, Buffer.from([0x00, 0x11, 0x60])]).toString('base64');
+    const spdm = (nonce: Buffer) =>
+      Buffer.concat([Buffer.from([0x11, 0xe0, 0x01, 0xff]), nonce, Buffer.from([0x00, 0x11, 0x60])]).toString('base64');
     it('passes when each GPU carries SHA256(nonce + key) at 4..36, and fails otherwise', () => {
       const h = nonceBindingDigest(NONCE, e2ePubkey);
       const ok = verifyInstance(inputs({}, { entry: { gpu_evidence: [{ evidence: spdm(h), arch: 'HOPPER' }] } }), fakeDcap());
       expect(ok.checks.gpu).toMatchObject({ ok: true, reason: expect.stringMatching(/1 GPU/) });
-      const bad = verifyInstance(inputs({}, { entry: { gpu_evidence: [{ evidence: spdm(h) }, { evidence: spdm(Buffer.alloc(32)) }] } }), fakeDcap());
+      const bad = verifyInstance(
+        inputs({}, { entry: { gpu_evidence: [{ evidence: spdm(h) }, { evidence: spdm(Buffer.alloc(32)) }] } }),
+        fakeDcap(),
+      );
       expect(bad.checks.gpu).toEqual({ ok: false, reason: 'GPU 1: the SPDM nonce is not SHA256(nonce + e2e_pubkey)' });
     });
   });
