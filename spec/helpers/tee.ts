@@ -155,6 +155,48 @@ export interface TeeApiOptions {
   /** Answer the evidence endpoint with this status (e.g. 429) instead. */
   evidenceStatus?: () => number | undefined;
   measurements?: unknown[];
+  /** Build quotes from this one (a real sample) with report_data replaced, instead of synthetic ones. */
+  baseQuote?: Buffer;
+  /** Also play a PCCS serving this collateral in the PCS wire shape. */
+  pccs?: Record<string, string>;
+}
+
+/** A copy of a v4 quote with report_data replaced (its signature then no longer verifies). */
+export function withReportData(quote: Buffer, reportData: Buffer): Buffer {
+  const out = Buffer.from(quote);
+  reportData.copy(out, 568);
+  return out;
+}
+
+/** The PCS/PCCS routes, answering as Intel's service does: CRL bytes, signed JSON, issuer chains in headers. */
+function servePccs(collateral: Record<string, string>, url: URL, res: http.ServerResponse): boolean {
+  const base = url.pathname;
+  const send = (body: Buffer | string, headers: Record<string, string>) => {
+    res.writeHead(200, headers);
+    res.end(body);
+  };
+  if (base === '/sgx/certification/v4/pckcrl') {
+    send(Buffer.from(collateral.pck_crl!, 'hex'), { 'sgx-pck-crl-issuer-chain': encodeURIComponent(collateral.pck_crl_issuer_chain!) });
+  } else if (base === '/tdx/certification/v4/tcb') {
+    send(`{"tcbInfo":${collateral.tcb_info},"signature":"${collateral.tcb_info_signature}"}`, {
+      'content-type': 'application/json',
+      'tcb-info-issuer-chain': encodeURIComponent(collateral.tcb_info_issuer_chain!),
+    });
+  } else if (base === '/tdx/certification/v4/qe/identity') {
+    send(`{"enclaveIdentity":${collateral.qe_identity},"signature":"${collateral.qe_identity_signature}"}`, {
+      'content-type': 'application/json',
+      'sgx-enclave-identity-issuer-chain': encodeURIComponent(collateral.qe_identity_issuer_chain!),
+    });
+  } else if (base === '/sgx/certification/v4/rootcacrl') {
+    send(collateral.root_ca_crl!, { 'content-type': 'text/plain' });
+  } else return false;
+  return true;
+}
+
+/** The measurement row a quote matches (from its own MRTD and RTMRs). */
+export function rowFor(quote: Buffer, name = 'sample'): Record<string, unknown> {
+  const hex = (off: number) => quote.subarray(off, off + 48).toString('hex');
+  return { version: '1.3.0', name, mrtd: hex(184), runtime_rtmrs: { RTMR0: hex(376), RTMR1: hex(424), RTMR2: hex(472), RTMR3: hex(520) } };
 }
 
 /** Serves /v1/models, /chutes/:id/evidence, /e2e/instances/:id, /servers/tee/measurements and (recorded) chat. */
@@ -162,6 +204,7 @@ export function teeApiHandler(opts: TeeApiOptions) {
   const cert = testCert();
   return (req: http.IncomingMessage & { body: string }, res: http.ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://x');
+    if (opts.pccs && servePccs(opts.pccs, url, res)) return;
     const json = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(JSON.stringify(body));

@@ -10,6 +10,7 @@ import { modelsCommand } from './models';
 import { onboardCommand } from './onboard';
 import { serveCommand } from './serve';
 import { statusCommand } from './status';
+import { teeCommand } from './tee';
 
 /** Every yargs command; each module stays small and loads its heavy parts when it runs. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command has its own argv type; yargs takes them all
@@ -25,6 +26,7 @@ export const commands: CommandModule<any, any>[] = [
   loginCommand,
   logoutCommand,
   statusCommand,
+  teeCommand,
 ];
 
 export async function runCommands(argv: string[]): Promise<void> {
