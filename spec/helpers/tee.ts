@@ -202,6 +202,8 @@ export function rowFor(quote: Buffer, name = 'sample'): Record<string, unknown> 
 /** Serves /v1/models, /chutes/:id/evidence, /e2e/instances/:id, /servers/tee/measurements and (recorded) chat. */
 export function teeApiHandler(opts: TeeApiOptions) {
   const cert = testCert();
+  const instanceQuote = (reportData: Buffer) =>
+    opts.baseQuote ? withReportData(opts.baseQuote, reportData) : syntheticQuote({ reportData });
   return (req: http.IncomingMessage & { body: string }, res: http.ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://x');
     if (opts.pccs && servePccs(opts.pccs, url, res)) return;
@@ -222,9 +224,7 @@ export function teeApiHandler(opts: TeeApiOptions) {
       return json(200, {
         evidence: opts.instances.map((i) => ({
           instance_id: i.id,
-          quote: syntheticQuote({ reportData: chutesReportData(nonce, i.wrongBinding ? fakeE2ePubkey() : i.e2ePubkey, cert) }).toString(
-            'base64',
-          ),
+          quote: instanceQuote(chutesReportData(nonce, i.wrongBinding ? fakeE2ePubkey() : i.e2ePubkey, cert)).toString('base64'),
           certificate: cert.der.toString('base64'),
           gpu_evidence: [],
         })),

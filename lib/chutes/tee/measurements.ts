@@ -78,5 +78,5 @@ export function matchMeasurement(quote: QuoteMeasurement, rows: readonly Measure
     if (!closest || differing.length < closest.differing.length) closest = { row, differing };
   }
   if (!closest) return { ok: false, reason: `MRTD ${mrtd.slice(0, 16)}... matches none of the ${rows.length} reference rows` };
-  return { ok: false, reason: `MRTD matches ${label(closest.row)}, but ${closest.differing.join(', ')} differ` };
+  return { ok: false, reason: `MRTD matches ${label(closest.row)}, but not ${closest.differing.join(', ')}` };
 }

@@ -171,7 +171,7 @@ describe('one instance, synthetic quotes (DCAP injected)', () => {
       const rt = RTMRS.map((r) => r.toString('hex'));
       rt[2] = 'ff'.repeat(48);
       const out = matchMeasurement(quote, readMeasurementRows([measurementRow('8xb200', { rtmrs: rt })]));
-      expect(out).toEqual({ ok: false, reason: 'MRTD matches 8xb200 (1.3.0), but RTMR2 differ' });
+      expect(out).toEqual({ ok: false, reason: 'MRTD matches 8xb200 (1.3.0), but not RTMR2' });
     });
 
     it('does not accept a row that publishes RTMR3 as zeros, even when the quote has zeros there', () => {
