@@ -57,7 +57,7 @@ function readBundle(file: string, at: string | undefined): TeeVerifyAuditParams 
   }
   const when = at === undefined ? bundle.at : /^\d+$/.test(at) ? Number(at) : at;
   if (when === undefined) throw new UsageError(`--evidence ${file} says no time: give --at TIME`);
-  const params = { ...bundle, at: when } as TeeVerifyAuditParams;
+  const params = { ...bundle, at: when };
   const { validate } = require('../../schema-validation') as typeof import('../../schema-validation');
   const problems = validate('params:tee.verify', params);
   if (problems.length) {
