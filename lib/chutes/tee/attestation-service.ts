@@ -236,7 +236,12 @@ export class AttestationService {
     const nonce = this.newNonce();
     const [evidence, firstKeys, measurements] = await Promise.all([
       fetchEvidence(this.ctx, chuteId, nonce, { credential }),
-      fetchE2ePubkeys(this.ctx, chuteId, { credential }),
+      // A chute with evidence but no E2E-capable instance (404) is a finding: no instance can be bound to a key.
+      fetchE2ePubkeys(this.ctx, chuteId, { credential }).catch((err: unknown) => {
+        if (!(err instanceof ChutesError && err.data.httpStatus === 404)) throw err;
+        this.ctx.log.info(`tee: ${err.message}; no instance has a key to bind`);
+        return new Map<string, string>();
+      }),
       this.measurements(),
     ]);
     const keys = new Map(firstKeys);
