@@ -77,3 +77,37 @@ describe('config', () => {
     expect(redact('token opaque-secret-value-123 leaked')).toBe('token [redacted] leaked');
   });
 });
+
+describe('config: tee settings', () => {
+  it('has strict defaults, and reads the tee block (measurementsFile relative to the config file)', () => {
+    const none = resolveConfigValue({}, env);
+    expect(none.config.apiBaseUrl).toBe('https://api.chutes.ai');
+    expect(none.config.tee).toEqual({
+      attestation: 'off',
+      pccsUrl: 'https://api.trustedservices.intel.com',
+      tcbStatuses: ['UpToDate'],
+      cacheTtlMs: 300000,
+      measurementsTtlMs: 3600000,
+      discoveryRounds: 2,
+    });
+    const tee = {
+      attestation: 'require',
+      measurementsFile: 'pinned.json',
+      tcbStatuses: ['UpToDate', 'SWHardeningNeeded'],
+      cacheTtlMs: 1000,
+    };
+    const set = resolveConfigValue({ models: { providers: { chutes: { tee } } } }, env, '/etc/chutes/config.json5');
+    expect(set.problems).toEqual([]);
+    expect(set.config.tee).toMatchObject({ ...tee, measurementsFile: '/etc/chutes/pinned.json' });
+  });
+
+  it('refuses plain http to a remote PCCS, an unknown policy and an unknown TCB status', () => {
+    const http = resolveConfigValue({ models: { providers: { chutes: { tee: { pccsUrl: 'http://pccs.example.com' } } } } }, env);
+    expect(http.problems).toEqual([{ path: '/models/providers/chutes/tee/pccsUrl', message: expect.stringMatching(/loopback/) }]);
+    const bad = resolveConfigValue({ models: { providers: { chutes: { tee: { attestation: 'maybe', tcbStatuses: ['Revoked'] } } } } }, env);
+    expect(bad.problems.map((p) => p.path).sort()).toEqual([
+      '/models/providers/chutes/tee/attestation',
+      '/models/providers/chutes/tee/tcbStatuses/0',
+    ]);
+  });
+});

@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { ChutesContext } from '../../../lib/chutes/context';
 import { runChat } from '../../../lib/chutes/chat/call';
 import { isVerifiedKey } from '../../../lib/chutes/tee/attestation-service';
@@ -9,7 +11,15 @@ import type { RpcError } from '../../../lib/server/rpc-error';
 import type { ChatMessage } from '../../../lib/generated/types';
 import { type Loopback, startLoopback } from '../../helpers/loopback';
 import { tempHome } from '../../helpers/rpc-process';
-import { fakeDcap, fakeE2ePubkey, type MockInstance, NO_COLLATERAL, teeApiHandler, type TeeApiOptions } from '../../helpers/tee';
+import {
+  fakeDcap,
+  fakeE2ePubkey,
+  measurementRow,
+  type MockInstance,
+  NO_COLLATERAL,
+  teeApiHandler,
+  type TeeApiOptions,
+} from '../../helpers/tee';
 
 const CHUTE = '5f2e1c3a-1111-4222-8333-444455556666';
 const MODEL = 'acme/Secret-TEE';
@@ -109,6 +119,19 @@ describe('AttestationService against a loopback Chutes API (DCAP injected)', () 
     status = 429;
     const again = await service.verify(MODEL, { refresh: true });
     expect(again).toMatchObject({ source: 'cache', verified: true, nonce: first.nonce });
+  });
+
+  it('uses the pinned measurements file instead of the unsigned endpoint, and says so', async () => {
+    const dir = tempHome();
+    fs.writeFileSync(path.join(dir, 'pinned.json'), JSON.stringify([measurementRow('pinned-row')]));
+    const { lb, service } = await setup(
+      { instances: [{ id: 'i-1', e2ePubkey: fakeE2ePubkey() }] },
+      { measurementsFile: path.join(dir, 'pinned.json') },
+    );
+    const r = await service.verify(MODEL);
+    expect(r).toMatchObject({ verified: true, policy: { measurements: 'pinned' } });
+    expect(r.instances[0]!.measurement).toEqual({ name: 'pinned-row', version: '1.3.0' });
+    expect(paths(lb)).not.toContain('/servers/tee/measurements');
   });
 
   it('refuses models that are not TEE, and unknown ones, as errors (nothing to check)', async () => {
