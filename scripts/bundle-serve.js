@@ -30,5 +30,7 @@ esbuild.buildSync({
     'yargs',
     'yargs/*',
     '@phala/dcap-qvl',
+    // ESM only: Node loads it through require(esm) on the first E2EE call.
+    '@noble/post-quantum/*',
   ],
 });

@@ -12,6 +12,7 @@ export interface ResolvedConfig {
   idpBaseUrl: string;
   apiKey?: string;
   teeOnly: boolean;
+  e2ee: NonNullable<ChutesProviderConfig['e2ee']>;
   defaultModel: string;
   headers: Record<string, string>;
   timeoutMs: number;
@@ -54,6 +55,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ResolvedCon
     baseUrl: D.DEFAULT_BASE_URL,
     idpBaseUrl: D.DEFAULT_IDP_BASE_URL,
     teeOnly: false,
+    e2ee: 'off',
     defaultModel: D.DEFAULT_MODEL,
     headers: {},
     timeoutMs: D.DEFAULT_TIMEOUT_MS,
@@ -187,14 +189,18 @@ export function resolveConfigValue(value: unknown, processEnv: NodeJS.ProcessEnv
     addSecret(provider.apiKey);
   }
   if (provider.teeOnly !== undefined) config.teeOnly = provider.teeOnly;
+  if (provider.e2ee !== undefined) config.e2ee = provider.e2ee;
   if (provider.headers) config.headers = provider.headers;
   if (provider.timeoutMs !== undefined) config.timeoutMs = provider.timeoutMs;
   if (provider.discoveryTimeoutMs !== undefined) config.discoveryTimeoutMs = provider.discoveryTimeoutMs;
   if (provider.maxRetries !== undefined) config.maxRetries = provider.maxRetries;
   if (provider.retryBaseDelayMs !== undefined) config.retryBaseDelayMs = provider.retryBaseDelayMs;
   if (provider.models) config.modelEntries = provider.models;
-  if (provider.apiBaseUrl !== undefined)
+  if (provider.apiBaseUrl !== undefined) {
     config.apiBaseUrl = checkBaseUrl(provider.apiBaseUrl, '/models/providers/chutes/apiBaseUrl', problems);
+  } else if (provider.baseUrl !== undefined) {
+    config.apiBaseUrl = apiBaseFor(config.baseUrl);
+  }
   if (provider.tee) config.tee = resolveTee(provider.tee, config.tee, path, problems);
   const primary = typeof modelSetting === 'string' ? modelSetting : modelSetting?.primary;
   if (primary) config.defaultModel = primary;
@@ -203,6 +209,16 @@ export function resolveConfigValue(value: unknown, processEnv: NodeJS.ProcessEnv
   if (settings.modelsCacheTtlMs !== undefined) config.modelsCacheTtlMs = settings.modelsCacheTtlMs;
 
   return problems.length ? { config: base, problems: redactValue(problems) } : { config, problems };
+}
+
+/** The API beside an inference base URL (as the E2EE transport derives it): llm.chutes.ai's is api.chutes.ai, others their origin. */
+function apiBaseFor(baseUrl: string): string {
+  try {
+    const url = new URL(baseUrl);
+    return url.hostname === 'llm.chutes.ai' ? D.DEFAULT_API_BASE_URL : url.origin;
+  } catch {
+    return D.DEFAULT_API_BASE_URL;
+  }
 }
 
 function resolveTee(tee: TeeConfig, defaults: TeeSettings, configPath: string | undefined, problems: Problem[]): TeeSettings {

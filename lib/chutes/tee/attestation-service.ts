@@ -13,6 +13,7 @@ import { raceAbort } from '../../util/abort';
 import type { ChutesContext } from '../context';
 import type { Credential } from '../credentials';
 import { ChutesError } from '../errors';
+import type { VerifiedKeys as E2eeVerifiedKeys } from '../e2ee/verified-keys';
 import { publicModelId, stripModelPrefix } from '../models/model-id';
 import { e2ePubkeySha256 } from './binding';
 import { fetchE2ePubkeys, fetchEvidence, fetchMeasurementRows } from './chutes-api';
@@ -76,7 +77,7 @@ function isCollateral(v: unknown): v is DcapCollateral {
  * DCAP collateral, then every check per instance (verify-instance.ts). One per context: results
  * are cached per chute for tee.cacheTtlMs, and concurrent callers share one verification in flight.
  */
-export class AttestationService {
+export class AttestationService implements E2eeVerifiedKeys {
   private readonly dcap: DcapVerifier;
   private readonly collateral: CollateralSource;
   private readonly newNonce: () => string;
@@ -110,6 +111,12 @@ export class AttestationService {
         .filter((i) => i.verified && i.e2ePubkeySha256 !== null)
         .map((i) => ({ instanceId: i.instanceId, e2ePubkeySha256: i.e2ePubkeySha256! })),
     };
+  }
+
+  /** The VerifiedKeys interface of the E2EE transport: the same digests, as a set. */
+  async verifiedKeyHashes(chuteId: string, opts: { refresh: boolean; signal?: AbortSignal }): Promise<ReadonlySet<string>> {
+    const verified = await this.verifiedKeys(chuteId, opts);
+    return new Set(verified.keys.map((k) => k.e2ePubkeySha256));
   }
 
   /** The latest verification of a chute made by this process, in short; no network. */

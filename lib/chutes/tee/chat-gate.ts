@@ -1,4 +1,5 @@
 import type { AttestationSummary, ChatParams } from '../../generated/types';
+import type { AttestationBinding } from '../e2ee/verified-keys';
 import type { ChutesContext } from '../context';
 import { ChutesError } from '../errors';
 import { publicModelId } from '../models/model-id';
@@ -36,4 +37,10 @@ export async function attestChat(
     }
   }
   return summaries[0];
+}
+
+/** With attestation on, E2EE seals only to instances whose key the attestation service verified. */
+export function e2eeBinding(ctx: ChutesContext, params: ChatParams): { binding?: AttestationBinding } {
+  const mode = params.attestation ?? ctx.config.tee.attestation;
+  return mode === 'off' ? {} : { binding: { mode, keys: ctx.attestation } };
 }

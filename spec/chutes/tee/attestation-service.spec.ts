@@ -4,6 +4,7 @@ import { ChutesContext } from '../../../lib/chutes/context';
 import { runChat } from '../../../lib/chutes/chat/call';
 import { isVerifiedKey } from '../../../lib/chutes/tee/attestation-service';
 import { e2ePubkeySha256 } from '../../../lib/chutes/tee/binding';
+import { e2eeBinding } from '../../../lib/chutes/tee/chat-gate';
 import { resolveConfigValue } from '../../../lib/config/load';
 import { Logger } from '../../../lib/log/logger';
 import { toRpcError } from '../../../lib/methods/rpc-errors';
@@ -61,7 +62,7 @@ describe('AttestationService against a loopback Chutes API (DCAP injected)', () 
       { id: 'i-1', e2ePubkey: fakeE2ePubkey() },
       { id: 'i-2', e2ePubkey: fakeE2ePubkey() },
     ];
-    const { lb, service } = await setup({ instances });
+    const { lb, app, service } = await setup({ instances });
     const r = await service.verify(`chutes/${MODEL}`);
     expect(r).toMatchObject({ model: `chutes/${MODEL}`, chuteId: CHUTE, verified: true, source: 'live', policy: { measurements: 'live' } });
     expect(r.nonce).toMatch(/^[0-9a-f]{64}$/);
@@ -77,6 +78,12 @@ describe('AttestationService against a loopback Chutes API (DCAP injected)', () 
     expect(keys.keys).toEqual(instances.map((i) => ({ instanceId: i.id, e2ePubkeySha256: e2ePubkeySha256(i.e2ePubkey) })));
     expect(isVerifiedKey(keys, 'i-1', instances[0]!.e2ePubkey)).toBe(true);
     expect(isVerifiedKey(keys, 'i-1', instances[1]!.e2ePubkey)).toBe(false);
+    // The E2EE transport's VerifiedKeys interface, and the binding a chat with attestation hands it.
+    expect(await service.verifiedKeyHashes(CHUTE, { refresh: false })).toEqual(new Set(instances.map((i) => e2ePubkeySha256(i.e2ePubkey))));
+    expect(e2eeBinding(app, { messages: [{ role: 'user', content: 'x' }], attestation: 'require' })).toEqual({
+      binding: { mode: 'require', keys: service },
+    });
+    expect(e2eeBinding(app, { messages: [{ role: 'user', content: 'x' }] })).toEqual({});
     // From the cache: no second evidence request.
     expect(paths(lb).filter((p) => p.endsWith('/evidence'))).toHaveLength(1);
   });
