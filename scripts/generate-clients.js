@@ -7,8 +7,8 @@
 //   clients/go/methods.go                      one method per OpenRPC method
 //   lib/client/typed-methods.ts                one method per OpenRPC method (over MethodMap)
 // The outputs are committed: `pip install ./clients/python` and `go get` take them from the tree.
-// `--check` writes nothing and exits 1 when a committed file differs from what the schemas give
-// (spec/clients/generated-clients.spec.ts does the same in the test suite).
+// `--check` writes nothing and exits 1 when a committed file differs from what the schemas give;
+// spec/clients/generated-clients.spec.ts runs it in the test suite.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -408,7 +408,7 @@ function pythonMethods(methods) {
 
 // ---- Go ----
 
-const GO_INITIALISMS = new Map(['ID', 'URL', 'URI', 'JSON', 'HTTP', 'USD', 'API', 'TEE'].map((w) => [w[0] + w.slice(1).toLowerCase(), w]));
+const GO_INITIALISMS = new Map(['ID', 'URL', 'URI', 'JSON', 'HTTP', 'USD', 'API'].map((w) => [w[0] + w.slice(1).toLowerCase(), w]));
 
 function goName(key) {
   return pascal(key.replace(/([a-z0-9])([A-Z])/g, '$1 $2'))
@@ -549,7 +549,7 @@ function goMethods(methods) {
 
 function camel(name) {
   const p = goName(name.replace(/\./g, ' '))
-    .replace(/ID|URL|URI|JSON|HTTP|USD|API|TEE/g, (w) => w[0] + w.slice(1).toLowerCase())
+    .replace(/ID|URL|URI|JSON|HTTP|USD|API/g, (w) => w[0] + w.slice(1).toLowerCase())
     .replace(/\s/g, '');
   return p[0].toLowerCase() + p.slice(1);
 }
@@ -621,28 +621,30 @@ async function generate(doc = JSON.parse(fs.readFileSync(path.join(schemaDir, 'o
   };
 }
 
-/** The generated files whose committed text differs from what the schemas give. */
-async function staleFiles() {
-  const files = await generate();
-  return Object.entries(files)
-    .filter(([rel, text]) => {
-      const file = path.join(root, rel);
-      return !fs.existsSync(file) || fs.readFileSync(file, 'utf8') !== text;
-    })
-    .map(([rel]) => rel);
+function option(name) {
+  const i = process.argv.indexOf(name);
+  return i < 0 ? undefined : process.argv[i + 1];
 }
 
+// --openrpc FILE reads another OpenRPC document (its $refs still resolve in schemas/); --out DIR
+// writes under DIR instead of the repository (the test suite uses both to show the check can fail).
 async function main() {
+  const docFile = option('--openrpc');
+  const files = await generate(docFile ? JSON.parse(fs.readFileSync(docFile, 'utf8')) : undefined);
+  const outDir = option('--out') ?? root;
   if (process.argv.includes('--check')) {
-    const stale = await staleFiles();
+    const stale = Object.keys(files).filter((rel) => {
+      const file = path.join(outDir, rel);
+      return !fs.existsSync(file) || fs.readFileSync(file, 'utf8') !== files[rel];
+    });
     if (stale.length) {
       console.error(`out of date: ${stale.join(', ')}\nrun node scripts/generate-clients.js and commit them`);
       process.exit(1);
     }
     return;
   }
-  for (const [rel, text] of Object.entries(await generate())) {
-    const file = path.join(root, rel);
+  for (const [rel, text] of Object.entries(files)) {
+    const file = path.join(outDir, rel);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     if (!fs.existsSync(file) || fs.readFileSync(file, 'utf8') !== text) {
       fs.writeFileSync(file, text);
@@ -651,7 +653,7 @@ async function main() {
   }
 }
 
-module.exports = { generate, staleFiles };
+module.exports = { generate };
 
 if (require.main === module) {
   main().catch((err) => {

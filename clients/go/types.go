@@ -162,7 +162,7 @@ type ChatCompleteParams struct {
 	// Extension: send X-Enable-Thinking: true.
 	Thinking *bool `json:"thinking,omitempty"`
 	// Extension: override the configured teeOnly for this call.
-	TEEOnly *bool `json:"teeOnly,omitempty"`
+	TeeOnly *bool `json:"teeOnly,omitempty"`
 	// Names the stream in chat.delta; default the request id as a string.
 	StreamID *string `json:"streamId,omitempty"`
 	// Extension: use this stored credential profile.
@@ -292,7 +292,7 @@ type InitializeResultProvider struct {
 	ID           string `json:"id"`
 	BaseURL      string `json:"baseUrl"`
 	DefaultModel string `json:"defaultModel"`
-	TEEOnly      bool   `json:"teeOnly"`
+	TeeOnly      bool   `json:"teeOnly"`
 }
 
 // InitializeResultAuth is the auth field of InitializeResult.
@@ -316,7 +316,7 @@ type InitializeResult struct {
 // ModelsDiscoverParams is the params of models.discover.
 type ModelsDiscoverParams struct {
 	// Keep TEE models only; default from config.
-	TEEOnly *bool `json:"teeOnly,omitempty"`
+	TeeOnly *bool `json:"teeOnly,omitempty"`
 	// Bypass the 5-minute cache.
 	Refresh *bool `json:"refresh,omitempty"`
 }
@@ -348,7 +348,7 @@ type Model struct {
 	Name string `json:"name"`
 	// Runs in a Trusted Execution Environment: the live confidential_compute flag (never the -TEE
 	// naming habit), else the config entry, else the catalog, else false.
-	TEE bool `json:"tee"`
+	Tee bool `json:"tee"`
 	// context_length from the live list, else max_model_len, else the catalog value.
 	ContextWindow int `json:"contextWindow"`
 	// max_output_length from the live list, else the catalog value, else min(8192, contextWindow).
