@@ -3,7 +3,11 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/spec'],
   testMatch: ['**/*.spec.ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
+    '/node_modules/@noble/.+\\.js$': '<rootDir>/spec/helpers/esm-to-cjs-transform.js',
+  },
+  transformIgnorePatterns: ['/node_modules/(?!@noble/)'],
   // Rebuilds dist/ first when it was not built from the current sources: tests spawn bin/chutes-rpc.
   globalSetup: '<rootDir>/spec/global-setup.js',
   testTimeout: 20000,

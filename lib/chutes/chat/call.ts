@@ -15,6 +15,7 @@ import { wireHeaders, wireRequest } from './request';
 import { DEFAULT_MAX_DELAY_MS, DEFAULT_MAX_RETRY_AFTER_MS, type RetrySettings, retryDelayMs } from './retry';
 import { type SseItem, sseEvents } from './sse';
 import { parseJsonOrUndefined } from '../../util/json';
+import type { E2eeTransport } from '../e2ee/transport';
 
 export interface ChatRun {
   params: ChatParams;
@@ -53,6 +54,9 @@ class ChatCall {
   private readonly signal: AbortSignal;
   private readonly url: string;
   private readonly payload: string;
+  private readonly body: Record<string, unknown>;
+  /** Set when e2ee is prefer or require: the transport, or why the call went in plaintext. */
+  private e2ee: { transport?: E2eeTransport; plaintextBecause?: string } | undefined;
   private readonly upstreamModel: string;
   /** The plain model ids the model param names (more than one for a failover list). */
   private readonly ids: string[];
@@ -78,6 +82,7 @@ class ChatCall {
     this.signal = chat.signal;
     this.url = `${config.baseUrl}/chat/completions`;
     this.payload = JSON.stringify(body);
+    this.body = body;
     this.upstreamModel = upstreamModel;
     this.ids = modelIds(upstreamModel);
     this.teeOnly = chat.params.teeOnly ?? config.teeOnly;
@@ -93,6 +98,7 @@ class ChatCall {
     await this.refuseNonTee();
     this.throwIfCancelled();
     let credential = await this.resolveCredential();
+    await this.startE2ee(credential);
     // Prices are needed only for the cost at the end: fetched while the model generates.
     if (this.ids[0]) void this.model(this.ids[0]);
     for (;;) {
@@ -120,6 +126,20 @@ class ChatCall {
     }
   }
 
+  /** e2ee prefer/require: resolves the chute and takes the first nonce, so that require refuses before anything is sent. */
+  private async startE2ee(credential: Credential): Promise<void> {
+    const mode = this.chat.params.e2ee ?? this.config.e2ee;
+    if (mode === 'off') return;
+    const { startE2ee } = require('../e2ee/transport') as typeof import('../e2ee/transport');
+    const started = await startE2ee(this.chutes, { mode, upstreamModel: this.upstreamModel, credential, signal: this.signal }).catch(
+      (err: unknown) => {
+        if (this.signal.aborted) throw this.cancelled();
+        throw err;
+      },
+    );
+    this.e2ee = 'plaintextBecause' in started ? started : { transport: started };
+  }
+
   private async resolveCredential(): Promise<Credential> {
     const { profile } = this.chat.params;
     const credential = await this.chutes.credentials.resolve(
@@ -144,14 +164,10 @@ class ChatCall {
       thinking: this.chat.params.thinking === true,
       userAgent: `chutes-rpc/${VERSION}`,
     });
-    const res = await upstreamRequest(this.chutes, {
-      method: 'POST',
-      url: this.url,
-      headers,
-      body: this.payload,
-      signal: this.signal,
-      timeouts: { headersMs: config.timeoutMs, idleMs: config.timeoutMs },
-    });
+    const timeouts = { headersMs: config.timeoutMs, idleMs: config.timeoutMs };
+    const res = this.e2ee?.transport
+      ? await this.e2ee.transport.send(this.body, credential, headers, timeouts)
+      : await upstreamRequest(this.chutes, { method: 'POST', url: this.url, headers, body: this.payload, signal: this.signal, timeouts });
     if (res.status < 200 || res.status >= 300) throw httpFailure(res.status, res.headers, await res.text(MAX_ERROR_BODY_BYTES, 'truncate'));
     this.rateLimit = parseRateLimit(res.headers) ?? this.rateLimit;
     const type = String(res.headers['content-type'] ?? '');
@@ -312,7 +328,9 @@ class ChatCall {
 
   private async result(): Promise<ChatResult> {
     const served = this.asm.servedModel ?? this.ids[0] ?? this.upstreamModel;
-    const reported = mapUsage(this.asm.usage);
+    // E2EE: the relay's plaintext usage is unauthenticated; used only when the encrypted stream had none, and said so.
+    const plaintextUsage = this.asm.usage ? undefined : (this.e2ee?.transport?.plaintextUsage as WireChunk['usage']);
+    const reported = mapUsage(this.asm.usage ?? plaintextUsage ?? undefined);
     const result: ChatResult = {
       streamId: this.chat.streamId,
       model: publicModelId(served),
@@ -327,6 +345,10 @@ class ChatCall {
       if (cost) result.cost = cost;
     }
     if (this.rateLimit) result.rateLimit = this.rateLimit;
+    if (this.e2ee) {
+      result.e2ee = this.e2ee.transport?.outcome(plaintextUsage !== undefined && plaintextUsage !== null) ?? false;
+      if (this.e2ee.plaintextBecause !== undefined) result.e2eeReason = this.e2ee.plaintextBecause;
+    }
     return result;
   }
 }
