@@ -408,7 +408,7 @@ function pythonMethods(methods) {
 
 // ---- Go ----
 
-const GO_INITIALISMS = new Map(['ID', 'URL', 'URI', 'JSON', 'HTTP', 'USD', 'API'].map((w) => [w[0] + w.slice(1).toLowerCase(), w]));
+const GO_INITIALISMS = new Map(['ID', 'URL', 'URI', 'JSON', 'HTTP', 'USD', 'API', 'E2EE'].map((w) => [w[0] + w.slice(1).toLowerCase(), w]));
 
 function goName(key) {
   return pascal(key.replace(/([a-z0-9])([A-Z])/g, '$1 $2'))

@@ -165,6 +165,10 @@ type ChatCompleteParams struct {
 	TeeOnly *bool `json:"teeOnly,omitempty"`
 	// Names the stream in chat.delta; default the request id as a string.
 	StreamID *string `json:"streamId,omitempty"`
+	// Extension: override the configured e2ee for this call. prefer/require: the request is sealed to
+	// one instance's ML-KEM-768 key and sent through /e2e/invoke (docs/e2ee.md); require never falls
+	// back to plaintext.
+	E2EE *string `json:"e2ee,omitempty"`
 	// Extension: use this stored credential profile.
 	Profile *string `json:"profile,omitempty"`
 }
@@ -220,6 +224,19 @@ type RateLimit struct {
 	InvocationID string `json:"invocationId,omitempty"`
 }
 
+// ChatE2EE is the e2ee field of ChatResult.
+type ChatE2EE struct {
+	ChuteID string `json:"chuteId"`
+	// The instance whose key the request was sealed to.
+	InstanceID string `json:"instanceId"`
+	// Whether that key was verified inside a TEE quote (attestation verify/require); false without
+	// attestation.
+	Attested bool `json:"attested"`
+	// usage came from the relay's plaintext usage event, because the encrypted stream carried none: it
+	// is not authenticated.
+	UnauthenticatedUsage bool `json:"unauthenticatedUsage,omitempty"`
+}
+
 // ChatResult is schemas/defs/chat-result.schema.json.
 type ChatResult struct {
 	StreamID string `json:"streamId"`
@@ -234,6 +251,11 @@ type ChatResult struct {
 	Cost *Cost `json:"cost,omitempty"`
 	// What the response headers said about limits and quota; only the headers present.
 	RateLimit *RateLimit `json:"rateLimit,omitempty"`
+	// Extension, present when e2ee was prefer or require: the encrypted exchange, or false when prefer
+	// fell back to plaintext (e2eeReason says why).
+	E2EE any `json:"e2ee,omitempty"`
+	// Extension: why an e2ee prefer call went in plaintext (e2ee: false).
+	E2EEReason string `json:"e2eeReason,omitempty"`
 	// HTTP requests made: 1, plus retries (before the first delta) and a retry after a credential
 	// refresh.
 	Attempts int `json:"attempts"`

@@ -202,6 +202,10 @@ class ChatCompleteParams(_ChatCompleteParamsRequired, total=False):
     teeOnly: bool
     # Names the stream in chat.delta; default the request id as a string.
     streamId: str
+    # Extension: override the configured e2ee for this call. prefer/require: the request is
+    # sealed to one instance's ML-KEM-768 key and sent through /e2e/invoke (docs/e2ee.md);
+    # require never falls back to plaintext.
+    e2ee: Literal["off", "prefer", "require"]
     # Extension: use this stored credential profile.
     profile: str
 
@@ -264,6 +268,22 @@ class RateLimit(TypedDict, total=False):
     invocationId: str
 
 
+class _ChatE2eeRequired(TypedDict):
+    chuteId: str
+    # The instance whose key the request was sealed to.
+    instanceId: str
+    # Whether that key was verified inside a TEE quote (attestation verify/require); false
+    # without attestation.
+    attested: bool
+
+
+class ChatE2ee(_ChatE2eeRequired, total=False):
+    """The e2ee field of ChatResult."""
+    # usage came from the relay's plaintext usage event, because the encrypted stream carried
+    # none: it is not authenticated.
+    unauthenticatedUsage: Literal[True]
+
+
 class _ChatResultRequired(TypedDict):
     streamId: str
     # The model that actually served, as chutes/<upstream id>.
@@ -284,6 +304,11 @@ class ChatResult(_ChatResultRequired, total=False):
     cost: Cost
     # What the response headers said about limits and quota; only the headers present.
     rateLimit: RateLimit
+    # Extension, present when e2ee was prefer or require: the encrypted exchange, or false
+    # when prefer fell back to plaintext (e2eeReason says why).
+    e2ee: Union[Literal[False], ChatE2ee]
+    # Extension: why an e2ee prefer call went in plaintext (e2ee: false).
+    e2eeReason: str
 
 
 class ConfigValidateParams(TypedDict, total=False):
@@ -496,4 +521,4 @@ AuthStatusParams = AuthLogoutParams
 ChatStreamParams = ChatCompleteParams
 
 
-__all__ = ["AuthCompleteParams", "AuthCompleteResult", "AuthLoginParams", "Account", "AuthLoginResult", "AuthLogoutParams", "AuthLogoutResult", "AuthStatusResult", "ContentPartImageUrl", "ContentPart", "WireToolCallFunction", "WireToolCall", "ChatMessage", "ToolFunction", "Tool", "ChatCompleteParamsToolChoice2Function", "ChatCompleteParamsToolChoice2", "ChatCompleteParamsResponseFormat", "ChatCompleteParams", "ToolCall", "AssistantMessage", "Usage", "Cost", "RateLimit", "ChatResult", "ConfigValidateParams", "Problem", "ConfigValidateResult", "InitializeParamsClientInfo", "InitializeParams", "InitializeResultServerInfo", "InitializeResultCapabilities", "InitializeResultProvider", "InitializeResultAuth", "InitializeResult", "ModelsDiscoverParams", "ModelCapabilities", "ModelPricing", "Model", "ModelsDiscoverResult", "AuthAuthorizeUrl", "ToolCallDelta", "ChatDelta", "LogNotification", "AuthStatusParams", "ChatStreamParams"]
+__all__ = ["AuthCompleteParams", "AuthCompleteResult", "AuthLoginParams", "Account", "AuthLoginResult", "AuthLogoutParams", "AuthLogoutResult", "AuthStatusResult", "ContentPartImageUrl", "ContentPart", "WireToolCallFunction", "WireToolCall", "ChatMessage", "ToolFunction", "Tool", "ChatCompleteParamsToolChoice2Function", "ChatCompleteParamsToolChoice2", "ChatCompleteParamsResponseFormat", "ChatCompleteParams", "ToolCall", "AssistantMessage", "Usage", "Cost", "RateLimit", "ChatE2ee", "ChatResult", "ConfigValidateParams", "Problem", "ConfigValidateResult", "InitializeParamsClientInfo", "InitializeParams", "InitializeResultServerInfo", "InitializeResultCapabilities", "InitializeResultProvider", "InitializeResultAuth", "InitializeResult", "ModelsDiscoverParams", "ModelCapabilities", "ModelPricing", "Model", "ModelsDiscoverResult", "AuthAuthorizeUrl", "ToolCallDelta", "ChatDelta", "LogNotification", "AuthStatusParams", "ChatStreamParams"]
