@@ -12,7 +12,9 @@ async function run(params: ChatParams, ctx: CallContext, stream: boolean): Promi
   const { runChat } = require('../chutes/chat/call') as typeof import('../chutes/chat/call');
   const streamId = params.streamId ?? String(ctx.id);
   if ((params.e2ee ?? ctx.chutes.config.e2ee) !== 'off') {
-    const problem = e2eeSelectorProblem(upstreamModel(params.model ?? ctx.chutes.config.defaultModel));
+    const model = params.model ?? ctx.chutes.config.defaultModel;
+    // A routing list given as an array is the same selector as its comma form.
+    const problem = e2eeSelectorProblem(upstreamModel(Array.isArray(model) ? model.join(',') : model));
     if (problem) throw invalidParams('/model', problem);
   }
   if (!stream) return runChat(ctx.chutes, { params, streamId, signal: ctx.signal });

@@ -5,6 +5,7 @@ import type { ChutesContext } from '../context';
 import type { Credential } from '../credentials';
 import { CallCancelled, ChutesError, type ChutesErrorInit } from '../errors';
 import { readCappedText, type ResponseBody } from '../http/body';
+import { headerValue } from '../http/headers';
 import { parseRateLimit } from '../http/rate-limit-headers';
 import { upstreamRequest } from '../http/upstream-request';
 import { modelIds, publicModelId } from '../models/model-id';
@@ -62,6 +63,13 @@ class ChatCall {
   private readonly ids: string[];
   private readonly teeOnly: boolean;
   private readonly retry: RetrySettings;
+  private readonly warnings: string[];
+  /** X-Chutes-InvocationID of the answer that served the call. */
+  private invocationId: string | undefined;
+  /** The metadata lookup of the first model asked for, warning when it is not listed; awaited before the result. */
+  private listed: Promise<void> | undefined;
+  /** The served model last checked against teeOnly. */
+  private checkedServed: string | undefined;
   private asm = new ChatAssembler();
   private seq = 0;
   private attempts = 0;
@@ -77,7 +85,8 @@ class ChatCall {
     private readonly chat: ChatRun,
   ) {
     const config = chutes.requireConfig();
-    const { body, upstreamModel } = wireRequest(chat.params, config);
+    const { body, upstreamModel, warnings } = wireRequest(chat.params, config);
+    this.warnings = warnings;
     this.config = config;
     this.signal = chat.signal;
     this.url = `${config.baseUrl}/chat/completions`;
@@ -95,12 +104,13 @@ class ChatCall {
   }
 
   async run(): Promise<ChatResult> {
+    for (const w of this.warnings) this.chutes.log.warn(`chat ${this.chat.streamId}: ${w}`);
     await this.refuseNonTee();
     this.throwIfCancelled();
     let credential = await this.resolveCredential();
     await this.startE2ee(credential);
     // Prices are needed only for the cost at the end: fetched while the model generates.
-    if (this.ids[0]) void this.model(this.ids[0]);
+    if (this.ids[0]) this.listed = this.model(this.ids[0]).then((m) => this.warnIfUnlisted(this.ids[0]!, m));
     for (;;) {
       this.attempts++;
       try {
@@ -124,6 +134,35 @@ class ChatCall {
         message: `teeOnly is set and ${publicModelId(id)} does not run in a TEE (confidential compute); the request was not sent`,
       });
     }
+  }
+
+  /**
+   * The model list shows only the platform's public chutes: a community chute can be invoked by
+   * name all the same, so a name it lacks is sent, with a warning (a typo then gets the server's 404).
+   */
+  private warnIfUnlisted(id: string, model: Model | undefined): void {
+    if (model || this.signal.aborted) return;
+    this.chutes.log.warn(
+      `chat ${this.chat.streamId}: ${publicModelId(id)} is not in the model list or the catalog; sending it anyway (community chutes are not listed)`,
+    );
+  }
+
+  /**
+   * The server may serve another model than the one asked for (a -TEE variant, a renamed org, a
+   * failover entry). With teeOnly, one the metadata knows is not TEE fails the call before any of
+   * its text reaches the host.
+   */
+  private async refuseNonTeeServed(served: string | undefined): Promise<void> {
+    if (!this.teeOnly || served === undefined || served === this.checkedServed) return;
+    this.checkedServed = served;
+    const id = modelIds(served)[0] ?? served;
+    if ((await this.model(id))?.tee !== false) return;
+    throw new AttemptFailure(
+      new ChutesError('tee_required', {
+        message: `teeOnly is set, and the server answered with ${publicModelId(id)}, which does not run in a TEE (confidential compute); the stream was stopped`,
+      }),
+      false,
+    );
   }
 
   /** e2ee prefer/require: resolves the chute and takes the first nonce, so that require refuses before anything is sent. */
@@ -170,6 +209,7 @@ class ChatCall {
       : await upstreamRequest(this.chutes, { method: 'POST', url: this.url, headers, body: this.payload, signal: this.signal, timeouts });
     if (res.status < 200 || res.status >= 300) throw httpFailure(res.status, res.headers, await res.text(MAX_ERROR_BODY_BYTES, 'truncate'));
     this.rateLimit = parseRateLimit(res.headers) ?? this.rateLimit;
+    this.invocationId = headerValue(res.headers, 'x-chutes-invocationid')?.trim().slice(0, 200) || undefined;
     const type = String(res.headers['content-type'] ?? '');
     if (!type.includes('event-stream') && type.includes('json')) await this.readCompletion(res.body);
     else await this.readStream(res.body);
@@ -228,6 +268,7 @@ class ChatCall {
       clearTimeout(timer);
     }
     if (!done) throw brokenStreamFailure(undefined, this.asm.deltas, this.strayLine);
+    await this.emit(this.asm.flush());
   }
 
   /** The stream's items; a read error, or an oversized event, fails the attempt (unless the call was cancelled). */
@@ -251,6 +292,7 @@ class ChatCall {
     }
     if (value && typeof value === 'object' && (value.error !== undefined || value.detail !== undefined)) throw streamErrorFailure(value);
     await this.chunk(completionAsChunk(value ?? {}));
+    await this.emit(this.asm.flush());
   }
 
   /** One SSE item: true at [DONE]; an error the upstream reports throws its AttemptFailure. */
@@ -292,7 +334,11 @@ class ChatCall {
   }
 
   private async chunk(chunk: WireChunk): Promise<void> {
-    const fields = this.asm.add(chunk);
+    await this.refuseNonTeeServed(typeof chunk.model === 'string' && chunk.model !== '' ? chunk.model : undefined);
+    await this.emit(this.asm.add(chunk));
+  }
+
+  private async emit(fields: ReturnType<ChatAssembler['add']>): Promise<void> {
     if (!fields) return;
     const seq = this.seq++;
     if (this.chat.onDelta) await this.chat.onDelta({ streamId: this.chat.streamId, seq, ...fields });
@@ -327,6 +373,7 @@ class ChatCall {
   }
 
   private async result(): Promise<ChatResult> {
+    await this.listed;
     const served = this.asm.servedModel ?? this.ids[0] ?? this.upstreamModel;
     // E2EE: the relay's plaintext usage is unauthenticated; used only when the encrypted stream had none, and said so.
     const plaintextUsage = this.asm.usage ? undefined : (this.e2ee?.transport?.plaintextUsage as WireChunk['usage']);
@@ -334,6 +381,7 @@ class ChatCall {
     const result: ChatResult = {
       streamId: this.chat.streamId,
       model: publicModelId(served),
+      requestedModel: this.upstreamModel.split(',').map(publicModelId).join(','),
       message: this.asm.message(),
       finishReason: this.asm.finishReason,
       usage: reported ?? { promptTokens: 0, completionTokens: 0, totalTokens: 0 },
@@ -344,6 +392,7 @@ class ChatCall {
       const cost = computeCost(reported, (await this.model(id))?.pricing);
       if (cost) result.cost = cost;
     }
+    if (this.invocationId !== undefined) result.invocationId = this.invocationId;
     if (this.rateLimit) result.rateLimit = this.rateLimit;
     if (this.e2ee) {
       result.e2ee = this.e2ee.transport?.outcome(plaintextUsage !== undefined && plaintextUsage !== null) ?? false;
