@@ -37,7 +37,7 @@ class TypeModel {
   constructor(doc) {
     this.doc = doc;
     this.structs = new Map();
-    this.byFile = new Map();
+    this.byRef = new Map();
   }
 
   load(rel) {
@@ -51,15 +51,24 @@ class TypeModel {
   type(schema, base, hint, origin) {
     if (schema === true || schema === undefined || Object.keys(schema).length === 0) return { kind: 'any' };
     if (schema.$ref) {
-      if (schema.$ref.startsWith('#')) throw new Error(`${base}: local $ref ${schema.$ref} is not supported`);
-      const rel = path.posix.normalize(path.posix.join(path.posix.dirname(base), schema.$ref));
-      if (!this.byFile.has(rel)) {
-        const target = this.load(rel);
-        this.byFile.set(rel, null); // a file that refers back to itself
-        const name = target.title ?? pascal(path.posix.basename(rel, '.schema.json'));
-        this.byFile.set(rel, this.type(target, rel, name, `schemas/${rel}`));
+      // A file relative to this one, a JSON Pointer into it after '#', or both.
+      const [file, pointer = ''] = schema.$ref.split('#');
+      const rel = file ? path.posix.normalize(path.posix.join(path.posix.dirname(base), file)) : base;
+      const key = `${rel}#${pointer}`;
+      if (!this.byRef.has(key)) {
+        const target = pointer
+          .split('/')
+          .filter(Boolean)
+          .map((t) => decodeURIComponent(t).replace(/~1/g, '/').replace(/~0/g, '~'))
+          .reduce((node, token) => node?.[token], this.load(rel));
+        if (target === undefined) throw new Error(`${base}: $ref ${schema.$ref} points at nothing`);
+        const name =
+          target.title ??
+          pascal(`${path.posix.basename(rel, '.schema.json')} ${pointer.replace(/\/(properties|items|definitions)\b/g, ' ')}`);
+        this.byRef.set(key, null); // a schema that refers back to itself
+        this.byRef.set(key, this.type(target, rel, name, `schemas/${rel}${pointer ? `#${pointer}` : ''}`));
       }
-      return this.byFile.get(rel) ?? { kind: 'any' };
+      return this.byRef.get(key) ?? { kind: 'any' };
     }
     const options = schema.anyOf ?? schema.oneOf;
     if (options) return this.union(options.map((o, i) => this.type(o, base, `${hint}${i + 1}`, origin)));
@@ -486,7 +495,9 @@ function goStruct(s, sent) {
   const seen = new Set();
   for (const f of s.fields) {
     let name = goName(f.key);
-    while (seen.has(name)) name += '_';
+    // tool_calls and toolCalls both make ToolCalls: the second says which spelling it is.
+    if (seen.has(name)) name += f.key.includes('_') ? 'Snake' : 'Camel';
+    while (seen.has(name)) name += 'X';
     seen.add(name);
     const pointer = !f.required && sent.has(s.name) && ['string', 'integer', 'number', 'boolean', 'struct'].includes(f.type.kind);
     const optionalStruct = !f.required && f.type.kind === 'struct';

@@ -59,6 +59,15 @@ type AuthLogoutResult struct {
 	Revoked bool `json:"revoked,omitempty"`
 }
 
+// AuthStatusParams is the params of auth.status.
+type AuthStatusParams struct {
+	Profile *string `json:"profile,omitempty"`
+	// Addition: also ask Chutes whether the credential works now: an OAuth token at /idp/userinfo (GET
+	// /models cannot tell: an invalid cak_ token gets the public list), an API key at GET /models. The
+	// answer is verified.
+	Verify *bool `json:"verify,omitempty"`
+}
+
 // AuthStatusResult is the result of auth.status.
 type AuthStatusResult struct {
 	Authenticated bool    `json:"authenticated"`
@@ -69,6 +78,9 @@ type AuthStatusResult struct {
 	Account   *Account `json:"account,omitempty"`
 	Scopes    []string `json:"scopes,omitempty"`
 	ExpiresAt string   `json:"expiresAt,omitempty"`
+	// Addition (verify: true): whether Chutes accepted the credential just now; when false, problem
+	// says why.
+	Verified bool `json:"verified,omitempty"`
 	// Extension: every stored profile.
 	Profiles []string `json:"profiles,omitempty"`
 	// Extension: why the credential is not usable (refresh refused, credential store corrupt, unknown
@@ -103,15 +115,35 @@ type WireToolCall struct {
 	Function WireToolCallFunction `json:"function"`
 }
 
-// ChatMessage: A message in the OpenAI chat-completions shape, passed to the API unchanged (a
-// developer role is sent as system).
+// ToolCall is schemas/defs/assistant-message.schema.json#/properties/toolCalls/items.
+type ToolCall struct {
+	ID   string `json:"id"`
+	Type string `json:"type"`
+	Name string `json:"name"`
+	// The whole arguments text, as the model wrote it (usually JSON).
+	Arguments string `json:"arguments"`
+	// Addition: present (false) when arguments is not valid JSON, usually cut by finishReason length;
+	// sent back as history such a call is refused (-32602) until its arguments are repaired.
+	ArgumentsValid *bool `json:"argumentsValid,omitempty"`
+}
+
+// ChatMessage: A message in the OpenAI chat-completions shape, passed to the API as it is (a
+// developer role is sent as system). An assistant message may also be given exactly as a
+// ChatResult returned it: its toolCalls [{id, type, name, arguments}] are sent as tool_calls, its
+// reasoning is not sent.
 type ChatMessage struct {
-	Role             string         `json:"role"`
-	Content          any            `json:"content,omitempty"`
-	Name             *string        `json:"name,omitempty"`
-	ToolCalls        []WireToolCall `json:"tool_calls,omitempty"`
-	ToolCallID       *string        `json:"tool_call_id,omitempty"`
-	ReasoningContent *string        `json:"reasoning_content,omitempty"`
+	Role      string         `json:"role"`
+	Content   any            `json:"content,omitempty"`
+	Name      *string        `json:"name,omitempty"`
+	ToolCalls []WireToolCall `json:"tool_calls,omitempty"`
+	// Addition: the result's own shape (AssistantMessage.toolCalls), sent as tool_calls. Not together
+	// with tool_calls.
+	ToolCallsCamel []ToolCall `json:"toolCalls,omitempty"`
+	// Addition: the result's own reasoning; accepted and not sent (the API takes no reasoning in
+	// history).
+	Reasoning        *string `json:"reasoning,omitempty"`
+	ToolCallID       *string `json:"tool_call_id,omitempty"`
+	ReasoningContent *string `json:"reasoning_content,omitempty"`
 }
 
 // ToolFunction is the function field of Tool.
@@ -147,8 +179,11 @@ type ChatCompleteParamsResponseFormat struct {
 
 // ChatCompleteParams is the params of chat.complete.
 type ChatCompleteParams struct {
-	// chutes/<id> or the bare upstream id; default agents.defaults.model.primary.
-	Model           *string                           `json:"model,omitempty"`
+	// chutes/<id> or the bare upstream id; default agents.defaults.model.primary. Addition: a routing
+	// selector, as a list of ids or the server's comma form "a,b", tried in order (the server fails
+	// over only on 429 and 503), with an optional :latency or :throughput suffix on the whole
+	// selector.
+	Model           any                               `json:"model,omitempty"`
 	Messages        []ChatMessage                     `json:"messages"`
 	Tools           []Tool                            `json:"tools,omitempty"`
 	ToolChoice      any                               `json:"toolChoice,omitempty"`
@@ -159,8 +194,16 @@ type ChatCompleteParams struct {
 	Stop            any                               `json:"stop,omitempty"`
 	Seed            *int                              `json:"seed,omitempty"`
 	ReasoningEffort *string                           `json:"reasoningEffort,omitempty"`
-	// Extension: send X-Enable-Thinking: true.
+	// Extension: turn the model's thinking on or off for this call, sent as chat_template_kwargs
+	// {thinking, enable_thinking} (true also sends X-Enable-Thinking: true). Absent: the model's
+	// default (on for GLM-4.7, Kimi-K2.5 and DeepSeek-V3.2-Speciale).
 	Thinking *bool `json:"thinking,omitempty"`
+	// Addition: accepted for OpenAI compatibility and not sent (Chutes strips it); a warning is
+	// logged.
+	Logprobs *bool `json:"logprobs,omitempty"`
+	// Addition: accepted for OpenAI compatibility and not sent (Chutes strips it); a warning is
+	// logged.
+	TopLogprobs *int `json:"topLogprobs,omitempty"`
 	// Extension: override the configured teeOnly for this call.
 	TeeOnly *bool `json:"teeOnly,omitempty"`
 	// Names the stream in chat.delta; default the request id as a string.
@@ -171,15 +214,6 @@ type ChatCompleteParams struct {
 	E2EE *string `json:"e2ee,omitempty"`
 	// Extension: use this stored credential profile.
 	Profile *string `json:"profile,omitempty"`
-}
-
-// ToolCall is an item of the toolCalls field of AssistantMessage.
-type ToolCall struct {
-	ID   string `json:"id"`
-	Type string `json:"type"`
-	Name string `json:"name"`
-	// The whole arguments text, as the model wrote it (usually JSON).
-	Arguments string `json:"arguments"`
 }
 
 // AssistantMessage is schemas/defs/assistant-message.schema.json.
@@ -222,6 +256,10 @@ type RateLimit struct {
 	QuotaUsed float64 `json:"quotaUsed,omitempty"`
 	// X-Chutes-InvocationID: quote it when reporting a problem.
 	InvocationID string `json:"invocationId,omitempty"`
+	// Addition: X-Chutes-RL-User said "inf" (no per-user request limit).
+	Unlimited bool `json:"unlimited,omitempty"`
+	// Addition: X-Chutes-RL-Chute said "inf".
+	ChuteUnlimited bool `json:"chuteUnlimited,omitempty"`
 }
 
 // ChatE2EE is the e2ee field of ChatResult.
@@ -241,8 +279,15 @@ type ChatE2EE struct {
 type ChatResult struct {
 	StreamID string `json:"streamId"`
 	// The model that actually served, as chutes/<upstream id>.
-	Model   string           `json:"model"`
-	Message AssistantMessage `json:"message"`
+	Model string `json:"model"`
+	// Addition: the model the call asked for, as chutes/<id> (a routing list as
+	// chutes/<a>,chutes/<b>[:suffix]). The server may serve another (a -TEE variant, a renamed org, a
+	// failover entry): that one is model.
+	RequestedModel string `json:"requestedModel,omitempty"`
+	// Addition: X-Chutes-InvocationID of the answer (only successful invocations carry it): quote it
+	// when reporting a problem.
+	InvocationID string           `json:"invocationId,omitempty"`
+	Message      AssistantMessage `json:"message"`
 	// stop, length, tool_calls, content_filter, or null when the API gave none.
 	FinishReason *string `json:"finishReason"`
 	Usage        Usage   `json:"usage"`
@@ -281,6 +326,9 @@ type ConfigValidateResult struct {
 	Errors []Problem `json:"errors"`
 	// The file checked, when there was one.
 	Path string `json:"path,omitempty"`
+	// Addition: what is valid but probably wrong, such as an API key that does not look like one (the
+	// key is never quoted).
+	Warnings []Problem `json:"warnings,omitempty"`
 }
 
 // InitializeParamsClientInfo is the clientInfo param of initialize.
@@ -426,11 +474,15 @@ type ToolCallDelta struct {
 // ChatDelta: A piece of a chat.stream reply. seq counts from 0 with no gaps per stream; every
 // delta precedes the reply.
 type ChatDelta struct {
-	StreamID  string          `json:"streamId"`
-	Seq       int             `json:"seq"`
-	Content   string          `json:"content,omitempty"`
-	Reasoning string          `json:"reasoning,omitempty"`
-	ToolCalls []ToolCallDelta `json:"toolCalls,omitempty"`
+	StreamID  string `json:"streamId"`
+	Seq       int    `json:"seq"`
+	Content   string `json:"content,omitempty"`
+	Reasoning string `json:"reasoning,omitempty"`
+	// Addition: the content this stream sent so far was the model's reasoning (it began thinking
+	// without a <think> tag and has just closed it): move that text to reasoning. The result's message
+	// already has it there.
+	ContentIsReasoning bool            `json:"contentIsReasoning,omitempty"`
+	ToolCalls          []ToolCallDelta `json:"toolCalls,omitempty"`
 }
 
 // LogNotification: A log line, sent only when initialize asked for it with logLevel. Redacted like
@@ -439,9 +491,6 @@ type LogNotification struct {
 	Level   string `json:"level"`
 	Message string `json:"message"`
 }
-
-// AuthStatusParams is the same as AuthLogoutParams.
-type AuthStatusParams = AuthLogoutParams
 
 // ChatStreamParams is the same as ChatCompleteParams.
 type ChatStreamParams = ChatCompleteParams

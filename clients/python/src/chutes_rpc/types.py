@@ -73,6 +73,15 @@ class AuthLogoutResult(_AuthLogoutResultRequired, total=False):
     revoked: bool
 
 
+class AuthStatusParams(TypedDict, total=False):
+    """The params of auth.status."""
+    profile: str
+    # Addition: also ask Chutes whether the credential works now: an OAuth token at
+    # /idp/userinfo (GET /models cannot tell: an invalid cak_ token gets the public list), an
+    # API key at GET /models. The answer is verified.
+    verify: bool
+
+
 class _AuthStatusResultRequired(TypedDict):
     authenticated: bool
     method: Optional[Literal["apiKey", "oauth"]]
@@ -86,6 +95,9 @@ class AuthStatusResult(_AuthStatusResultRequired, total=False):
     account: Account
     scopes: List[str]
     expiresAt: str
+    # Addition (verify: true): whether Chutes accepted the credential just now; when false,
+    # problem says why.
+    verified: bool
     # Extension: every stored profile.
     profiles: List[str]
     # Extension: why the credential is not usable (refresh refused, credential store corrupt,
@@ -127,17 +139,41 @@ class WireToolCall(TypedDict):
     function: WireToolCallFunction
 
 
+class _ToolCallRequired(TypedDict):
+    id: str
+    type: Literal["function"]
+    name: str
+    # The whole arguments text, as the model wrote it (usually JSON).
+    arguments: str
+
+
+class ToolCall(_ToolCallRequired, total=False):
+    """Schemas/defs/assistant-message.schema.json#/properties/toolCalls/items."""
+    # Addition: present (false) when arguments is not valid JSON, usually cut by finishReason
+    # length; sent back as history such a call is refused (-32602) until its arguments are
+    # repaired.
+    argumentsValid: Literal[False]
+
+
 class _ChatMessageRequired(TypedDict):
     role: Literal["system", "developer", "user", "assistant", "tool"]
 
 
 class ChatMessage(_ChatMessageRequired, total=False):
-    """A message in the OpenAI chat-completions shape, passed to the API unchanged (a developer
-    role is sent as system).
+    """A message in the OpenAI chat-completions shape, passed to the API as it is (a developer role
+    is sent as system). An assistant message may also be given exactly as a ChatResult returned
+    it: its toolCalls [{id, type, name, arguments}] are sent as tool_calls, its reasoning is not
+    sent.
     """
     content: Optional[Union[str, List[ContentPart]]]
     name: str
     tool_calls: List[WireToolCall]
+    # Addition: the result's own shape (AssistantMessage.toolCalls), sent as tool_calls. Not
+    # together with tool_calls.
+    toolCalls: List[ToolCall]
+    # Addition: the result's own reasoning; accepted and not sent (the API takes no reasoning
+    # in history).
+    reasoning: str
     tool_call_id: str
     reasoning_content: Optional[str]
 
@@ -185,8 +221,11 @@ class _ChatCompleteParamsRequired(TypedDict):
 
 class ChatCompleteParams(_ChatCompleteParamsRequired, total=False):
     """The params of chat.complete."""
-    # chutes/<id> or the bare upstream id; default agents.defaults.model.primary.
-    model: str
+    # chutes/<id> or the bare upstream id; default agents.defaults.model.primary. Addition: a
+    # routing selector, as a list of ids or the server's comma form "a,b", tried in order (the
+    # server fails over only on 429 and 503), with an optional :latency or :throughput suffix
+    # on the whole selector.
+    model: Union[str, List[str]]
     tools: List[Tool]
     toolChoice: Union[Literal["auto", "none", "required"], ChatCompleteParamsToolChoice2]
     responseFormat: ChatCompleteParamsResponseFormat
@@ -196,8 +235,17 @@ class ChatCompleteParams(_ChatCompleteParamsRequired, total=False):
     stop: Union[str, List[str]]
     seed: int
     reasoningEffort: Literal["minimal", "low", "medium", "high"]
-    # Extension: send X-Enable-Thinking: true.
+    # Extension: turn the model's thinking on or off for this call, sent as
+    # chat_template_kwargs {thinking, enable_thinking} (true also sends X-Enable-Thinking:
+    # true). Absent: the model's default (on for GLM-4.7, Kimi-K2.5 and
+    # DeepSeek-V3.2-Speciale).
     thinking: bool
+    # Addition: accepted for OpenAI compatibility and not sent (Chutes strips it); a warning
+    # is logged.
+    logprobs: bool
+    # Addition: accepted for OpenAI compatibility and not sent (Chutes strips it); a warning
+    # is logged.
+    topLogprobs: int
     # Extension: override the configured teeOnly for this call.
     teeOnly: bool
     # Names the stream in chat.delta; default the request id as a string.
@@ -208,15 +256,6 @@ class ChatCompleteParams(_ChatCompleteParamsRequired, total=False):
     e2ee: Literal["off", "prefer", "require"]
     # Extension: use this stored credential profile.
     profile: str
-
-
-class ToolCall(TypedDict):
-    """An item of the toolCalls field of AssistantMessage."""
-    id: str
-    type: Literal["function"]
-    name: str
-    # The whole arguments text, as the model wrote it (usually JSON).
-    arguments: str
 
 
 class _AssistantMessageRequired(TypedDict):
@@ -266,6 +305,10 @@ class RateLimit(TypedDict, total=False):
     quotaUsed: float
     # X-Chutes-InvocationID: quote it when reporting a problem.
     invocationId: str
+    # Addition: X-Chutes-RL-User said "inf" (no per-user request limit).
+    unlimited: Literal[True]
+    # Addition: X-Chutes-RL-Chute said "inf".
+    chuteUnlimited: Literal[True]
 
 
 class _ChatE2eeRequired(TypedDict):
@@ -299,6 +342,13 @@ class _ChatResultRequired(TypedDict):
 
 class ChatResult(_ChatResultRequired, total=False):
     """Schemas/defs/chat-result.schema.json."""
+    # Addition: the model the call asked for, as chutes/<id> (a routing list as
+    # chutes/<a>,chutes/<b>[:suffix]). The server may serve another (a -TEE variant, a renamed
+    # org, a failover entry): that one is model.
+    requestedModel: str
+    # Addition: X-Chutes-InvocationID of the answer (only successful invocations carry it):
+    # quote it when reporting a problem.
+    invocationId: str
     # usage x the model's prices when known: uncached prompt tokens at the input price, cached
     # ones at the cache-read price, completion tokens at the output price.
     cost: Cost
@@ -335,6 +385,9 @@ class ConfigValidateResult(_ConfigValidateResultRequired, total=False):
     """The result of config.validate."""
     # The file checked, when there was one.
     path: str
+    # Addition: what is valid but probably wrong, such as an API key that does not look like
+    # one (the key is never quoted).
+    warnings: List[Problem]
 
 
 class _InitializeParamsClientInfoRequired(TypedDict):
@@ -506,6 +559,10 @@ class ChatDelta(_ChatDeltaRequired, total=False):
     """
     content: str
     reasoning: str
+    # Addition: the content this stream sent so far was the model's reasoning (it began
+    # thinking without a <think> tag and has just closed it): move that text to reasoning. The
+    # result's message already has it there.
+    contentIsReasoning: Literal[True]
     toolCalls: List[ToolCallDelta]
 
 
@@ -515,10 +572,7 @@ class LogNotification(TypedDict):
     message: str
 
 
-AuthStatusParams = AuthLogoutParams
-
-
 ChatStreamParams = ChatCompleteParams
 
 
-__all__ = ["AuthCompleteParams", "AuthCompleteResult", "AuthLoginParams", "Account", "AuthLoginResult", "AuthLogoutParams", "AuthLogoutResult", "AuthStatusResult", "ContentPartImageUrl", "ContentPart", "WireToolCallFunction", "WireToolCall", "ChatMessage", "ToolFunction", "Tool", "ChatCompleteParamsToolChoice2Function", "ChatCompleteParamsToolChoice2", "ChatCompleteParamsResponseFormat", "ChatCompleteParams", "ToolCall", "AssistantMessage", "Usage", "Cost", "RateLimit", "ChatE2ee", "ChatResult", "ConfigValidateParams", "Problem", "ConfigValidateResult", "InitializeParamsClientInfo", "InitializeParams", "InitializeResultServerInfo", "InitializeResultCapabilities", "InitializeResultProvider", "InitializeResultAuth", "InitializeResult", "ModelsDiscoverParams", "ModelCapabilities", "ModelPricing", "Model", "ModelsDiscoverResult", "AuthAuthorizeUrl", "ToolCallDelta", "ChatDelta", "LogNotification", "AuthStatusParams", "ChatStreamParams"]
+__all__ = ["AuthCompleteParams", "AuthCompleteResult", "AuthLoginParams", "Account", "AuthLoginResult", "AuthLogoutParams", "AuthLogoutResult", "AuthStatusParams", "AuthStatusResult", "ContentPartImageUrl", "ContentPart", "WireToolCallFunction", "WireToolCall", "ToolCall", "ChatMessage", "ToolFunction", "Tool", "ChatCompleteParamsToolChoice2Function", "ChatCompleteParamsToolChoice2", "ChatCompleteParamsResponseFormat", "ChatCompleteParams", "AssistantMessage", "Usage", "Cost", "RateLimit", "ChatE2ee", "ChatResult", "ConfigValidateParams", "Problem", "ConfigValidateResult", "InitializeParamsClientInfo", "InitializeParams", "InitializeResultServerInfo", "InitializeResultCapabilities", "InitializeResultProvider", "InitializeResultAuth", "InitializeResult", "ModelsDiscoverParams", "ModelCapabilities", "ModelPricing", "Model", "ModelsDiscoverResult", "AuthAuthorizeUrl", "ToolCallDelta", "ChatDelta", "LogNotification", "ChatStreamParams"]
