@@ -78,6 +78,8 @@ export async function runCommand(options: ParsedOptions, body: CommandBody): Pro
         const { createChutesContext } = require('../composition-root') as typeof import('../composition-root');
         const { log } = require('../log/logger') as typeof import('../log/logger');
         chutes = createChutesContext(settings, log);
+        const { config, warnings } = chutes.configState;
+        for (const w of warnings ?? []) log.warn(`config ${config.path ?? ''} ${w.path}: ${w.message}`);
       }
       return chutes;
     },
