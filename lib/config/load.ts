@@ -183,7 +183,9 @@ export function resolveConfigValue(value: unknown, processEnv: NodeJS.ProcessEnv
 
   const found = { problems, warnings: [] as Problem[] };
   const chutesProvider: unknown = isObject(file.models) && isObject(file.models.providers) ? file.models.providers.chutes : undefined;
-  const provider = (isObject(chutesProvider) ? substitute(chutesProvider, '/models/providers/chutes', env, found) : {}) as ChutesProviderConfig;
+  const provider = (
+    isObject(chutesProvider) ? substitute(chutesProvider, '/models/providers/chutes', env, found) : {}
+  ) as ChutesProviderConfig;
   const agentDefaults: unknown = isObject(file.agents) ? file.agents.defaults : undefined;
   const modelSetting = (isObject(agentDefaults) ? substitute(agentDefaults.model, '/agents/defaults/model', env, found) : undefined) as
     string | { primary?: string } | undefined;

@@ -51,7 +51,9 @@ export async function runCommands(argv: string[]): Promise<void> {
     .alias('h', 'help')
     .version(require('../../../package.json').version)
     .showHelpOnFail(false)
-    .fail((message: string | undefined, err: Error | undefined) => refuse(yargsProblem(message ?? err?.message ?? 'invalid command line', argv)))
+    .fail((message: string | undefined, err: Error | undefined) =>
+      refuse(yargsProblem(message ?? err?.message ?? 'invalid command line', argv)),
+    )
     .middleware(((parsed: Record<string, unknown>, y: Argv) => {
       const problem = missingValue(parsed, (y as unknown as { getOptions(): Parameters<typeof missingValue>[1] }).getOptions());
       if (problem) refuse(problem);
