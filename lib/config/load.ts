@@ -33,6 +33,14 @@ export interface ConfigState {
   warnings?: Problem[];
 }
 
+/**
+ * Everything a check of the file reports (config.validate, `chutes-rpc config validate`): the
+ * problems, and what loading leaves out with a warning, since the file as written is not complete.
+ */
+export function validationProblems(state: ConfigState): Problem[] {
+  return [...state.problems, ...(state.warnings ?? [])];
+}
+
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ResolvedConfig {

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { checkConfigFile, checkConfigText, resolveConfigValue } from '../config/load';
+import { checkConfigFile, checkConfigText, resolveConfigValue, validationProblems } from '../config/load';
 import type { ConfigValidateParams, ConfigValidateResult } from '../generated/types';
 import { defineMethod } from './method';
 
@@ -8,13 +8,13 @@ export const configValidate = defineMethod('config.validate', (params, { chutes 
   if (given.length > 1) {
     return { valid: false, errors: [{ path: '', message: `give one of config, text or path, not ${given.join(' and ')}` }] };
   }
-  if (params.config !== undefined) return shape(resolveConfigValue(params.config).problems);
-  if (params.text !== undefined) return shape(checkConfigText(params.text).problems);
+  if (params.config !== undefined) return shape(validationProblems(resolveConfigValue(params.config)));
+  if (params.text !== undefined) return shape(validationProblems(checkConfigText(params.text)));
   if (params.path !== undefined) {
     const file = path.resolve(params.path);
-    return shape(checkConfigFile(file).problems, file);
+    return shape(validationProblems(checkConfigFile(file)), file);
   }
-  return shape(chutes.configState.problems, chutes.config.path);
+  return shape(validationProblems(chutes.configState), chutes.config.path);
 });
 
 function shape(errors: ConfigValidateResult['errors'], file?: string): ConfigValidateResult {

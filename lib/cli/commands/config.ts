@@ -16,9 +16,8 @@ export const configCommand: CommandModule = {
 };
 
 async function validate(file: string): Promise<number> {
-  const { checkConfigFile } = require('../../config/load') as typeof import('../../config/load');
-  const { problems, warnings } = checkConfigFile(file);
-  for (const w of warnings ?? []) process.stdout.write(`${file}: ${w.path}: warning: ${w.message}\n`);
+  const { checkConfigFile, validationProblems } = require('../../config/load') as typeof import('../../config/load');
+  const problems = validationProblems(checkConfigFile(file));
   if (problems.length === 0) {
     process.stdout.write(`${file}: valid\n`);
     return 0;
