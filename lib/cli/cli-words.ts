@@ -9,7 +9,7 @@ const REWRITES: ReadonlyArray<readonly [RegExp, string]> = [
   [/\bpass clientSecret\b/g, 'give --client-secret'],
   [/\bpass verify: false\b/g, 'add --no-verify'],
   [/\bverify: false\b/g, '--no-verify'],
-  [/paste the redirect URL \(auth\.complete\)/g, 'paste here the whole address the browser ends up at'],
+  [/\b(paste|pasting) the redirect URL \(auth\.complete\)/g, '$1 here the whole address the browser ends up at'],
   [/, or call auth\.login\b/g, ', or chutes-rpc login (Sign in with Chutes)'],
   // A shape like cpk_... is an example, not a secret: written with an ellipsis, the redactor leaves it alone.
   [/\b(cpk|cak|crt|csc|cid)_\.\.\./g, '$1_…'],
