@@ -34,3 +34,24 @@ if (!resolvable('typescript') || !resolvable('ajv')) {
   run(['install', '--include=dev', '--ignore-scripts', '--no-save', '--no-audit', '--no-fund'], env);
 }
 run(['run', 'build']);
+undoGlobalLinkOfClone();
+
+/**
+ * The same inherited global setting makes the nested install link the temporary clone itself into
+ * the global prefix (lib/node_modules/chutes-rpc -> the clone). The outer install then unpacks the
+ * package through that link into the clone, which npm deletes: what is left is a package without
+ * its files. Removing the link (only for npm's own temporary git clones) lets it unpack normally.
+ */
+function undoGlobalLinkOfClone() {
+  if (process.env.npm_config_global !== 'true' || !/[\\/]_cacache[\\/]tmp[\\/]git-clone/.test(root)) return;
+  const fs = require('node:fs');
+  const prefix = process.env.npm_config_prefix;
+  if (!prefix) return;
+  const installed =
+    process.platform === 'win32' ? path.join(prefix, 'node_modules', 'chutes-rpc') : path.join(prefix, 'lib', 'node_modules', 'chutes-rpc');
+  try {
+    if (fs.lstatSync(installed).isSymbolicLink() && fs.realpathSync(installed) === fs.realpathSync(root)) fs.unlinkSync(installed);
+  } catch {
+    // nothing linked: nothing to undo
+  }
+}

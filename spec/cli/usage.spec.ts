@@ -41,7 +41,8 @@ describe('CLI words', () => {
     expect(out).toContain('Or add --no-verify to store it unchecked');
     expect(out).toContain('or chutes-rpc login (Sign in with Chutes)');
     expect(out).toContain('by pasting here the whole address the browser ends up at');
-    for (const jsonRpcWord of ['clientId', 'verify: false', 'auth.complete', 'auth.login', '[redacted]']) expect(out).not.toContain(jsonRpcWord);
+    for (const jsonRpcWord of ['clientId', 'verify: false', 'auth.complete', 'auth.login', '[redacted]'])
+      expect(out).not.toContain(jsonRpcWord);
     expect(redact(inCliWords('the key csc_abcdef123456 leaked'))).toBe('the key csc_[redacted] leaked');
   });
 });
