@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run build:binary`: one executable, dist/chutes-rpc, for hosts without Node (Node's single
 // executable applications: https://nodejs.org/api/single-executable-applications.html).
-//   1. esbuild joins the compiled CLI (dist/, from `npm run build`) and every package it uses into
+//   1. esbuild joins the compiled CLI (dist/, built first by `npm run build` unless it is up to date) and every package it uses into
 //      one CommonJS file; the schema validators, which dist/ loads by a computed path, are required
 //      by name so that they are inside it too.
 //   2. The package files the commands read (fixtures/: the demo cassette and the conformance kit)
@@ -32,7 +32,10 @@ function listFiles(dir) {
 }
 
 async function bundle() {
-  if (!fs.existsSync(path.join(dist, 'cli.js'))) throw new Error('dist/cli.js is missing: run npm run build first');
+  if (require('./build-stamp').staleness()) {
+    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+    execFileSync(npm, ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
+  }
   const esbuild = require('esbuild');
   const validatorDir = path.join(dist, 'generated', 'validators');
   const validators = fs.readdirSync(validatorDir).filter((f) => f.endsWith('.js'));
@@ -127,6 +130,6 @@ async function main() {
 }
 
 main().catch((err) => {
-    process.stderr.write(`build-binary: ${err.message}\n`);
-    process.exit(1);
-  });
+  process.stderr.write(`build-binary: ${err.message}\n`);
+  process.exit(1);
+});

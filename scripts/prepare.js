@@ -33,14 +33,16 @@ if (!resolvable('typescript') || !resolvable('ajv')) {
   process.stderr.write('prepare: installing the build tools into this clone\n');
   run(['install', '--include=dev', '--ignore-scripts', '--no-save', '--no-audit', '--no-fund'], env);
 }
-run(['run', 'build']);
+// A dist/ already built from these very sources (scripts/build-stamp.js) is not built again.
+if (require('./build-stamp').staleness()) run(['run', 'build']);
 undoGlobalLinkOfClone();
 
 /**
  * The same inherited global setting makes the nested install link the temporary clone itself into
  * the global prefix (lib/node_modules/chutes-rpc -> the clone). The outer install then unpacks the
  * package through that link into the clone, which npm deletes: what is left is a package without
- * its files. Removing the link (only for npm's own temporary git clones) lets it unpack normally.
+ * its files. Replacing the link by an empty directory (only for npm's own temporary git clones)
+ * lets the outer install unpack into the prefix.
  */
 function undoGlobalLinkOfClone() {
   if (process.env.npm_config_global !== 'true' || !/[\\/]_cacache[\\/]tmp[\\/]git-clone/.test(root)) return;
@@ -50,7 +52,10 @@ function undoGlobalLinkOfClone() {
   const installed =
     process.platform === 'win32' ? path.join(prefix, 'node_modules', 'chutes-rpc') : path.join(prefix, 'lib', 'node_modules', 'chutes-rpc');
   try {
-    if (fs.lstatSync(installed).isSymbolicLink() && fs.realpathSync(installed) === fs.realpathSync(root)) fs.unlinkSync(installed);
+    if (fs.lstatSync(installed).isSymbolicLink() && fs.realpathSync(installed) === fs.realpathSync(root)) {
+      fs.unlinkSync(installed);
+      fs.mkdirSync(installed);
+    }
   } catch {
     // nothing linked: nothing to undo
   }
