@@ -11,6 +11,7 @@ export interface ResolvedConfig {
   idpBaseUrl: string;
   apiKey?: string;
   teeOnly: boolean;
+  e2ee: NonNullable<ChutesProviderConfig['e2ee']>;
   defaultModel: string;
   headers: Record<string, string>;
   timeoutMs: number;
@@ -48,6 +49,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ResolvedCon
     baseUrl: D.DEFAULT_BASE_URL,
     idpBaseUrl: D.DEFAULT_IDP_BASE_URL,
     teeOnly: false,
+    e2ee: 'off',
     defaultModel: D.DEFAULT_MODEL,
     headers: {},
     timeoutMs: D.DEFAULT_TIMEOUT_MS,
@@ -211,6 +213,7 @@ export function resolveConfigValue(value: unknown, processEnv: NodeJS.ProcessEnv
     addSecret(provider.apiKey);
   }
   if (provider.teeOnly !== undefined) config.teeOnly = provider.teeOnly;
+  if (provider.e2ee !== undefined) config.e2ee = provider.e2ee;
   if (provider.headers) config.headers = provider.headers;
   if (provider.timeoutMs !== undefined) config.timeoutMs = provider.timeoutMs;
   if (provider.discoveryTimeoutMs !== undefined) config.discoveryTimeoutMs = provider.discoveryTimeoutMs;

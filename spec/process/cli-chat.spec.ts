@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { validate } from '../../lib/schema-validation';
-import { chatHome, FAKE_KEY, startSse, startUpstream, writeStream } from '../helpers/chat-upstream';
+import { chatHome, FAKE_KEY, liveModel, startSse, startUpstream, writeStream } from '../helpers/chat-upstream';
 import { BIN, ROOT, cleanEnv, tempHome } from '../helpers/rpc-process';
 
 const cassette = (name: string) => path.join(ROOT, 'fixtures', 'cassettes', name);
@@ -57,6 +57,7 @@ describe('chutes-rpc chat', () => {
 
   it('reads the prompt from stdin, sends the system prompt and options, and survives retries', async () => {
     const up = await startUpstream();
+    up.models.push(liveModel('acme/Cli', false));
     try {
       let calls = 0;
       up.scripts.set('acme/Cli', async (_req, res) => {
