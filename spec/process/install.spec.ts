@@ -51,7 +51,7 @@ async function follow(lines: string[], cwd: string, env: NodeJS.ProcessEnv): Pro
       done.push({ line, stdout, ms: Date.now() - started });
     } catch (err) {
       const e = err as { stdout?: string; stderr?: string; message: string };
-      throw new Error(`README line failed: ${line}\n${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+      throw new Error(`README line failed: ${line}\n${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`, { cause: err });
     }
   }
   return done;
