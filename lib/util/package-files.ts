@@ -11,13 +11,17 @@ interface SeaModule {
   getAsset(key: string): ArrayBuffer;
 }
 
-function sea(): SeaModule | undefined {
+const SEA: SeaModule | undefined = (() => {
   try {
     const m = require('node:sea') as SeaModule;
     return m.isSea() ? m : undefined;
   } catch {
     return undefined;
   }
+})();
+
+function sea(): SeaModule | undefined {
+  return SEA;
 }
 
 /** True inside the single executable (`npm run build:binary`), where there is no package on disk. */

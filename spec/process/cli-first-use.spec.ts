@@ -91,7 +91,7 @@ describe('usage errors: one line naming the problem, a hint to --help, exit code
     expect(action).toMatchObject({
       code: 2,
       stdout: '',
-      stderr: "chutes-rpc: a command or action is missing\nRun 'chutes-rpc models --help' for usage.\n",
+      stderr: "chutes-rpc: give an action: chutes-rpc models list\nRun 'chutes-rpc models --help' for usage.\n",
     });
     const help = await cli(['chat', '-h']);
     expect(help.code).toBe(0);

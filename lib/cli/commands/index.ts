@@ -63,10 +63,16 @@ export async function runCommands(argv: string[]): Promise<void> {
   await cli.parseAsync();
 }
 
+/** The actions of the commands that have some, for the message when none is given. */
+const ACTIONS: Readonly<Record<string, string>> = { models: 'list', config: 'validate FILE' };
+
 /** yargs' message in the project's words: one line, lower case. */
 function yargsProblem(text: string, argv: readonly string[]): string {
   const line = text.trim().split('\n')[0]!;
   if (/^Did you mean /.test(line)) return `unknown command ${argv[0]} (${line.charAt(0).toLowerCase()}${line.slice(1)})`;
-  if (/^Not enough non-option arguments/.test(line)) return 'a command or action is missing';
+  if (/^Not enough non-option arguments/.test(line)) {
+    const action = argv[0] ? ACTIONS[argv[0]] : undefined;
+    return action ? `give an action: chutes-rpc ${argv[0]} ${action}` : 'give a command';
+  }
   return line.charAt(0).toLowerCase() + line.slice(1);
 }
