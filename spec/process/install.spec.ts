@@ -85,6 +85,10 @@ describe('installing as the README says', () => {
     expect(by('chutes-rpc demo')).toContain('the adapter exited with code 0');
     expect(by('chutes-rpc demo')).toContain(path.join('lib', 'node_modules', 'chutes-rpc', 'fixtures', 'cassettes', 'demo.json'));
     expect(by('chutes-rpc conformance')).toMatch(/^[1-9]\d* passed, 0 failed$/m);
+    // The README's other way, in a clone without a global install: npx runs the clone's own command.
+    expect(readme).toContain('then `npx chutes-rpc ...` runs the clone');
+    const npx = await run('npx', ['--no-install', 'chutes-rpc', '--version'], { cwd: clone, env: cleanEnv() });
+    expect(npx.stdout.trim()).toBe(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
   }, 240_000);
 
   it('ships the docs, the examples, a LICENSE and a repository field, and links to nothing it does not ship', () => {
