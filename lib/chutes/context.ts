@@ -97,7 +97,10 @@ export class ChutesContext {
   get credentials(): CredentialResolver {
     if (!this.credentialResolver) {
       const { CredentialResolver } = require('./credentials') as typeof import('./credentials');
-      this.credentialResolver = new CredentialResolver(this);
+      // Replay answers every call from the cassette, so it needs no credential of the user's.
+      this.credentialResolver = this.settings.replay
+        ? new (require('./cassette/replay-credentials') as typeof import('./cassette/replay-credentials')).ReplayCredentialResolver(this)
+        : new CredentialResolver(this);
     }
     return this.credentialResolver;
   }

@@ -31,10 +31,36 @@ describe('config', () => {
     expect(a.config.apiKey).toBe('cpk_test_fake_from_process');
   });
 
-  it('names an unset variable', () => {
-    const { problems } = resolveConfigValue({ models: { providers: { chutes: { apiKey: '${NOT_SET_ANYWHERE}' } } } }, env);
-    expect(problems).toEqual([
+  it('leaves an optional field whose variable is unset unset, with a warning naming the variable', () => {
+    const { config, problems, warnings } = resolveConfigValue(
+      { models: { providers: { chutes: { apiKey: '${NOT_SET_ANYWHERE}', headers: { 'X-A': 'a ${ALSO_NOT_SET}', 'X-B': 'b' } } } } },
+      env,
+    );
+    expect(problems).toEqual([]);
+    expect(config.apiKey).toBeUndefined();
+    expect(config.headers).toEqual({ 'X-B': 'b' });
+    expect(warnings).toEqual([
       { path: '/models/providers/chutes/apiKey', message: expect.stringContaining('NOT_SET_ANYWHERE is not set') },
+      { path: '/models/providers/chutes/headers/X-A', message: expect.stringContaining('ALSO_NOT_SET is not set') },
+    ]);
+  });
+
+  it('names an unset variable where a value is required (a model entry id) as a problem', () => {
+    const { problems } = resolveConfigValue({ models: { providers: { chutes: { models: [{ id: '${NOT_SET_ANYWHERE}' }] } } } }, env);
+    expect(problems).toEqual([
+      { path: '/models/providers/chutes/models/0/id', message: expect.stringContaining('NOT_SET_ANYWHERE is not set') },
+    ]);
+  });
+
+  it('reports ${VAR} and http: problems together with schema problems', () => {
+    const { problems } = resolveConfigValue(
+      { models: { providers: { chutes: { baseUrl: 'http://example.com', teeOnly: 'yes', models: [{ id: '${NOT_SET_ANYWHERE}' }] } } } },
+      env,
+    );
+    expect(problems.map((p) => p.path).sort()).toEqual([
+      '/models/providers/chutes/baseUrl',
+      '/models/providers/chutes/models/0/id',
+      '/models/providers/chutes/teeOnly',
     ]);
   });
 
