@@ -33,6 +33,7 @@ export class ChutesError extends Error {
     if (init.attempts !== undefined) data.attempts = init.attempts;
     if (init.errors !== undefined) data.errors = init.errors;
     if (init.partial !== undefined) data.partial = init.partial;
+    if (init.attestation !== undefined) data.attestation = init.attestation;
     this.data = data;
   }
 

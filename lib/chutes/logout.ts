@@ -13,10 +13,12 @@ export async function logout(app: ChutesContext, params: AuthLogoutParams): Prom
   const stillInEffect = config.apiKey ? 'the API key in the config' : config.env.CHUTES_API_KEY?.trim() ? 'CHUTES_API_KEY' : undefined;
   if (stillInEffect && params.profile === undefined)
     app.log.warn(`${stillInEffect} is not stored by chutes-rpc and stays in effect after logout`);
-  if (!name) return { loggedOut: true };
+  if (!name) return { loggedOut: true, removed: false };
+  let removed = false;
   const revoked = await resolver.store().update(async (data) => {
     const p = data.profiles[name];
     if (!p) return undefined;
+    removed = true;
     let ok: boolean | undefined;
     if (p.method === 'oauth') {
       const { revokeToken } = require('./oauth/idp') as typeof import('./oauth/idp');
@@ -31,7 +33,7 @@ export async function logout(app: ChutesContext, params: AuthLogoutParams): Prom
     delete data.profiles[name];
     return ok;
   });
-  const result: AuthLogoutResult = { loggedOut: true, profile: name };
+  const result: AuthLogoutResult = { loggedOut: true, profile: name, removed };
   if (revoked !== undefined) result.revoked = revoked;
   return result;
 }

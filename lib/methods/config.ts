@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { apiKeyFormatWarnings } from '../config/api-key-format';
-import { checkConfigFile, checkConfigText, type ConfigState, resolveConfigValue } from '../config/load';
+import { checkConfigFile, checkConfigText, type ConfigState, resolveConfigValue, validationProblems } from '../config/load';
 import type { ConfigValidateParams, ConfigValidateResult } from '../generated/types';
 import { defineMethod } from './method';
 
@@ -19,7 +19,7 @@ export const configValidate = defineMethod('config.validate', (params, { chutes 
 });
 
 function shape(state: ConfigState, file?: string): ConfigValidateResult {
-  const errors = state.problems;
+  const errors = validationProblems(state);
   const r: ConfigValidateResult = { valid: errors.length === 0, errors };
   if (file) r.path = file;
   const warnings = errors.length ? [] : apiKeyFormatWarnings(state.config);

@@ -110,7 +110,7 @@ describe('auth against the live IdP rules', () => {
     const home = tempHome();
     writeStore(home, { 'chutes:oauth': oauthProfile(tokens, { clientSecret: CLIENT_SECRET }) });
     const p = spawn({}, home);
-    expect((await p.request('auth.logout', {})).result).toEqual({ loggedOut: true, profile: 'chutes:oauth', revoked: true });
+    expect((await p.request('auth.logout', {})).result).toEqual({ loggedOut: true, profile: 'chutes:oauth', revoked: true, removed: true });
     expect(idp.revoked).toEqual(
       expect.arrayContaining([
         { token: tokens.refreshToken, hint: 'refresh_token' },

@@ -1,5 +1,5 @@
 import type { ResolvedConfig } from '../../config/load';
-import type { ChatDelta, ChatParams, ChatResult, ChatStatus, Model, RateLimit } from '../../generated/types';
+import type { AttestationSummary, ChatDelta, ChatParams, ChatResult, ChatStatus, Model, RateLimit } from '../../generated/types';
 import { sleep } from '../../util/abort';
 import type { ChutesContext } from '../context';
 import type { Credential } from '../credentials';
@@ -9,6 +9,7 @@ import { headerValue } from '../http/headers';
 import { parseRateLimit } from '../http/rate-limit-headers';
 import { upstreamRequest } from '../http/upstream-request';
 import { modelIds, publicModelId } from '../models/model-id';
+import { attestChat, e2eeBinding } from '../tee/chat-gate';
 import { ChatAssembler, completionAsChunk, mapUsage, type WireChunk } from './assembler';
 import { AttemptFailure, badEventFailure, brokenStreamFailure, httpFailure, networkFailure, streamErrorFailure } from './attempt-failure';
 import { computeCost } from './cost';
@@ -84,6 +85,7 @@ class ChatCall {
   /** The first line of the current attempt's body that was not SSE, if any. */
   private strayLine: string | undefined;
   private readonly models = new Map<string, Promise<Model | undefined>>();
+  private attestation: AttestationSummary | undefined;
 
   constructor(
     private readonly chutes: ChutesContext,
@@ -111,6 +113,7 @@ class ChatCall {
 
   async run(): Promise<ChatResult> {
     for (const w of this.warnings) this.chutes.log.warn(`chat ${this.chat.streamId}: ${w}`);
+    this.attestation = await attestChat(this.chutes, this.chat.params, this.ids, this.signal);
     await this.refuseNonTee();
     this.throwIfCancelled();
     let credential = await this.resolveCredential();
@@ -176,12 +179,17 @@ class ChatCall {
     const mode = this.chat.params.e2ee ?? this.config.e2ee;
     if (mode === 'off') return;
     const { startE2ee } = require('../e2ee/transport') as typeof import('../e2ee/transport');
-    const started = await startE2ee(this.chutes, { mode, upstreamModel: this.upstreamModel, credential, signal: this.signal }).catch(
-      (err: unknown) => {
-        if (this.signal.aborted) throw this.cancelled();
-        throw err;
-      },
-    );
+    const binding = e2eeBinding(this.chutes, this.chat.params);
+    const started = await startE2ee(this.chutes, {
+      mode,
+      upstreamModel: this.upstreamModel,
+      credential,
+      signal: this.signal,
+      ...binding,
+    }).catch((err: unknown) => {
+      if (this.signal.aborted) throw this.cancelled();
+      throw err;
+    });
     this.e2ee = 'plaintextBecause' in started ? started : { transport: started };
   }
 
@@ -437,6 +445,7 @@ class ChatCall {
       result.e2ee = this.e2ee.transport?.outcome(plaintextUsage !== undefined && plaintextUsage !== null) ?? false;
       if (this.e2ee.plaintextBecause !== undefined) result.e2eeReason = this.e2ee.plaintextBecause;
     }
+    if (this.attestation) result.attestation = this.attestation;
     return result;
   }
 }

@@ -95,6 +95,10 @@ async function chat(run: CommandRun, argv: ChatArgs): Promise<void> {
       process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     } else {
       await out.finish();
+      // An answer that is only tool calls would otherwise print nothing at all.
+      for (const call of result.message.toolCalls ?? []) {
+        await writeDrained(process.stdout, `tool call: ${call.name}(${call.arguments})\n`);
+      }
       if (result.finishReason === 'length') process.stderr.write('chutes-rpc: the answer was cut at the token limit (--max-tokens)\n');
     }
     if (argv.usage) {
