@@ -200,6 +200,8 @@ function buildOpenRpc(schemas) {
         paramStructure: 'by-name',
         params: [...seen.values()],
       };
+      // Alternative shapes that each require something: no one param is required, but params are.
+      if (branches.length > 1 && branches.every((b) => (b.required ?? []).length > 0)) m['x-params-required'] = true;
       if (schema.definitions.result) {
         m.result = { name: 'result', schema: rewriteRefs(schema.definitions.result, path.posix.dirname(rel)) };
       }

@@ -146,14 +146,16 @@ class TypeModel {
   methods() {
     const out = [];
     const paramsByShape = new Map();
-    for (const m of this.doc.methods) {
+    // $/ methods (cancellation) are the clients' own business: signals, contexts and stream.close() send them.
+    for (const m of this.doc.methods.filter((x) => !x.name.startsWith('$/'))) {
       const method = {
         name: m.name,
         description: m.description ?? '',
         notification: m['x-notification'] === true,
         stream: (m['x-notifications'] ?? []).includes(STREAM_NOTIFICATION),
         params: undefined,
-        paramsRequired: m.params.some((p) => p.required),
+        // x-params-required: each alternative shape of the params (oneOf) has required fields.
+        paramsRequired: m.params.some((p) => p.required) || m['x-params-required'] === true,
         result: undefined,
       };
       if (m.params.length > 0) {

@@ -5,7 +5,7 @@ package chutesrpc
 import "context"
 
 // MethodNames lists every method of the protocol that has a typed method on Client.
-var MethodNames = []string{"auth.complete", "auth.login", "auth.logout", "auth.status", "chat.complete", "chat.stream", "config.validate", "exit", "initialize", "models.discover", "shutdown"}
+var MethodNames = []string{"auth.complete", "auth.login", "auth.logout", "auth.status", "chat.complete", "chat.stream", "config.validate", "exit", "initialize", "initialized", "log.setLevel", "models.discover", "notifications/cancelled", "notifications/initialized", "ping", "shutdown", "tee.verify"}
 
 // AuthComplete calls auth.complete: Finish a pending OAuth login by pasting the whole redirect URL
 // (or its ?code=&state= query). A bare code is refused: it would skip the state check.
@@ -104,6 +104,18 @@ func (c *Client) Initialize(ctx context.Context, params InitializeParams) (*Init
 	return &result, nil
 }
 
+// Initialized sends the initialized notification: Addition: notification from the host after
+// initialize (as in LSP). Accepted silently; nothing waits for it.
+func (c *Client) Initialized() error {
+	return c.Notify("initialized", nil)
+}
+
+// LogSetLevel calls log.setLevel: Addition: change log forwarding at run time. Lines at this level
+// and above are sent as log notifications; "off" stops them. stderr is not affected.
+func (c *Client) LogSetLevel(ctx context.Context, params LogSetLevelParams) error {
+	return c.Call(ctx, "log.setLevel", params, nil)
+}
+
 // ModelsDiscover calls models.discover: The live model list (GET {baseUrl}/models) merged field by
 // field with the curated catalog: live facts win, the catalog fills what the API leaves out. When
 // the live list succeeds it decides which models are listed: catalog-only models are not listed
@@ -120,8 +132,52 @@ func (c *Client) ModelsDiscover(ctx context.Context, params ModelsDiscoverParams
 	return &result, nil
 }
 
+// NotificationsCancelled sends the notifications/cancelled notification: Addition: MCP's
+// cancellation, a synonym of $/cancelRequest: the request with id requestId is cancelled and still
+// gets its one reply (-32800 with data.partial). Unknown or finished ids are ignored.
+func (c *Client) NotificationsCancelled(params NotificationsCancelledParams) error {
+	return c.Notify("notifications/cancelled", params)
+}
+
+// NotificationsInitialized sends the notifications/initialized notification: Addition: MCP's
+// spelling of initialized. Accepted silently; nothing waits for it.
+func (c *Client) NotificationsInitialized() error {
+	return c.Notify("notifications/initialized", nil)
+}
+
+// Ping calls ping: Addition: a liveness check (as in MCP). Answered at once with an empty object,
+// even while other requests run.
+func (c *Client) Ping(ctx context.Context) (*map[string]any, error) {
+	var result map[string]any
+	if err := c.Call(ctx, "ping", nil, &result); err != nil {
+		return nil, err
+	}
+	return &result, nil
+}
+
 // Shutdown calls shutdown: Prepare to exit: requests after it are refused (-32600); the exit
 // notification then ends the process with code 0.
 func (c *Client) Shutdown(ctx context.Context) error {
 	return c.Call(ctx, "shutdown", nil, nil)
+}
+
+// TeeVerify calls tee.verify: Extension: verifies that a model's chute runs in an Intel TDX
+// enclave that is bound to a fresh nonce and to the ML-KEM e2e_pubkey of each instance (see
+// docs/tee.md). Live mode {model}: resolves the chute_id, GETs
+// {apiBaseUrl}/chutes/{chute_id}/evidence?nonce=<fresh 32 bytes> and
+// {apiBaseUrl}/e2e/instances/{chute_id}, the reference measurements (the pinned file
+// tee.measurementsFile, else {apiBaseUrl}/servers/tee/measurements) and DCAP collateral from the
+// PCCS (tee.pccsUrl, cached until its nextUpdate), then checks every instance. Results are cached
+// per chute for tee.cacheTtlMs and shared by concurrent calls (refresh: true fetches anew). Audit
+// mode {evidence, nonce, e2ePubkeys, at, collateral?, measurements?}: verifies saved evidence (a
+// TeeEvidenceBundle) as of time at. Not verified is a result (verified: false, with each failed
+// check and why); errors are for not being able to check: network, rate limits (the evidence
+// endpoint allows 60 requests a minute and /e2e/instances 10, for all users together), a model
+// with no chute or not in a TEE.
+func (c *Client) TeeVerify(ctx context.Context, params TeeVerifyParams) (*TeeVerifyResult, error) {
+	var result TeeVerifyResult
+	if err := c.Call(ctx, "tee.verify", params, &result); err != nil {
+		return nil, err
+	}
+	return &result, nil
 }

@@ -57,6 +57,9 @@ type AuthLogoutResult struct {
 	Profile   string `json:"profile,omitempty"`
 	// Extension: whether the IdP confirmed revocation.
 	Revoked bool `json:"revoked,omitempty"`
+	// Extension: whether a profile was stored under that name and removed. False when nothing was
+	// stored (loggedOut is still true: there is nothing left to log out of).
+	Removed bool `json:"removed,omitempty"`
 }
 
 // AuthStatusParams is the params of auth.status.
@@ -206,8 +209,14 @@ type ChatCompleteParams struct {
 	TopLogprobs *int `json:"topLogprobs,omitempty"`
 	// Extension: override the configured teeOnly for this call.
 	TeeOnly *bool `json:"teeOnly,omitempty"`
+	// Addition: override the configured warmup for this call (warm a cold chute up and retry once).
+	Warmup *bool `json:"warmup,omitempty"`
 	// Names the stream in chat.delta; default the request id as a string.
 	StreamID *string `json:"streamId,omitempty"`
+	// Extension: verify the model's TEE before the call (default
+	// models.providers.chutes.tee.attestation). verify: attach the latest verification summary to the
+	// result; require: refuse (-32061, before anything is sent) a model with no verified instance.
+	Attestation *string `json:"attestation,omitempty"`
 	// Extension: override the configured e2ee for this call. prefer/require: the request is sealed to
 	// one instance's ML-KEM-768 key and sent through /e2e/invoke (docs/e2ee.md); require never falls
 	// back to plaintext.
@@ -262,6 +271,33 @@ type RateLimit struct {
 	ChuteUnlimited bool `json:"chuteUnlimited,omitempty"`
 }
 
+// AttestationFailure is an item of the failures field of AttestationSummary.
+type AttestationFailure struct {
+	InstanceID string `json:"instanceId,omitempty"`
+	Check      string `json:"check"`
+	Reason     string `json:"reason"`
+}
+
+// AttestationSummary: The latest TEE verification of a chute, in short (tee.verify gives the whole
+// report): attached to chat results with attestation "verify", to the data of a -32061 refusal
+// with attestation "require", and to models.discover entries once verified in this process.
+type AttestationSummary struct {
+	Model   string `json:"model,omitempty"`
+	ChuteID string `json:"chuteId,omitempty"`
+	// At least one instance passed every check.
+	Verified  bool   `json:"verified"`
+	CheckedAt string `json:"checkedAt"`
+	// Instances whose evidence was checked.
+	Instances         int `json:"instances"`
+	VerifiedInstances int `json:"verifiedInstances"`
+	// The TCB statuses of the verified instances.
+	TcbStatuses []string `json:"tcbStatuses,omitempty"`
+	// The failed checks (at most 20): which instance, which check, why.
+	Failures []AttestationFailure `json:"failures,omitempty"`
+	// Why the chute could not be checked at all (network, rate limit, not TEE).
+	Error string `json:"error,omitempty"`
+}
+
 // ChatE2EE is the e2ee field of ChatResult.
 type ChatE2EE struct {
 	ChuteID string `json:"chuteId"`
@@ -296,6 +332,9 @@ type ChatResult struct {
 	Cost *Cost `json:"cost,omitempty"`
 	// What the response headers said about limits and quota; only the headers present.
 	RateLimit *RateLimit `json:"rateLimit,omitempty"`
+	// Extension: with attestation verify or require, the verification of the model's chute the call
+	// relied on.
+	Attestation *AttestationSummary `json:"attestation,omitempty"`
 	// Extension, present when e2ee was prefer or require: the encrypted exchange, or false when prefer
 	// fell back to plaintext (e2eeReason says why).
 	E2EE any `json:"e2ee,omitempty"`
@@ -339,8 +378,12 @@ type InitializeParamsClientInfo struct {
 
 // InitializeParams is the params of initialize.
 type InitializeParams struct {
-	ProtocolVersion *string                     `json:"protocolVersion,omitempty"`
-	ClientInfo      *InitializeParamsClientInfo `json:"clientInfo,omitempty"`
+	// The one protocol version the host speaks (LSP/MCP style).
+	ProtocolVersion *string `json:"protocolVersion,omitempty"`
+	// Addition: every protocol version the host speaks. The server answers the highest one it speaks
+	// too, or -32602 with data.supportedVersions when there is none.
+	ProtocolVersions []string                    `json:"protocolVersions,omitempty"`
+	ClientInfo       *InitializeParamsClientInfo `json:"clientInfo,omitempty"`
 	// Extension: also send log lines at this level and above as log notifications.
 	LogLevel *string `json:"logLevel,omitempty"`
 }
@@ -355,6 +398,11 @@ type InitializeResultServerInfo struct {
 type InitializeResultCapabilities struct {
 	Methods       []string `json:"methods"`
 	Notifications []string `json:"notifications"`
+	// Addition: the optional features this adapter has, for feature detection (e.g. ping,
+	// cancelNotification, logSetLevel, e2ee, chatStatus, warmup, fallbacks, pacing).
+	Features []string `json:"features,omitempty"`
+	// Addition: every protocol version this adapter speaks.
+	ProtocolVersions []string `json:"protocolVersions,omitempty"`
 }
 
 // InitializeResultProvider is the provider field of InitializeResult.
@@ -381,6 +429,11 @@ type InitializeResult struct {
 	Auth            InitializeResultAuth         `json:"auth"`
 	// Present when the config file is invalid: calls that need it answer -32020.
 	ConfigProblems []Problem `json:"configProblems,omitempty"`
+}
+
+// LogSetLevelParams is the params of log.setLevel.
+type LogSetLevelParams struct {
+	Level string `json:"level"`
 }
 
 // ModelsDiscoverParams is the params of models.discover.
@@ -430,7 +483,11 @@ type Model struct {
 	// From the curated catalog: the use cases the Chutes docs recommend this model for.
 	RecommendedFor []string `json:"recommendedFor,omitempty"`
 	Quantization   string   `json:"quantization,omitempty"`
-	ChuteID        string   `json:"chuteId,omitempty"`
+	// The chute serving this model (chute_id of the live list): what tee.verify attests.
+	ChuteID string `json:"chuteId,omitempty"`
+	// Extension: the latest TEE verification of this model's chute made by this process (tee.verify,
+	// or a chat with attestation on); absent until one was made.
+	Attestation *AttestationSummary `json:"attestation,omitempty"`
 	// Where this entry's facts came from: the live list alone, the curated catalog alone, the live
 	// list completed by the catalog, or only a config models entry. Config entries may also override
 	// fields of the others.
@@ -448,6 +505,190 @@ type ModelsDiscoverResult struct {
 	// Why the catalog was used, or that the credential was refused (the list was then fetched without
 	// it).
 	Warning string `json:"warning,omitempty"`
+}
+
+// NotificationsCancelledParams is the params of notifications/cancelled.
+type NotificationsCancelledParams struct {
+	RequestID any     `json:"requestId"`
+	Reason    *string `json:"reason,omitempty"`
+}
+
+// TeeInstanceEvidenceGpuEvidenceItem is an item of the gpu_evidence field of TeeInstanceEvidence.
+type TeeInstanceEvidenceGpuEvidenceItem struct {
+	Certificate *string `json:"certificate,omitempty"`
+	Evidence    *string `json:"evidence,omitempty"`
+	Arch        *string `json:"arch,omitempty"`
+}
+
+// TeeInstanceEvidence is an item of the evidence field of TeeEvidence.
+type TeeInstanceEvidence struct {
+	InstanceID string `json:"instance_id"`
+	// Standard base64 of the raw TDX quote.
+	Quote string `json:"quote"`
+	// Standard base64 of the attestation proxy's DER X.509 certificate.
+	Certificate *string                              `json:"certificate,omitempty"`
+	GpuEvidence []TeeInstanceEvidenceGpuEvidenceItem `json:"gpu_evidence,omitempty"`
+	// Base64 RSA-PKCS#1 v1.5-SHA256 signature of attested_body (attestation proxy >= 0.2.0).
+	Signature *string `json:"signature,omitempty"`
+	// Base64 of the exact bytes signature covers.
+	AttestedBody *string `json:"attested_body,omitempty"`
+}
+
+// TeeEvidence: The answer of GET {apiBaseUrl}/chutes/{chute_id}/evidence?nonce=, in its wire shape
+// (unknown fields are kept and ignored).
+type TeeEvidence struct {
+	Evidence          []TeeInstanceEvidence `json:"evidence"`
+	FailedInstanceIds []string              `json:"failed_instance_ids,omitempty"`
+}
+
+// DcapCollateral: Intel DCAP collateral for one platform (FMSPC), as @phala/dcap-qvl takes it: PEM
+// issuer chains, DER CRLs and 64-byte signatures as hex strings or byte arrays, tcb_info and
+// qe_identity as the exact signed JSON strings.
+type DcapCollateral struct {
+	PckCrlIssuerChain     string `json:"pck_crl_issuer_chain"`
+	RootCaCrl             any    `json:"root_ca_crl"`
+	PckCrl                any    `json:"pck_crl"`
+	TcbInfoIssuerChain    string `json:"tcb_info_issuer_chain"`
+	TcbInfo               string `json:"tcb_info"`
+	TcbInfoSignature      any    `json:"tcb_info_signature"`
+	QeIdentityIssuerChain string `json:"qe_identity_issuer_chain"`
+	QeIdentity            string `json:"qe_identity"`
+	QeIdentitySignature   any    `json:"qe_identity_signature"`
+}
+
+// TeeVerifyParams is the params of tee.verify.
+type TeeVerifyParams struct {
+	Model *string `json:"model,omitempty"`
+	// Fetch new evidence even when a verification of this chute is cached.
+	Refresh *bool `json:"refresh,omitempty"`
+	// Return what was verified as saved (a TeeEvidenceBundle) to re-verify it later in audit mode.
+	Save *bool `json:"save,omitempty"`
+	// Use this stored credential profile for /e2e/instances.
+	Profile *string `json:"profile,omitempty"`
+	ChuteID *string `json:"chuteId,omitempty"`
+	// The nonce the evidence was requested with (64 hex).
+	Nonce *string `json:"nonce,omitempty"`
+	// Verify as of this time: ISO date-time or Unix seconds.
+	At       any          `json:"at,omitempty"`
+	Evidence *TeeEvidence `json:"evidence,omitempty"`
+	// instance_id -> e2e_pubkey as served.
+	E2ePubkeys map[string]any `json:"e2ePubkeys,omitempty"`
+	// One collateral for every quote, or one per instance_id; absent: fetched from the PCCS.
+	Collateral any `json:"collateral,omitempty"`
+	// Reference rows; absent: the pinned file, else the live endpoint.
+	Measurements []map[string]any `json:"measurements,omitempty"`
+}
+
+// TeePolicy is the policy field of TeeVerifyResult.
+type TeePolicy struct {
+	// The TCB statuses accepted.
+	TcbStatuses []string `json:"tcbStatuses"`
+	// Where the reference measurements came from: the pinned file, the unsigned live endpoint, or the
+	// audit params.
+	Measurements string `json:"measurements"`
+}
+
+// TeeMeasurementMatch is the measurement field of TeeInstanceReport.
+type TeeMeasurementMatch struct {
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
+}
+
+// TeeCheck: One check of one instance's evidence. ok false fails the instance; skipped (with ok
+// true) means the evidence holds nothing to check (no attested_body, no GPU evidence). reason says
+// what was compared, or why it failed.
+type TeeCheck struct {
+	Ok      bool   `json:"ok"`
+	Skipped bool   `json:"skipped,omitempty"`
+	Reason  string `json:"reason"`
+}
+
+// TeeInstanceChecks is the checks field of TeeInstanceReport.
+type TeeInstanceChecks struct {
+	// The quote parses: TDX (tee_type 0x81), version 4 or 5, ECDSA P-256.
+	Quote TeeCheck `json:"quote"`
+	// report_data[0:32] = SHA256(UTF8(nonce_hex + e2e_pubkey_b64)), and the key is 1184 bytes.
+	NonceBinding TeeCheck `json:"nonceBinding"`
+	// report_data[32:64] = SHA256(DER SubjectPublicKeyInfo of the evidence certificate).
+	CertificateBinding TeeCheck `json:"certificateBinding"`
+	// td_attributes byte 0 (TUD, with the DEBUG bit) is 0.
+	Debug TeeCheck `json:"debug"`
+	// Intel DCAP: the PCK chain to the Intel SGX Root CA, CRLs, TCB info and QE identity signatures
+	// and validity at the time, the QE report and the quote signature (@phala/dcap-qvl).
+	Dcap TeeCheck `json:"dcap"`
+	// The TCB status is one the policy accepts (UpToDate by default).
+	TcbStatus TeeCheck `json:"tcbStatus"`
+	// MRTD and runtime RTMR0-3 match a reference row (pinned file, or /servers/tee/measurements).
+	Measurement TeeCheck `json:"measurement"`
+	// When present: the RSA signature over attested_body verifies with the certificate's key, and the
+	// body names this nonce and quote.
+	AttestedBody TeeCheck `json:"attestedBody"`
+	// When present: each GPU's SPDM evidence carries SHA256(nonce + e2e_pubkey) at bytes 4..36
+	// (offline part only; no NRAS verdict).
+	Gpu TeeCheck `json:"gpu"`
+}
+
+// TeeInstanceReport: What was checked for one instance of a chute, and the outcome. verified is
+// true only when every check is ok.
+type TeeInstanceReport struct {
+	InstanceID string `json:"instanceId"`
+	Verified   bool   `json:"verified"`
+	// SHA-256 (lowercase hex) of the decoded ML-KEM-768 e2e_pubkey this instance's quote binds; null
+	// when /e2e/instances offered no key for it.
+	E2ePubkeySha256 *string `json:"e2ePubkeySha256"`
+	// The TCB status DCAP gave (UpToDate, SWHardeningNeeded, OutOfDate, ...); null when DCAP did not
+	// get that far.
+	TcbStatus *string `json:"tcbStatus"`
+	// Intel security advisories (INTEL-SA-...) of that TCB level.
+	AdvisoryIds []string `json:"advisoryIds"`
+	// 4 or 5, when the quote could be parsed.
+	QuoteVersion int `json:"quoteVersion,omitempty"`
+	// The reference measurement row (name, version) whose MRTD and runtime RTMR0-3 equal the quote's;
+	// null when none does.
+	Measurement *TeeMeasurementMatch `json:"measurement"`
+	Checks      TeeInstanceChecks    `json:"checks"`
+}
+
+// TeeEvidenceBundle: Everything one verification used, saved (tee.verify save: true, or chutes-rpc
+// tee verify --save FILE) so that it can be verified again offline later: the params of tee.verify
+// in audit mode, plus at (when it was first checked).
+type TeeEvidenceBundle struct {
+	Model   string `json:"model,omitempty"`
+	ChuteID string `json:"chuteId,omitempty"`
+	// The 32-byte nonce sent to the evidence endpoint, as 64 hex characters.
+	Nonce string `json:"nonce"`
+	// The time to verify as of: an ISO date-time or Unix seconds (DCAP collateral validity and
+	// certificate dates are judged at this time).
+	At       any         `json:"at,omitempty"`
+	Evidence TeeEvidence `json:"evidence"`
+	// instance_id -> e2e_pubkey (standard base64, exactly as /e2e/instances served it).
+	E2ePubkeys map[string]any `json:"e2ePubkeys"`
+	// DCAP collateral: one for every quote, or one per instance_id. Absent: fetched from the PCCS
+	// (tee.pccsUrl).
+	Collateral any `json:"collateral,omitempty"`
+	// Reference measurement rows in the /servers/tee/measurements shape. Absent: the pinned file
+	// (tee.measurementsFile), else the live endpoint.
+	Measurements []map[string]any `json:"measurements,omitempty"`
+}
+
+// TeeVerifyResult is the result of tee.verify.
+type TeeVerifyResult struct {
+	Model   string `json:"model,omitempty"`
+	ChuteID string `json:"chuteId,omitempty"`
+	// At least one instance passed every check (only those instances' e2e keys are trusted).
+	Verified bool `json:"verified"`
+	// When the evidence was checked; for audit mode, the time at.
+	CheckedAt string `json:"checkedAt"`
+	// The nonce the evidence is bound to (64 lowercase hex).
+	Nonce string `json:"nonce"`
+	// live: fetched for this call; cache: a verification made earlier (see checkedAt); audit: saved
+	// evidence.
+	Source    string              `json:"source"`
+	Policy    TeePolicy           `json:"policy"`
+	Instances []TeeInstanceReport `json:"instances"`
+	// Instances the server could not get evidence from (failed_instance_ids).
+	FailedInstanceIds []string           `json:"failedInstanceIds"`
+	Saved             *TeeEvidenceBundle `json:"saved,omitempty"`
 }
 
 // AuthAuthorizeURL: Open url in a browser to continue an OAuth login; or paste the redirect into
@@ -483,6 +724,31 @@ type ChatDelta struct {
 	// already has it there.
 	ContentIsReasoning bool            `json:"contentIsReasoning,omitempty"`
 	ToolCalls          []ToolCallDelta `json:"toolCalls,omitempty"`
+}
+
+// ChatStatus: Addition: progress of a chat call (chat.stream or chat.complete) while it waits for
+// something the host cannot see: a retry back-off, a cold model warming up, client-side rate
+// pacing, a fallback to the next model. Informational: it never replaces the reply, and it may
+// arrive at any time before it. Show message to the user.
+type ChatStatus struct {
+	// The call's streamId (its request id unless given).
+	StreamID string `json:"streamId"`
+	// retry: waiting delayMs before attempt; warmup: the model is cold and is being started (elapsedMs
+	// so far); pacing: waiting delayMs for the rate budget; fallback: the model failed and the next
+	// one is tried. Hosts should accept phases they do not know.
+	Phase string `json:"phase"`
+	// One line for a person, e.g. "HTTP 503 from the model; retry 1 of 3 in 500 ms".
+	Message string `json:"message"`
+	// The model the status is about.
+	Model string `json:"model,omitempty"`
+	// The provider error type that caused the wait (e.g. rate_limited, model_unavailable).
+	Reason string `json:"reason,omitempty"`
+	// The attempt that comes after the wait.
+	Attempt int `json:"attempt,omitempty"`
+	// How long the adapter waits before going on.
+	DelayMs int `json:"delayMs,omitempty"`
+	// How long this wait (e.g. the warm-up) has lasted so far.
+	ElapsedMs int `json:"elapsedMs,omitempty"`
 }
 
 // LogNotification: A log line, sent only when initialize asked for it with logLevel. Redacted like

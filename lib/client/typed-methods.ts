@@ -96,6 +96,22 @@ export abstract class TypedMethods {
   }
 
   /**
+   * Addition: notification from the host after initialize (as in LSP). Accepted silently; nothing waits
+   * for it.
+   */
+  initialized(): void {
+    this.notify('initialized');
+  }
+
+  /**
+   * Addition: change log forwarding at run time. Lines at this level and above are sent as log
+   * notifications; "off" stops them. stderr is not affected.
+   */
+  logSetLevel(params: Params<'log.setLevel'>, options?: CallOptions): Promise<Result<'log.setLevel'>> {
+    return this.call('log.setLevel', params, options);
+  }
+
+  /**
    * The live model list (GET {baseUrl}/models) merged field by field with the curated catalog: live
    * facts win, the catalog fills what the API leaves out. When the live list succeeds it decides which
    * models are listed: catalog-only models are not listed (the live list says what is actually served),
@@ -109,10 +125,50 @@ export abstract class TypedMethods {
   }
 
   /**
+   * Addition: MCP's cancellation, a synonym of $/cancelRequest: the request with id requestId is
+   * cancelled and still gets its one reply (-32800 with data.partial). Unknown or finished ids are
+   * ignored.
+   */
+  notificationsCancelled(): void {
+    this.notify('notifications/cancelled');
+  }
+
+  /** Addition: MCP's spelling of initialized. Accepted silently; nothing waits for it. */
+  notificationsInitialized(): void {
+    this.notify('notifications/initialized');
+  }
+
+  /**
+   * Addition: a liveness check (as in MCP). Answered at once with an empty object, even while other
+   * requests run.
+   */
+  ping(options?: CallOptions): Promise<Result<'ping'>> {
+    return this.call('ping', undefined, options);
+  }
+
+  /**
    * Prepare to exit: requests after it are refused (-32600); the exit notification then ends the process
    * with code 0.
    */
   shutdown(options?: CallOptions): Promise<Result<'shutdown'>> {
     return this.call('shutdown', undefined, options);
+  }
+
+  /**
+   * Extension: verifies that a model's chute runs in an Intel TDX enclave that is bound to a fresh nonce
+   * and to the ML-KEM e2e_pubkey of each instance (see docs/tee.md). Live mode {model}: resolves the
+   * chute_id, GETs {apiBaseUrl}/chutes/{chute_id}/evidence?nonce=<fresh 32 bytes> and
+   * {apiBaseUrl}/e2e/instances/{chute_id}, the reference measurements (the pinned file
+   * tee.measurementsFile, else {apiBaseUrl}/servers/tee/measurements) and DCAP collateral from the PCCS
+   * (tee.pccsUrl, cached until its nextUpdate), then checks every instance. Results are cached per chute
+   * for tee.cacheTtlMs and shared by concurrent calls (refresh: true fetches anew). Audit mode
+   * {evidence, nonce, e2ePubkeys, at, collateral?, measurements?}: verifies saved evidence (a
+   * TeeEvidenceBundle) as of time at. Not verified is a result (verified: false, with each failed check
+   * and why); errors are for not being able to check: network, rate limits (the evidence endpoint allows
+   * 60 requests a minute and /e2e/instances 10, for all users together), a model with no chute or not in
+   * a TEE.
+   */
+  teeVerify(params: Params<'tee.verify'>, options?: CallOptions): Promise<Result<'tee.verify'>> {
+    return this.call('tee.verify', params, options);
   }
 }

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Union
 if TYPE_CHECKING:
     from .async_chat_stream import AsyncChatStream
     from .chat_stream import ChatStream
-    from .types import AuthCompleteParams, AuthCompleteResult, AuthLoginParams, AuthLoginResult, AuthLogoutParams, AuthLogoutResult, AuthStatusParams, AuthStatusResult, ChatCompleteParams, ChatResult, ChatStreamParams, ConfigValidateParams, ConfigValidateResult, InitializeParams, InitializeResult, ModelsDiscoverParams, ModelsDiscoverResult
+    from .types import AuthCompleteParams, AuthCompleteResult, AuthLoginParams, AuthLoginResult, AuthLogoutParams, AuthLogoutResult, AuthStatusParams, AuthStatusResult, ChatCompleteParams, ChatResult, ChatStreamParams, ConfigValidateParams, ConfigValidateResult, InitializeParams, InitializeResult, LogSetLevelParams, ModelsDiscoverParams, ModelsDiscoverResult, NotificationsCancelledParams, TeeVerifyParams, TeeVerifyResult
 
 
 def _params(params: Optional[Mapping[str, Any]], fields: Dict[str, Any]) -> Dict[str, Any]:
@@ -99,6 +99,18 @@ class SyncMethods:
         """
         return self.call("initialize", _params(params, fields))  # type: ignore[no-any-return]
 
+    def initialized(self) -> None:
+        """Notification: Addition: notification from the host after initialize (as in LSP).
+        Accepted silently; nothing waits for it.
+        """
+        self.notify("initialized")
+
+    def log_set_level(self, params: Optional[LogSetLevelParams] = None, /, **fields: Any) -> None:
+        """Addition: change log forwarding at run time. Lines at this level and above are sent as
+        log notifications; "off" stops them. stderr is not affected.
+        """
+        self.call("log.setLevel", _params(params, fields))
+
     def models_discover(self, params: Optional[ModelsDiscoverParams] = None, /, **fields: Any) -> ModelsDiscoverResult:
         """The live model list (GET {baseUrl}/models) merged field by field with the curated
         catalog: live facts win, the catalog fills what the API leaves out. When the live list
@@ -111,11 +123,48 @@ class SyncMethods:
         """
         return self.call("models.discover", _params(params, fields))  # type: ignore[no-any-return]
 
+    def notifications_cancelled(self, params: Optional[NotificationsCancelledParams] = None, /, **fields: Any) -> None:
+        """Notification: Addition: MCP's cancellation, a synonym of $/cancelRequest: the request
+        with id requestId is cancelled and still gets its one reply (-32800 with data.partial).
+        Unknown or finished ids are ignored.
+        """
+        self.notify("notifications/cancelled", _params(params, fields))
+
+    def notifications_initialized(self) -> None:
+        """Notification: Addition: MCP's spelling of initialized. Accepted silently; nothing waits
+        for it.
+        """
+        self.notify("notifications/initialized")
+
+    def ping(self) -> Dict[str, Any]:
+        """Addition: a liveness check (as in MCP). Answered at once with an empty object, even
+        while other requests run.
+        """
+        return self.call("ping", None)  # type: ignore[no-any-return]
+
     def shutdown(self) -> None:
         """Prepare to exit: requests after it are refused (-32600); the exit notification then ends
         the process with code 0.
         """
         self.call("shutdown", None)
+
+    def tee_verify(self, params: Optional[TeeVerifyParams] = None, /, **fields: Any) -> TeeVerifyResult:
+        """Extension: verifies that a model's chute runs in an Intel TDX enclave that is bound to a
+        fresh nonce and to the ML-KEM e2e_pubkey of each instance (see docs/tee.md). Live mode
+        {model}: resolves the chute_id, GETs
+        {apiBaseUrl}/chutes/{chute_id}/evidence?nonce=<fresh 32 bytes> and
+        {apiBaseUrl}/e2e/instances/{chute_id}, the reference measurements (the pinned file
+        tee.measurementsFile, else {apiBaseUrl}/servers/tee/measurements) and DCAP collateral
+        from the PCCS (tee.pccsUrl, cached until its nextUpdate), then checks every instance.
+        Results are cached per chute for tee.cacheTtlMs and shared by concurrent calls (refresh:
+        true fetches anew). Audit mode {evidence, nonce, e2ePubkeys, at, collateral?,
+        measurements?}: verifies saved evidence (a TeeEvidenceBundle) as of time at. Not
+        verified is a result (verified: false, with each failed check and why); errors are for
+        not being able to check: network, rate limits (the evidence endpoint allows 60 requests
+        a minute and /e2e/instances 10, for all users together), a model with no chute or not in
+        a TEE.
+        """
+        return self.call("tee.verify", _params(params, fields))  # type: ignore[no-any-return]
 
 
 class AsyncMethods:
@@ -202,6 +251,18 @@ class AsyncMethods:
         """
         return await self.call("initialize", _params(params, fields))  # type: ignore[no-any-return]
 
+    def initialized(self) -> None:
+        """Notification: Addition: notification from the host after initialize (as in LSP).
+        Accepted silently; nothing waits for it.
+        """
+        self.notify("initialized")
+
+    async def log_set_level(self, params: Optional[LogSetLevelParams] = None, /, **fields: Any) -> None:
+        """Addition: change log forwarding at run time. Lines at this level and above are sent as
+        log notifications; "off" stops them. stderr is not affected.
+        """
+        await self.call("log.setLevel", _params(params, fields))
+
     async def models_discover(self, params: Optional[ModelsDiscoverParams] = None, /, **fields: Any) -> ModelsDiscoverResult:
         """The live model list (GET {baseUrl}/models) merged field by field with the curated
         catalog: live facts win, the catalog fills what the API leaves out. When the live list
@@ -214,8 +275,45 @@ class AsyncMethods:
         """
         return await self.call("models.discover", _params(params, fields))  # type: ignore[no-any-return]
 
+    def notifications_cancelled(self, params: Optional[NotificationsCancelledParams] = None, /, **fields: Any) -> None:
+        """Notification: Addition: MCP's cancellation, a synonym of $/cancelRequest: the request
+        with id requestId is cancelled and still gets its one reply (-32800 with data.partial).
+        Unknown or finished ids are ignored.
+        """
+        self.notify("notifications/cancelled", _params(params, fields))
+
+    def notifications_initialized(self) -> None:
+        """Notification: Addition: MCP's spelling of initialized. Accepted silently; nothing waits
+        for it.
+        """
+        self.notify("notifications/initialized")
+
+    async def ping(self) -> Dict[str, Any]:
+        """Addition: a liveness check (as in MCP). Answered at once with an empty object, even
+        while other requests run.
+        """
+        return await self.call("ping", None)  # type: ignore[no-any-return]
+
     async def shutdown(self) -> None:
         """Prepare to exit: requests after it are refused (-32600); the exit notification then ends
         the process with code 0.
         """
         await self.call("shutdown", None)
+
+    async def tee_verify(self, params: Optional[TeeVerifyParams] = None, /, **fields: Any) -> TeeVerifyResult:
+        """Extension: verifies that a model's chute runs in an Intel TDX enclave that is bound to a
+        fresh nonce and to the ML-KEM e2e_pubkey of each instance (see docs/tee.md). Live mode
+        {model}: resolves the chute_id, GETs
+        {apiBaseUrl}/chutes/{chute_id}/evidence?nonce=<fresh 32 bytes> and
+        {apiBaseUrl}/e2e/instances/{chute_id}, the reference measurements (the pinned file
+        tee.measurementsFile, else {apiBaseUrl}/servers/tee/measurements) and DCAP collateral
+        from the PCCS (tee.pccsUrl, cached until its nextUpdate), then checks every instance.
+        Results are cached per chute for tee.cacheTtlMs and shared by concurrent calls (refresh:
+        true fetches anew). Audit mode {evidence, nonce, e2ePubkeys, at, collateral?,
+        measurements?}: verifies saved evidence (a TeeEvidenceBundle) as of time at. Not
+        verified is a result (verified: false, with each failed check and why); errors are for
+        not being able to check: network, rate limits (the evidence endpoint allows 60 requests
+        a minute and /e2e/instances 10, for all users together), a model with no chute or not in
+        a TEE.
+        """
+        return await self.call("tee.verify", _params(params, fields))  # type: ignore[no-any-return]

@@ -71,6 +71,9 @@ class AuthLogoutResult(_AuthLogoutResultRequired, total=False):
     profile: str
     # Extension: whether the IdP confirmed revocation.
     revoked: bool
+    # Extension: whether a profile was stored under that name and removed. False when nothing
+    # was stored (loggedOut is still true: there is nothing left to log out of).
+    removed: bool
 
 
 class AuthStatusParams(TypedDict, total=False):
@@ -248,8 +251,16 @@ class ChatCompleteParams(_ChatCompleteParamsRequired, total=False):
     topLogprobs: int
     # Extension: override the configured teeOnly for this call.
     teeOnly: bool
+    # Addition: override the configured warmup for this call (warm a cold chute up and retry
+    # once).
+    warmup: bool
     # Names the stream in chat.delta; default the request id as a string.
     streamId: str
+    # Extension: verify the model's TEE before the call (default
+    # models.providers.chutes.tee.attestation). verify: attach the latest verification summary
+    # to the result; require: refuse (-32061, before anything is sent) a model with no
+    # verified instance.
+    attestation: Literal["off", "verify", "require"]
     # Extension: override the configured e2ee for this call. prefer/require: the request is
     # sealed to one instance's ML-KEM-768 key and sent through /e2e/invoke (docs/e2ee.md);
     # require never falls back to plaintext.
@@ -311,6 +322,40 @@ class RateLimit(TypedDict, total=False):
     chuteUnlimited: Literal[True]
 
 
+class _AttestationFailureRequired(TypedDict):
+    check: str
+    reason: str
+
+
+class AttestationFailure(_AttestationFailureRequired, total=False):
+    """An item of the failures field of AttestationSummary."""
+    instanceId: str
+
+
+class _AttestationSummaryRequired(TypedDict):
+    # At least one instance passed every check.
+    verified: bool
+    checkedAt: str
+    # Instances whose evidence was checked.
+    instances: int
+    verifiedInstances: int
+
+
+class AttestationSummary(_AttestationSummaryRequired, total=False):
+    """The latest TEE verification of a chute, in short (tee.verify gives the whole report):
+    attached to chat results with attestation "verify", to the data of a -32061 refusal with
+    attestation "require", and to models.discover entries once verified in this process.
+    """
+    model: str
+    chuteId: str
+    # The TCB statuses of the verified instances.
+    tcbStatuses: List[str]
+    # The failed checks (at most 20): which instance, which check, why.
+    failures: List[AttestationFailure]
+    # Why the chute could not be checked at all (network, rate limit, not TEE).
+    error: str
+
+
 class _ChatE2eeRequired(TypedDict):
     chuteId: str
     # The instance whose key the request was sealed to.
@@ -354,6 +399,9 @@ class ChatResult(_ChatResultRequired, total=False):
     cost: Cost
     # What the response headers said about limits and quota; only the headers present.
     rateLimit: RateLimit
+    # Extension: with attestation verify or require, the verification of the model's chute the
+    # call relied on.
+    attestation: AttestationSummary
     # Extension, present when e2ee was prefer or require: the encrypted exchange, or false
     # when prefer fell back to plaintext (e2eeReason says why).
     e2ee: Union[Literal[False], ChatE2ee]
@@ -401,7 +449,11 @@ class InitializeParamsClientInfo(_InitializeParamsClientInfoRequired, total=Fals
 
 class InitializeParams(TypedDict, total=False):
     """The params of initialize."""
+    # The one protocol version the host speaks (LSP/MCP style).
     protocolVersion: str
+    # Addition: every protocol version the host speaks. The server answers the highest one it
+    # speaks too, or -32602 with data.supportedVersions when there is none.
+    protocolVersions: List[str]
     clientInfo: InitializeParamsClientInfo
     # Extension: also send log lines at this level and above as log notifications.
     logLevel: Literal["error", "warn", "info", "debug"]
@@ -413,10 +465,18 @@ class InitializeResultServerInfo(TypedDict):
     version: str
 
 
-class InitializeResultCapabilities(TypedDict):
-    """The capabilities field of InitializeResult."""
+class _InitializeResultCapabilitiesRequired(TypedDict):
     methods: List[str]
     notifications: List[str]
+
+
+class InitializeResultCapabilities(_InitializeResultCapabilitiesRequired, total=False):
+    """The capabilities field of InitializeResult."""
+    # Addition: the optional features this adapter has, for feature detection (e.g. ping,
+    # cancelNotification, logSetLevel, e2ee, chatStatus, warmup, fallbacks, pacing).
+    features: List[str]
+    # Addition: every protocol version this adapter speaks.
+    protocolVersions: List[str]
 
 
 class InitializeResultProvider(TypedDict):
@@ -446,6 +506,11 @@ class InitializeResult(_InitializeResultRequired, total=False):
     """The result of initialize."""
     # Present when the config file is invalid: calls that need it answer -32020.
     configProblems: List[Problem]
+
+
+class LogSetLevelParams(TypedDict):
+    """The params of log.setLevel."""
+    level: Literal["off", "error", "warn", "info", "debug"]
 
 
 class ModelsDiscoverParams(TypedDict, total=False):
@@ -499,7 +564,11 @@ class Model(_ModelRequired, total=False):
     # From the curated catalog: the use cases the Chutes docs recommend this model for.
     recommendedFor: List[Literal["general-chat", "best-overall", "tee-privacy", "complex-reasoning", "tool-calling"]]
     quantization: str
+    # The chute serving this model (chute_id of the live list): what tee.verify attests.
     chuteId: str
+    # Extension: the latest TEE verification of this model's chute made by this process
+    # (tee.verify, or a chat with attestation on); absent until one was made.
+    attestation: AttestationSummary
     # Where this entry's facts came from: the live list alone, the curated catalog alone, the
     # live list completed by the catalog, or only a config models entry. Config entries may
     # also override fields of the others.
@@ -520,6 +589,222 @@ class ModelsDiscoverResult(_ModelsDiscoverResultRequired, total=False):
     # Why the catalog was used, or that the credential was refused (the list was then fetched
     # without it).
     warning: str
+
+
+class _NotificationsCancelledParamsRequired(TypedDict):
+    requestId: Union[str, int]
+
+
+class NotificationsCancelledParams(_NotificationsCancelledParamsRequired, total=False):
+    """The params of notifications/cancelled."""
+    reason: str
+
+
+class TeeInstanceEvidenceGpuEvidenceItem(TypedDict, total=False):
+    """An item of the gpu_evidence field of TeeInstanceEvidence."""
+    certificate: str
+    evidence: str
+    arch: str
+
+
+class _TeeInstanceEvidenceRequired(TypedDict):
+    instance_id: str
+    # Standard base64 of the raw TDX quote.
+    quote: str
+
+
+class TeeInstanceEvidence(_TeeInstanceEvidenceRequired, total=False):
+    """An item of the evidence field of TeeEvidence."""
+    # Standard base64 of the attestation proxy's DER X.509 certificate.
+    certificate: str
+    gpu_evidence: List[TeeInstanceEvidenceGpuEvidenceItem]
+    # Base64 RSA-PKCS#1 v1.5-SHA256 signature of attested_body (attestation proxy >= 0.2.0).
+    signature: str
+    # Base64 of the exact bytes signature covers.
+    attested_body: str
+
+
+class _TeeEvidenceRequired(TypedDict):
+    evidence: List[TeeInstanceEvidence]
+
+
+class TeeEvidence(_TeeEvidenceRequired, total=False):
+    """The answer of GET {apiBaseUrl}/chutes/{chute_id}/evidence?nonce=, in its wire shape (unknown
+    fields are kept and ignored).
+    """
+    failed_instance_ids: List[str]
+
+
+class DcapCollateral(TypedDict):
+    """Intel DCAP collateral for one platform (FMSPC), as @phala/dcap-qvl takes it: PEM issuer
+    chains, DER CRLs and 64-byte signatures as hex strings or byte arrays, tcb_info and
+    qe_identity as the exact signed JSON strings.
+    """
+    pck_crl_issuer_chain: str
+    root_ca_crl: Union[str, List[int]]
+    pck_crl: Union[str, List[int]]
+    tcb_info_issuer_chain: str
+    tcb_info: str
+    tcb_info_signature: Union[str, List[int]]
+    qe_identity_issuer_chain: str
+    qe_identity: str
+    qe_identity_signature: Union[str, List[int]]
+
+
+class TeeVerifyParams(TypedDict, total=False):
+    """The params of tee.verify."""
+    model: str
+    # Fetch new evidence even when a verification of this chute is cached.
+    refresh: bool
+    # Return what was verified as saved (a TeeEvidenceBundle) to re-verify it later in audit
+    # mode.
+    save: bool
+    # Use this stored credential profile for /e2e/instances.
+    profile: str
+    chuteId: str
+    # The nonce the evidence was requested with (64 hex).
+    nonce: str
+    # Verify as of this time: ISO date-time or Unix seconds.
+    at: Union[str, int]
+    evidence: TeeEvidence
+    # instance_id -> e2e_pubkey as served.
+    e2ePubkeys: Dict[str, Any]
+    # One collateral for every quote, or one per instance_id; absent: fetched from the PCCS.
+    collateral: Union[DcapCollateral, Dict[str, Any]]
+    # Reference rows; absent: the pinned file, else the live endpoint.
+    measurements: List[Dict[str, Any]]
+
+
+class TeePolicy(TypedDict):
+    """The policy field of TeeVerifyResult."""
+    # The TCB statuses accepted.
+    tcbStatuses: List[str]
+    # Where the reference measurements came from: the pinned file, the unsigned live endpoint,
+    # or the audit params.
+    measurements: Literal["pinned", "live", "given"]
+
+
+class _TeeMeasurementMatchRequired(TypedDict):
+    name: str
+
+
+class TeeMeasurementMatch(_TeeMeasurementMatchRequired, total=False):
+    """The measurement field of TeeInstanceReport."""
+    version: str
+
+
+class _TeeCheckRequired(TypedDict):
+    ok: bool
+    reason: str
+
+
+class TeeCheck(_TeeCheckRequired, total=False):
+    """One check of one instance's evidence. ok false fails the instance; skipped (with ok true)
+    means the evidence holds nothing to check (no attested_body, no GPU evidence). reason says
+    what was compared, or why it failed.
+    """
+    skipped: bool
+
+
+class TeeInstanceChecks(TypedDict):
+    """The checks field of TeeInstanceReport."""
+    # The quote parses: TDX (tee_type 0x81), version 4 or 5, ECDSA P-256.
+    quote: TeeCheck
+    # report_data[0:32] = SHA256(UTF8(nonce_hex + e2e_pubkey_b64)), and the key is 1184 bytes.
+    nonceBinding: TeeCheck
+    # report_data[32:64] = SHA256(DER SubjectPublicKeyInfo of the evidence certificate).
+    certificateBinding: TeeCheck
+    # td_attributes byte 0 (TUD, with the DEBUG bit) is 0.
+    debug: TeeCheck
+    # Intel DCAP: the PCK chain to the Intel SGX Root CA, CRLs, TCB info and QE identity
+    # signatures and validity at the time, the QE report and the quote signature
+    # (@phala/dcap-qvl).
+    dcap: TeeCheck
+    # The TCB status is one the policy accepts (UpToDate by default).
+    tcbStatus: TeeCheck
+    # MRTD and runtime RTMR0-3 match a reference row (pinned file, or
+    # /servers/tee/measurements).
+    measurement: TeeCheck
+    # When present: the RSA signature over attested_body verifies with the certificate's key,
+    # and the body names this nonce and quote.
+    attestedBody: TeeCheck
+    # When present: each GPU's SPDM evidence carries SHA256(nonce + e2e_pubkey) at bytes 4..36
+    # (offline part only; no NRAS verdict).
+    gpu: TeeCheck
+
+
+class _TeeInstanceReportRequired(TypedDict):
+    instanceId: str
+    verified: bool
+    # SHA-256 (lowercase hex) of the decoded ML-KEM-768 e2e_pubkey this instance's quote
+    # binds; null when /e2e/instances offered no key for it.
+    e2ePubkeySha256: Optional[str]
+    # The TCB status DCAP gave (UpToDate, SWHardeningNeeded, OutOfDate, ...); null when DCAP
+    # did not get that far.
+    tcbStatus: Optional[str]
+    # Intel security advisories (INTEL-SA-...) of that TCB level.
+    advisoryIds: List[str]
+    # The reference measurement row (name, version) whose MRTD and runtime RTMR0-3 equal the
+    # quote's; null when none does.
+    measurement: Optional[TeeMeasurementMatch]
+    checks: TeeInstanceChecks
+
+
+class TeeInstanceReport(_TeeInstanceReportRequired, total=False):
+    """What was checked for one instance of a chute, and the outcome. verified is true only when
+    every check is ok.
+    """
+    # 4 or 5, when the quote could be parsed.
+    quoteVersion: int
+
+
+class _TeeEvidenceBundleRequired(TypedDict):
+    # The 32-byte nonce sent to the evidence endpoint, as 64 hex characters.
+    nonce: str
+    evidence: TeeEvidence
+    # instance_id -> e2e_pubkey (standard base64, exactly as /e2e/instances served it).
+    e2ePubkeys: Dict[str, Any]
+
+
+class TeeEvidenceBundle(_TeeEvidenceBundleRequired, total=False):
+    """Everything one verification used, saved (tee.verify save: true, or chutes-rpc tee verify
+    --save FILE) so that it can be verified again offline later: the params of tee.verify in
+    audit mode, plus at (when it was first checked).
+    """
+    model: str
+    chuteId: str
+    # The time to verify as of: an ISO date-time or Unix seconds (DCAP collateral validity and
+    # certificate dates are judged at this time).
+    at: Union[str, int]
+    # DCAP collateral: one for every quote, or one per instance_id. Absent: fetched from the
+    # PCCS (tee.pccsUrl).
+    collateral: Union[DcapCollateral, Dict[str, Any]]
+    # Reference measurement rows in the /servers/tee/measurements shape. Absent: the pinned
+    # file (tee.measurementsFile), else the live endpoint.
+    measurements: List[Dict[str, Any]]
+
+
+class _TeeVerifyResultRequired(TypedDict):
+    # At least one instance passed every check (only those instances' e2e keys are trusted).
+    verified: bool
+    # When the evidence was checked; for audit mode, the time at.
+    checkedAt: str
+    # The nonce the evidence is bound to (64 lowercase hex).
+    nonce: str
+    # live: fetched for this call; cache: a verification made earlier (see checkedAt); audit:
+    # saved evidence.
+    source: Literal["live", "cache", "audit"]
+    policy: TeePolicy
+    instances: List[TeeInstanceReport]
+    # Instances the server could not get evidence from (failed_instance_ids).
+    failedInstanceIds: List[str]
+
+
+class TeeVerifyResult(_TeeVerifyResultRequired, total=False):
+    """The result of tee.verify."""
+    model: str
+    chuteId: str
+    saved: TeeEvidenceBundle
 
 
 class _AuthAuthorizeUrlRequired(TypedDict):
@@ -566,6 +851,35 @@ class ChatDelta(_ChatDeltaRequired, total=False):
     toolCalls: List[ToolCallDelta]
 
 
+class _ChatStatusRequired(TypedDict):
+    # The call's streamId (its request id unless given).
+    streamId: str
+    # retry: waiting delayMs before attempt; warmup: the model is cold and is being started
+    # (elapsedMs so far); pacing: waiting delayMs for the rate budget; fallback: the model
+    # failed and the next one is tried. Hosts should accept phases they do not know.
+    phase: Literal["retry", "warmup", "pacing", "fallback"]
+    # One line for a person, e.g. "HTTP 503 from the model; retry 1 of 3 in 500 ms".
+    message: str
+
+
+class ChatStatus(_ChatStatusRequired, total=False):
+    """Addition: progress of a chat call (chat.stream or chat.complete) while it waits for
+    something the host cannot see: a retry back-off, a cold model warming up, client-side rate
+    pacing, a fallback to the next model. Informational: it never replaces the reply, and it may
+    arrive at any time before it. Show message to the user.
+    """
+    # The model the status is about.
+    model: str
+    # The provider error type that caused the wait (e.g. rate_limited, model_unavailable).
+    reason: str
+    # The attempt that comes after the wait.
+    attempt: int
+    # How long the adapter waits before going on.
+    delayMs: int
+    # How long this wait (e.g. the warm-up) has lasted so far.
+    elapsedMs: int
+
+
 class LogNotification(TypedDict):
     """A log line, sent only when initialize asked for it with logLevel. Redacted like stderr."""
     level: Literal["error", "warn", "info", "debug"]
@@ -575,4 +889,4 @@ class LogNotification(TypedDict):
 ChatStreamParams = ChatCompleteParams
 
 
-__all__ = ["AuthCompleteParams", "AuthCompleteResult", "AuthLoginParams", "Account", "AuthLoginResult", "AuthLogoutParams", "AuthLogoutResult", "AuthStatusParams", "AuthStatusResult", "ContentPartImageUrl", "ContentPart", "WireToolCallFunction", "WireToolCall", "ToolCall", "ChatMessage", "ToolFunction", "Tool", "ChatCompleteParamsToolChoice2Function", "ChatCompleteParamsToolChoice2", "ChatCompleteParamsResponseFormat", "ChatCompleteParams", "AssistantMessage", "Usage", "Cost", "RateLimit", "ChatE2ee", "ChatResult", "ConfigValidateParams", "Problem", "ConfigValidateResult", "InitializeParamsClientInfo", "InitializeParams", "InitializeResultServerInfo", "InitializeResultCapabilities", "InitializeResultProvider", "InitializeResultAuth", "InitializeResult", "ModelsDiscoverParams", "ModelCapabilities", "ModelPricing", "Model", "ModelsDiscoverResult", "AuthAuthorizeUrl", "ToolCallDelta", "ChatDelta", "LogNotification", "ChatStreamParams"]
+__all__ = ["AuthCompleteParams", "AuthCompleteResult", "AuthLoginParams", "Account", "AuthLoginResult", "AuthLogoutParams", "AuthLogoutResult", "AuthStatusParams", "AuthStatusResult", "ContentPartImageUrl", "ContentPart", "WireToolCallFunction", "WireToolCall", "ToolCall", "ChatMessage", "ToolFunction", "Tool", "ChatCompleteParamsToolChoice2Function", "ChatCompleteParamsToolChoice2", "ChatCompleteParamsResponseFormat", "ChatCompleteParams", "AssistantMessage", "Usage", "Cost", "RateLimit", "AttestationFailure", "AttestationSummary", "ChatE2ee", "ChatResult", "ConfigValidateParams", "Problem", "ConfigValidateResult", "InitializeParamsClientInfo", "InitializeParams", "InitializeResultServerInfo", "InitializeResultCapabilities", "InitializeResultProvider", "InitializeResultAuth", "InitializeResult", "LogSetLevelParams", "ModelsDiscoverParams", "ModelCapabilities", "ModelPricing", "Model", "ModelsDiscoverResult", "NotificationsCancelledParams", "TeeInstanceEvidenceGpuEvidenceItem", "TeeInstanceEvidence", "TeeEvidence", "DcapCollateral", "TeeVerifyParams", "TeePolicy", "TeeMeasurementMatch", "TeeCheck", "TeeInstanceChecks", "TeeInstanceReport", "TeeEvidenceBundle", "TeeVerifyResult", "AuthAuthorizeUrl", "ToolCallDelta", "ChatDelta", "ChatStatus", "LogNotification", "ChatStreamParams"]
