@@ -8,7 +8,7 @@ import { API_KEY, writeStore } from '../helpers/idp';
 import { tempHome } from '../helpers/rpc-process';
 
 const store = (home: string) => new CredentialStore(home, new Logger(() => undefined));
-const profile = { a: { method: 'apiKey', apiKey: API_KEY, updatedAt: new Date().toISOString() } };
+const profile = { a: { method: 'apiKey' as const, apiKey: API_KEY, updatedAt: new Date().toISOString() } };
 
 function thrown(fn: () => unknown): unknown {
   try {
