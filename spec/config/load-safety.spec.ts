@@ -35,7 +35,7 @@ describe('config values that could leak or overflow', () => {
   });
 
   it('reads maxAnswerChars, with a documented default', () => {
-    expect(resolveConfigValue({}).config.maxAnswerChars).toBe(16 * 1024 * 1024);
+    expect(resolveConfigValue({}).config.maxAnswerChars).toBe(64 * 1024 * 1024);
     expect(resolveConfigValue({ chutesRpc: { maxAnswerChars: 4096 } }).config.maxAnswerChars).toBe(4096);
   });
 });

@@ -28,6 +28,16 @@ export function errorFromNetwork(
   let message: string;
   if (code === 'UND_MOCK_ERR_MOCK_NOT_MATCHED' || /No snapshot found/.test(e?.message ?? '')) {
     message = `replay: no recorded response for ${request.method} ${request.url}${request.replayFile ? ` in ${request.replayFile}` : ''}`;
+  } else if (code === 'EMFILE' || code === 'ENFILE') {
+    const init: ChutesErrorInit = {
+      message: `${request.method} ${request.url} failed: the process has no file descriptor left to open a connection (${code})`,
+      resolution:
+        'Too many connections or files are open at once: raise the limit of open files (ulimit -n, or LimitNOFILE for a service), or run fewer calls at the same time; retry once some have finished.',
+      retryable: true,
+      cause: err,
+    };
+    if (request.attempts !== undefined) init.attempts = request.attempts;
+    return new ChutesError('network_error', init);
   } else if (code && TIMEOUT_CODES.has(code)) {
     message = `${request.method} ${request.url} timed out (${code})`;
   } else {
