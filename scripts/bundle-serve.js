@@ -29,5 +29,8 @@ esbuild.buildSync({
     'eventsource-parser',
     'yargs',
     'yargs/*',
+    '@phala/dcap-qvl',
+    // ESM only: Node loads it through require(esm) on the first E2EE call.
+    '@noble/post-quantum/*',
   ],
 });

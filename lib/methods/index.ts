@@ -14,6 +14,7 @@ import type { CallContext, MethodSpec } from './method';
 import { modelsDiscover } from './models';
 import { preloadForCalls } from './preload';
 import { toRpcError } from './rpc-errors';
+import { teeVerify } from './tee';
 
 /** Every method the server answers, one per method schema: the compiler checks none is missing. */
 const methods: { [M in MethodName]: MethodSpec<M> } = {
@@ -27,6 +28,7 @@ const methods: { [M in MethodName]: MethodSpec<M> } = {
   'auth.logout': authLogout,
   'chat.stream': chatStream,
   'chat.complete': chatComplete,
+  'tee.verify': teeVerify,
 };
 
 /**

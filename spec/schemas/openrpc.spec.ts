@@ -6,10 +6,10 @@ import { ROOT } from '../helpers/rpc-process';
 const doc = JSON.parse(fs.readFileSync(path.join(ROOT, 'schemas', 'openrpc.json'), 'utf8'));
 
 describe('the OpenRPC document', () => {
-  it('lists exactly the methods the server registers, and the exit notification', () => {
+  it('lists exactly the methods the server registers, and the notifications a host sends (exit, $/cancelRequest)', () => {
     const documented = doc.methods.filter((m: { 'x-notification'?: boolean }) => !m['x-notification']).map((m: { name: string }) => m.name);
     expect([...documented].sort()).toEqual([...methodNames].sort());
-    expect(clientNotifications).toEqual(['exit']);
+    expect(clientNotifications).toEqual(['exit', '$/cancelRequest']);
   });
 
   it('lists every notification the server sends', () => {

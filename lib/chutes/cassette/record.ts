@@ -32,7 +32,14 @@ const MAX_RECORDED_BODY_BYTES = 64 * 1024 * 1024;
 export function recordingDispatcher(file: string): { dispatcher: Dispatcher; close: () => Promise<void> } {
   const writer = new CassetteWriter(file);
   const agent = new Agent({ keepAliveTimeout: 4_000 });
-  const dispatcher = agent.compose(wrapEachHandler((handler, opts) => new RecordingHandler(opts, handler, (i) => writer.append(i))));
+  const dispatcher = agent.compose(
+    wrapEachHandler((handler, opts) =>
+      // E2EE traffic is ciphertext under one-time keys and nonces: no replay could use it. The
+      // E2EE transport records the decrypted exchange instead (recordPlaintextExchange).
+      E2EE_PATH.test(opts.path) ? handler : new RecordingHandler(opts, handler, (i) => writer.append(i)),
+    ),
+  );
+  (dispatcher as PlaintextRecording)[PLAINTEXT_RECORDER] = (i) => writer.append(i);
   const close = async () => {
     writer.finish();
     await agent.close();
@@ -56,6 +63,27 @@ export function redactSecretFields(value: unknown): unknown {
     } else out[k] = redactSecretFields(v);
   }
   return out;
+}
+
+const E2EE_PATH = /^\/e2e\//;
+const PLAINTEXT_RECORDER = Symbol('chutes-rpc plaintext recorder');
+type PlaintextRecording = Dispatcher & { [PLAINTEXT_RECORDER]?: (i: CassetteInteraction) => void };
+
+/**
+ * Records an exchange at the plaintext layer (the decrypted request and answer of an E2EE call),
+ * when `dispatcher` is recording; false when it is not. Redacted like every other interaction.
+ */
+export function recordPlaintextExchange(
+  dispatcher: Dispatcher,
+  exchange: { url: string; requestBody: Record<string, unknown>; status: number; headers: Record<string, string>; bodyText: string },
+): boolean {
+  const record = (dispatcher as PlaintextRecording)[PLAINTEXT_RECORDER];
+  if (!record) return false;
+  record({
+    request: { method: 'POST', url: exchange.url, body: redactValue(redactSecretFields(exchange.requestBody) as Record<string, unknown>) },
+    response: toResponse(exchange.status, exchange.headers, exchange.bodyText),
+  });
+  return true;
 }
 
 /** Passes every callback on, keeping a copy of the response; records it once it completed. */

@@ -1,13 +1,15 @@
 import type { ResolvedConfig } from '../../config/load';
-import type { ChatDelta, ChatParams, ChatResult, Model, RateLimit } from '../../generated/types';
+import type { AttestationSummary, ChatDelta, ChatParams, ChatResult, Model, RateLimit } from '../../generated/types';
 import { sleep } from '../../util/abort';
 import type { ChutesContext } from '../context';
 import type { Credential } from '../credentials';
 import { CallCancelled, ChutesError, type ChutesErrorInit } from '../errors';
 import { dropBody, readCappedText, type ResponseBody } from '../http/body';
+import { headerValue } from '../http/headers';
 import { parseRateLimit } from '../http/rate-limit-headers';
 import { upstreamRequest } from '../http/upstream-request';
 import { modelIds, publicModelId } from '../models/model-id';
+import { attestChat, e2eeBinding } from '../tee/chat-gate';
 import { ChatAssembler, completionAsChunk, mapUsage, type WireChunk } from './assembler';
 import { AttemptFailure, badEventFailure, brokenStreamFailure, httpFailure, networkFailure, streamErrorFailure } from './attempt-failure';
 import { computeCost } from './cost';
@@ -15,6 +17,7 @@ import { wireHeaders, wireRequest } from './request';
 import { DEFAULT_MAX_DELAY_MS, DEFAULT_MAX_RETRY_AFTER_MS, type RetrySettings, retryDelayMs } from './retry';
 import { type SseItem, sseEvents } from './sse';
 import { parseJsonOrUndefined } from '../../util/json';
+import type { E2eeTransport } from '../e2ee/transport';
 
 export interface ChatRun {
   params: ChatParams;
@@ -55,11 +58,21 @@ class ChatCall {
   private readonly signal: AbortSignal;
   private readonly url: string;
   private readonly payload: string;
+  private readonly body: Record<string, unknown>;
+  /** Set when e2ee is prefer or require: the transport, or why the call went in plaintext. */
+  private e2ee: { transport?: E2eeTransport; plaintextBecause?: string } | undefined;
   private readonly upstreamModel: string;
   /** The plain model ids the model param names (more than one for a failover list). */
   private readonly ids: string[];
   private readonly teeOnly: boolean;
   private readonly retry: RetrySettings;
+  private readonly warnings: string[];
+  /** X-Chutes-InvocationID of the answer that served the call. */
+  private invocationId: string | undefined;
+  /** The metadata lookup of the first model asked for, warning when it is not listed; awaited before the result. */
+  private listed: Promise<void> | undefined;
+  /** The served model last checked against teeOnly. */
+  private checkedServed: string | undefined;
   private asm = new ChatAssembler();
   private seq = 0;
   private attempts = 0;
@@ -69,17 +82,20 @@ class ChatCall {
   /** The first line of the current attempt's body that was not SSE, if any. */
   private strayLine: string | undefined;
   private readonly models = new Map<string, Promise<Model | undefined>>();
+  private attestation: AttestationSummary | undefined;
 
   constructor(
     private readonly chutes: ChutesContext,
     private readonly chat: ChatRun,
   ) {
     const config = chutes.requireConfig();
-    const { body, upstreamModel } = wireRequest(chat.params, config);
+    const { body, upstreamModel, warnings } = wireRequest(chat.params, config);
+    this.warnings = warnings;
     this.config = config;
     this.signal = chat.signal;
     this.url = `${config.baseUrl}/chat/completions`;
     this.payload = JSON.stringify(body);
+    this.body = body;
     this.upstreamModel = upstreamModel;
     this.ids = modelIds(upstreamModel);
     this.teeOnly = chat.params.teeOnly ?? config.teeOnly;
@@ -92,11 +108,14 @@ class ChatCall {
   }
 
   async run(): Promise<ChatResult> {
+    for (const w of this.warnings) this.chutes.log.warn(`chat ${this.chat.streamId}: ${w}`);
+    this.attestation = await attestChat(this.chutes, this.chat.params, this.ids, this.signal);
     await this.refuseNonTee();
     this.throwIfCancelled();
     let credential = await this.resolveCredential();
+    await this.startE2ee(credential);
     // Prices are needed only for the cost at the end: fetched while the model generates.
-    if (this.ids[0]) void this.model(this.ids[0]);
+    if (this.ids[0]) this.listed = this.model(this.ids[0]).then((m) => this.warnIfUnlisted(this.ids[0]!, m));
     for (;;) {
       this.attempts++;
       try {
@@ -120,6 +139,54 @@ class ChatCall {
         message: `teeOnly is set and ${publicModelId(id)} does not run in a TEE (confidential compute); the request was not sent`,
       });
     }
+  }
+
+  /**
+   * The model list shows only the platform's public chutes: a community chute can be invoked by
+   * name all the same, so a name it lacks is sent, with a warning (a typo then gets the server's 404).
+   */
+  private warnIfUnlisted(id: string, model: Model | undefined): void {
+    if (model || this.signal.aborted) return;
+    this.chutes.log.warn(
+      `chat ${this.chat.streamId}: ${publicModelId(id)} is not in the model list or the catalog; sending it anyway (community chutes are not listed)`,
+    );
+  }
+
+  /**
+   * The server may serve another model than the one asked for (a -TEE variant, a renamed org, a
+   * failover entry). With teeOnly, one the metadata knows is not TEE fails the call before any of
+   * its text reaches the host.
+   */
+  private async refuseNonTeeServed(served: string | undefined): Promise<void> {
+    if (!this.teeOnly || served === undefined || served === this.checkedServed) return;
+    this.checkedServed = served;
+    const id = modelIds(served)[0] ?? served;
+    if ((await this.model(id))?.tee !== false) return;
+    throw new AttemptFailure(
+      new ChutesError('tee_required', {
+        message: `teeOnly is set, and the server answered with ${publicModelId(id)}, which does not run in a TEE (confidential compute); the stream was stopped`,
+      }),
+      false,
+    );
+  }
+
+  /** e2ee prefer/require: resolves the chute and takes the first nonce, so that require refuses before anything is sent. */
+  private async startE2ee(credential: Credential): Promise<void> {
+    const mode = this.chat.params.e2ee ?? this.config.e2ee;
+    if (mode === 'off') return;
+    const { startE2ee } = require('../e2ee/transport') as typeof import('../e2ee/transport');
+    const binding = e2eeBinding(this.chutes, this.chat.params);
+    const started = await startE2ee(this.chutes, {
+      mode,
+      upstreamModel: this.upstreamModel,
+      credential,
+      signal: this.signal,
+      ...binding,
+    }).catch((err: unknown) => {
+      if (this.signal.aborted) throw this.cancelled();
+      throw err;
+    });
+    this.e2ee = 'plaintextBecause' in started ? started : { transport: started };
   }
 
   private async resolveCredential(): Promise<Credential> {
@@ -146,16 +213,13 @@ class ChatCall {
       thinking: this.chat.params.thinking === true,
       userAgent: `chutes-rpc/${VERSION}`,
     });
-    const res = await upstreamRequest(this.chutes, {
-      method: 'POST',
-      url: this.url,
-      headers,
-      body: this.payload,
-      signal: this.signal,
-      timeouts: { headersMs: config.timeoutMs, idleMs: config.timeoutMs },
-    });
+    const timeouts = { headersMs: config.timeoutMs, idleMs: config.timeoutMs };
+    const res = this.e2ee?.transport
+      ? await this.e2ee.transport.send(this.body, credential, headers, timeouts)
+      : await upstreamRequest(this.chutes, { method: 'POST', url: this.url, headers, body: this.payload, signal: this.signal, timeouts });
     if (res.status < 200 || res.status >= 300) throw httpFailure(res.status, res.headers, await res.text(MAX_ERROR_BODY_BYTES, 'truncate'));
     this.rateLimit = parseRateLimit(res.headers) ?? this.rateLimit;
+    this.invocationId = headerValue(res.headers, 'x-chutes-invocationid')?.trim().slice(0, 200) || undefined;
     const type = String(res.headers['content-type'] ?? '');
     if (!type.includes('event-stream') && type.includes('json')) await this.readCompletion(res.body);
     else await this.readStream(res.body);
@@ -212,6 +276,7 @@ class ChatCall {
       dropBody(body); // Stops the upstream: nothing more of this response is wanted.
       throw err;
     }
+    await this.emit(this.asm.flush());
     // At [DONE] the call is answered at once. The response should end right after; it is read to
     // its end in the background (so the socket can be reused), and dropped if the server keeps it open.
     const timer = setTimeout(() => dropBody(body), AFTER_DONE_MS);
@@ -247,6 +312,7 @@ class ChatCall {
     }
     if (value && typeof value === 'object' && (value.error !== undefined || value.detail !== undefined)) throw streamErrorFailure(value);
     await this.chunk(completionAsChunk(value ?? {}));
+    await this.emit(this.asm.flush());
   }
 
   /** One SSE item: true at [DONE]; an error the upstream reports throws its AttemptFailure. */
@@ -288,7 +354,11 @@ class ChatCall {
   }
 
   private async chunk(chunk: WireChunk): Promise<void> {
-    const fields = this.asm.add(chunk);
+    await this.refuseNonTeeServed(typeof chunk.model === 'string' && chunk.model !== '' ? chunk.model : undefined);
+    await this.emit(this.asm.add(chunk));
+  }
+
+  private async emit(fields: ReturnType<ChatAssembler['add']>): Promise<void> {
     if (!fields) return;
     if (this.asm.chars > this.config.maxAnswerChars) throw this.answerTooLong();
     const seq = this.seq++;
@@ -335,11 +405,15 @@ class ChatCall {
   }
 
   private async result(): Promise<ChatResult> {
+    await this.listed;
     const served = this.asm.servedModel ?? this.ids[0] ?? this.upstreamModel;
-    const reported = mapUsage(this.asm.usage);
+    // E2EE: the relay's plaintext usage is unauthenticated; used only when the encrypted stream had none, and said so.
+    const plaintextUsage = this.asm.usage ? undefined : (this.e2ee?.transport?.plaintextUsage as WireChunk['usage']);
+    const reported = mapUsage(this.asm.usage ?? plaintextUsage ?? undefined);
     const result: ChatResult = {
       streamId: this.chat.streamId,
       model: publicModelId(served),
+      requestedModel: this.upstreamModel.split(',').map(publicModelId).join(','),
       message: this.asm.message(),
       finishReason: this.asm.finishReason,
       usage: reported ?? { promptTokens: 0, completionTokens: 0, totalTokens: 0 },
@@ -350,7 +424,13 @@ class ChatCall {
       const cost = computeCost(reported, (await this.model(id))?.pricing);
       if (cost) result.cost = cost;
     }
+    if (this.invocationId !== undefined) result.invocationId = this.invocationId;
     if (this.rateLimit) result.rateLimit = this.rateLimit;
+    if (this.e2ee) {
+      result.e2ee = this.e2ee.transport?.outcome(plaintextUsage !== undefined && plaintextUsage !== null) ?? false;
+      if (this.e2ee.plaintextBecause !== undefined) result.e2eeReason = this.e2ee.plaintextBecause;
+    }
+    if (this.attestation) result.attestation = this.attestation;
     return result;
   }
 }

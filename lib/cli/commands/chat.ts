@@ -14,6 +14,7 @@ interface ChatArgs {
   temperature?: number;
   thinking?: boolean;
   'tee-only'?: boolean;
+  e2ee?: 'off' | 'prefer' | 'require';
   usage?: boolean;
 }
 
@@ -32,6 +33,11 @@ export const chatCommand: CommandModule<object, ChatArgs> = {
         temperature: { type: 'number', describe: 'sampling temperature, 0 to 2' },
         thinking: { type: 'boolean', describe: 'ask for thinking (X-Enable-Thinking)' },
         'tee-only': { type: 'boolean', describe: 'only run on a TEE model (default from the config teeOnly)' },
+        e2ee: {
+          type: 'string',
+          choices: ['off', 'prefer', 'require'] as const,
+          describe: 'end-to-end encrypt to one instance key: require (never plaintext), prefer, off (default from the config e2ee)',
+        },
         usage: { type: 'boolean', describe: 'print tokens, cost and attempts to stderr at the end' },
         ...SETTINGS_OPTIONS,
       })
@@ -65,6 +71,7 @@ async function chat(run: CommandRun, argv: ChatArgs): Promise<void> {
   if (argv.temperature !== undefined) params.temperature = argv.temperature;
   if (argv.thinking) params.thinking = true;
   if (argv['tee-only'] !== undefined) params.teeOnly = argv['tee-only'];
+  if (argv.e2ee !== undefined) params.e2ee = argv.e2ee;
 
   try {
     const result = await runChat(run.chutes(), {
@@ -77,6 +84,10 @@ async function chat(run: CommandRun, argv: ChatArgs): Promise<void> {
       process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     } else {
       await out.finish();
+      // An answer that is only tool calls would otherwise print nothing at all.
+      for (const call of result.message.toolCalls ?? []) {
+        await writeDrained(process.stdout, `tool call: ${call.name}(${call.arguments})\n`);
+      }
       if (result.finishReason === 'length') process.stderr.write('chutes-rpc: the answer was cut at the token limit (--max-tokens)\n');
     }
     if (argv.usage) {
