@@ -5,6 +5,7 @@ import { LspDecoder } from './framing/lsp-decoder';
 import { NdjsonDecoder } from './framing/ndjson-decoder';
 import { FramedStreamWriter, type RawWrite } from './framing/stream-writer';
 import { InboundGate } from './inbound-gate';
+import { InputThrottle } from './input-throttle';
 import { createRpcConnection } from './jsonrpc-connection';
 import { type RequestContext, type RequestHandler, RequestRunner } from './request-runner';
 import { RpcError, RpcErrorCode } from './rpc-error';
@@ -123,7 +124,11 @@ export function serve(opts: ServerOptions, log: Logger, makeApp: (control: Serve
     if (opts.onEof === 'wait') await runner.settled();
     await stop(0, why);
   };
-  stdin.on('data', (chunk: Buffer | string) => decoder.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
+  const throttle = new InputThrottle(stdin, connection, writer);
+  stdin.on('data', (chunk: Buffer | string) => {
+    decoder.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    throttle.check();
+  });
   stdin.once('end', () => void onInputEnd('end of input'));
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(signal, () => void onInputEnd(signal));
   stdout.on('error', (err: NodeJS.ErrnoException) => {

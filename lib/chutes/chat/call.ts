@@ -4,7 +4,7 @@ import { sleep } from '../../util/abort';
 import type { ChutesContext } from '../context';
 import type { Credential } from '../credentials';
 import { CallCancelled, ChutesError, type ChutesErrorInit } from '../errors';
-import { readCappedText, type ResponseBody } from '../http/body';
+import { dropBody, readCappedText, type ResponseBody } from '../http/body';
 import { headerValue } from '../http/headers';
 import { parseRateLimit } from '../http/rate-limit-headers';
 import { upstreamRequest } from '../http/upstream-request';
@@ -41,6 +41,8 @@ const MAX_ERROR_BODY_BYTES = 64 * 1024;
 const MAX_JSON_BODY_BYTES = 32 * 1024 * 1024;
 /** After [DONE] the response should end at once; it gets this long before the socket is dropped. */
 const AFTER_DONE_MS = 2_000;
+/** A retry wait longer than this is logged as a warning (visible by default), not as info. */
+const LONG_WAIT_MS = 5_000;
 
 const VERSION: string = (require('../../../package.json') as { version: string }).version;
 
@@ -261,7 +263,9 @@ class ChatCall {
     const wait = allowed ? retryDelayMs(this.retries + 1, failure.serverWaitMs, this.retry) : undefined;
     if (wait === undefined) throw this.finalError(failure.error);
     this.retries++;
-    this.chutes.log.info(
+    // A long wait (a server's Retry-After) is shown to the host, which would otherwise see a silent call.
+    this.chutes.log.log(
+      wait > LONG_WAIT_MS ? 'warn' : 'info',
       `chat ${this.chat.streamId}: ${failure.error.message}; retry ${this.retries} of ${this.retry.maxRetries} in ${wait} ms`,
     );
     this.asm = new ChatAssembler();
@@ -300,22 +304,30 @@ class ChatCall {
 
   /** Reads the event stream, sending a delta for each chunk that carries one. */
   private async readStream(body: ResponseBody): Promise<void> {
-    let done = false;
-    let timer: NodeJS.Timeout | undefined;
+    const events = this.events(body);
     try {
-      for await (const items of this.events(body)) {
-        if (done) continue; // After [DONE]: only waiting for the response to end.
-        done = await this.handleAll(items);
-        // The response should end right after; a server that keeps it open loses the socket.
-        if (done) timer = setTimeout(() => body.destroy(), AFTER_DONE_MS);
+      for (;;) {
+        const next = await events.next();
+        if (next.done) throw brokenStreamFailure(undefined, this.asm.deltas, this.strayLine);
+        if (await this.handleAll(next.value)) break;
       }
     } catch (err) {
-      if (!done) throw err;
-    } finally {
-      clearTimeout(timer);
+      dropBody(body); // Stops the upstream: nothing more of this response is wanted.
+      throw err;
     }
-    if (!done) throw brokenStreamFailure(undefined, this.asm.deltas, this.strayLine);
     await this.emit(this.asm.flush());
+    // At [DONE] the call is answered at once. The response should end right after; it is read to
+    // its end in the background (so the socket can be reused), and dropped if the server keeps it open.
+    const timer = setTimeout(() => dropBody(body), AFTER_DONE_MS);
+    void (async () => {
+      try {
+        while (!(await events.next()).done);
+      } catch {
+        // The answer is complete: what happens to the rest of the response does not matter.
+      } finally {
+        clearTimeout(timer);
+      }
+    })();
   }
 
   /** The stream's items; a read error, or an oversized event, fails the attempt (unless the call was cancelled). */
@@ -387,6 +399,7 @@ class ChatCall {
 
   private async emit(fields: ReturnType<ChatAssembler['add']>): Promise<void> {
     if (!fields) return;
+    if (this.asm.chars > this.config.maxAnswerChars) throw this.answerTooLong();
     const seq = this.seq++;
     if (this.chat.onDelta) await this.chat.onDelta({ streamId: this.chat.streamId, seq, ...fields });
   }
@@ -397,6 +410,17 @@ class ChatCall {
     const init: ChutesErrorInit = { ...data, attempts: this.attempts };
     if (this.asm.deltas > 0) init.partial = this.asm.message();
     return new ChutesError(type, init);
+  }
+
+  /** An answer past maxAnswerChars: the call ends (the stream is dropped) with what it had. */
+  private answerTooLong(): ChutesError {
+    return this.finalError(
+      new ChutesError('server_error', {
+        message: `The answer grew past ${this.config.maxAnswerChars} characters (chutesRpc.maxAnswerChars); the stream was stopped there`,
+        resolution: 'Ask for a shorter answer (a lower maxTokens), or raise chutesRpc.maxAnswerChars in the config.',
+        retryable: false,
+      }),
+    );
   }
 
   private cancelled(): CallCancelled {

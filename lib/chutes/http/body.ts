@@ -2,6 +2,15 @@ import type { Dispatcher } from 'undici';
 
 export type ResponseBody = Dispatcher.ResponseData['body'];
 
+/**
+ * Drops a body that will not be read (the connection closes). undici's body emits an abort error
+ * when destroyed; nobody may be listening any more, and an unheard 'error' would end the process.
+ */
+export function dropBody(body: ResponseBody): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
 /** What to do with a body over its cap: keep its start (an error body), or fail (a body that must be whole). */
 export type Overflow = 'truncate' | 'fail';
 
@@ -25,7 +34,7 @@ function formatBytes(n: number): string {
  */
 export async function readCappedText(body: ResponseBody, maxBytes: number, overflow: Overflow, contentLength?: number): Promise<string> {
   if (overflow === 'fail' && contentLength !== undefined && contentLength > maxBytes) {
-    body.destroy();
+    dropBody(body);
     throw new BodyTooLarge(maxBytes);
   }
   const parts: Buffer[] = [];
@@ -36,7 +45,7 @@ export async function readCappedText(body: ResponseBody, maxBytes: number, overf
       size += chunk.length;
       continue;
     }
-    body.destroy();
+    dropBody(body);
     if (overflow === 'fail') throw new BodyTooLarge(maxBytes);
     parts.push(chunk.subarray(0, maxBytes - size));
     break;

@@ -28,6 +28,8 @@ export class FramedStreamWriter {
   private lastFlushed: Promise<void> = Promise.resolve();
   private closed = false;
   private corked = false;
+  private queued = 0;
+  private belowWaiters: Array<{ count: number; resolve: () => void }> = [];
 
   constructor(
     private readonly stream: Writable,
@@ -41,9 +43,30 @@ export class FramedStreamWriter {
   }
 
   write(msg: object): Promise<void> {
+    this.queued++;
     const next = this.tail.then(() => this.send(msg));
-    this.tail = next.catch(() => undefined);
+    this.tail = next.catch(() => undefined).finally(() => this.dequeued());
     return next;
+  }
+
+  /** Messages given to write() that the stream has not taken yet (an input throttle watches this). */
+  get queuedMessages(): number {
+    return this.queued;
+  }
+
+  /** Resolves once fewer than `count` messages are queued. */
+  whenQueuedBelow(count: number): Promise<void> {
+    if (this.queued < count) return Promise.resolve();
+    return new Promise((resolve) => this.belowWaiters.push({ count, resolve }));
+  }
+
+  private dequeued(): void {
+    this.queued--;
+    if (this.belowWaiters.length === 0) return;
+    const ready = this.belowWaiters.filter((w) => this.queued < w.count);
+    if (ready.length === 0) return;
+    this.belowWaiters = this.belowWaiters.filter((w) => this.queued >= w.count);
+    for (const w of ready) w.resolve();
   }
 
   private send(msg: object): Promise<void> {
