@@ -26,4 +26,16 @@ describe('SIGHUP (the terminal closed) behaves like SIGTERM', () => {
     expect(await p.exited).toEqual({ code: 0, signal: null });
     await p.stop();
   });
+
+  it.each(['SIGTERM', 'SIGHUP'] as const)(
+    'still exits 0 on %s after a package that hooks signals (signal-exit, via the store lock) was loaded',
+    async (signal) => {
+      const p = new RpcProcess();
+      const login = await p.request('auth.login', { method: 'apiKey', apiKey: 'cpk_test_fake_key', verify: false });
+      expect(login.result).toBeDefined();
+      p.child.kill(signal);
+      expect(await p.exited).toEqual({ code: 0, signal: null });
+      await p.stop();
+    },
+  );
 });
