@@ -106,7 +106,8 @@ describe('the fault matrix', () => {
     },
     '503-loop': (res) => {
       res.writeHead(503, { 'content-type': 'application/json' });
-      res.end('{"detail":"No instances available (yet) for chute_id=\'abc\'"}');
+      // Not "No instances available": that one is a cold chute, warmed up instead of retried.
+      res.end('{"detail":"Service temporarily unavailable"}');
     },
     'endless-answer': async (res) => {
       startSse(res);
