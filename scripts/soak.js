@@ -183,9 +183,12 @@ async function main() {
 
   const rssSlope = slope(samples, 'rss');
   const fdSlope = slope(samples, 'fds');
-  const half = samples.slice(Math.floor(samples.length / 2));
-  const rssGrowth = half.length ? half[half.length - 1].rss - Math.min(...half.map((s) => s.rss)) : 0;
-  const fdGrowth = half.length ? half[half.length - 1].fds - Math.min(...half.map((s) => s.fds)) : 0;
+  // RSS (garbage collection) and fds (connections in use) are saw-tooths: a leak shows as rising
+  // troughs, so compare the lowest value of the last quarter with that of the third.
+  const quarter = Math.floor(samples.length / 4);
+  const floor = (part, key = 'rss') => (part.length ? Math.min(...part.map((s) => s[key])) : 0);
+  const rssGrowth = quarter ? floor(samples.slice(3 * quarter)) - floor(samples.slice(2 * quarter, 3 * quarter)) : 0;
+  const fdGrowth = quarter ? floor(samples.slice(3 * quarter), 'fds') - floor(samples.slice(2 * quarter, 3 * quarter), 'fds') : 0;
   const lost = counts.requests - counts.replies;
   const rssValues = samples.map((s) => s.rss);
   console.log('');
@@ -195,17 +198,17 @@ async function main() {
   console.log(`lost / doubled   ${lost} / ${counts.duplicates} (unknown ids ${counts.unknown}, outstanding at the end ${outstanding})`);
   console.log(`deltas           ${counts.deltas}`);
   console.log(
-    `RSS              ${Math.min(...rssValues).toFixed(1)}-${Math.max(...rssValues).toFixed(1)} MiB, slope ${rssSlope.toFixed(2)} MiB/min over the second half`,
+    `RSS              ${Math.min(...rssValues).toFixed(1)}-${Math.max(...rssValues).toFixed(1)} MiB, slope ${rssSlope.toFixed(2)} MiB/min over the second half, troughs ${rssGrowth >= 0 ? '+' : ''}${rssGrowth.toFixed(1)} MiB (last quarter vs third)`,
   );
   console.log(
-    `fds              ${Math.min(...samples.map((s) => s.fds))}-${Math.max(...samples.map((s) => s.fds))}, slope ${fdSlope.toFixed(2)} /min over the second half`,
+    `fds              ${Math.min(...samples.map((s) => s.fds))}-${Math.max(...samples.map((s) => s.fds))}, slope ${fdSlope.toFixed(2)} /min over the second half, troughs ${fdGrowth >= 0 ? '+' : ''}${fdGrowth}`,
   );
   console.log(`exit code        ${code}`);
   const problems = [];
   if (lost !== 0 || counts.duplicates || counts.unknown) problems.push('a reply was lost, doubled or unknown');
   if (code !== 0) problems.push(`the server exited ${code}: ${stderr}`);
-  if (rssSlope > 1 && rssGrowth > 16) problems.push(`RSS grows (${rssSlope.toFixed(2)} MiB/min)`);
-  if (fdSlope > 1 && fdGrowth > 10) problems.push(`file descriptors grow (${fdSlope.toFixed(2)}/min)`);
+  if (rssSlope > 1 && rssGrowth > 8) problems.push(`RSS grows (${rssSlope.toFixed(2)} MiB/min, troughs up ${rssGrowth.toFixed(1)} MiB)`);
+  if (fdSlope > 1 && fdGrowth > 5) problems.push(`file descriptors grow (${fdSlope.toFixed(2)}/min, troughs up ${fdGrowth})`);
   if (problems.length) {
     console.log(`FAIL: ${problems.join('; ')}`);
     process.exit(1);
