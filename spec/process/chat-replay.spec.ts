@@ -20,7 +20,7 @@ async function replay(name: string, params: object): Promise<{ p: RpcProcess; re
 }
 
 describe('chat.stream on recorded streams', () => {
-  it('text with reasoning_content, a usage chunk and the Chutes headers (default model)', async () => {
+  it('text with reasoning_content, a cumulative usage in every chunk and the Chutes headers (default model)', async () => {
     const { reply, deltas } = await replay('chat-text.json', {});
     expect(deltas).toEqual([
       { streamId: 'r', seq: 0, reasoning: 'The user says hello.' },
@@ -37,7 +37,9 @@ describe('chat.stream on recorded streams', () => {
         reasoning: 'The user says hello. A short, friendly greeting back.',
       },
       finishReason: 'stop',
+      // Every chunk carries the usage so far: the last one is the result's, never a sum.
       usage: { promptTokens: 9, completionTokens: 27, totalTokens: 36, cachedTokens: 0 },
+      invocationId: '7b1e2c3d-4f5a-4b6c-8d7e-9f0a1b2c3d4e',
       rateLimit: {
         limit: 60,
         quotaTotal: 5000,
@@ -53,12 +55,15 @@ describe('chat.stream on recorded streams', () => {
     const { reply, deltas } = await replay('chat-reasoning.json', { model: 'chutes/deepseek-ai/DeepSeek-R1-0528-TEE' });
     expect(deltas.map((d) => d.reasoning ?? d.content)).toEqual(['Two plus two', ' is four.', '4']);
     expect(reply.result.message).toEqual({ role: 'assistant', content: '4', reasoning: 'Two plus two is four.' });
+    expect(reply.result.usage).toEqual({ promptTokens: 14, completionTokens: 11, totalTokens: 25 });
   });
 
-  it('429 then 503 then success: attempts 3, one set of deltas', async () => {
+  it('429 then 503 (no Retry-After: the adapter backs off on its own) then success: attempts 3, one set of deltas', async () => {
     // The 503 is a cold chute's: without warmup: false its warm-up (not in the cassette) is tried first.
     const { reply, deltas } = await replay('chat-retry.json', { warmup: false });
     expect(reply.result.attempts).toBe(3);
+    // Only the successful invocation carries an id.
+    expect(reply.result.invocationId).toBe('1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d');
     expect(deltas.map((d) => d.content)).toEqual(['Ready now.']);
   });
 
