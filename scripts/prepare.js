@@ -15,10 +15,14 @@
 //   3. The outer npm packs the clone and extracts the package into <global node_modules>/chutes-rpc,
 //      which is now the link, so everything lands in the clone, which npm then deletes: a dangling
 //      link is all that is left.
-// So, when the build tools are missing, this script installs them into the clone from
-// package-lock.json (`npm ci` with the global settings removed from its environment; that `npm ci`
-// runs this script again, which builds), and when it runs in step 2 it replaces the link with a
-// real directory holding the packed files, so that step 3 extracts into the global prefix.
+// Two things put that right. When prepare runs in such a clone (pacote sets _PACOTE_NO_PREPARE_ for
+// the npm it runs there) and the build tools are missing, this script installs what the build needs
+// into the clone (the dependencies and the few build tools below, at their package-lock.json
+// versions, with the global settings removed from npm's environment) and builds. And when it runs
+// in step 2, it replaces the link with a real directory holding the packed files, so that step 3
+// extracts into the global prefix. (package.json's bundleDependencies makes npm finish step 3 for
+// this package before it unpacks any dependency; without it, npm unpacks them at the same time,
+// through the link or into the directory the inner npm replaces, and they are lost.)
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -26,46 +30,66 @@ const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-const INSTALLING = 'CHUTES_RPC_PREPARE_INSTALLING';
-// What the build itself loads: from dependencies (ajv) and devDependencies (typescript, esbuild).
-const BUILD_TOOLS = ['ajv', 'typescript', 'esbuild'];
+const shell = process.platform === 'win32';
+// What the build loads (scripts/build-schemas.js, tsc -p tsconfig.build.json, scripts/bundle-serve.js)
+// besides the dependencies. The install test (spec/process/install.spec.ts) fails if one is missing.
+const BUILD_DEV_DEPENDENCIES = [
+  'typescript',
+  'esbuild',
+  'json-schema-to-typescript',
+  '@types/node',
+  '@types/yargs',
+  '@types/proper-lockfile',
+];
+const pkgFile = path.join(root, 'package.json');
+const pkg = JSON.parse(fs.readFileSync(pkgFile, 'utf8'));
 
 /** The environment of the outer npm without its global-install settings. */
-function localEnv(extra = {}) {
-  const env = { ...process.env, ...extra };
+function localEnv() {
+  const env = { ...process.env };
   for (const key of Object.keys(env)) if (/^npm_config_(global|location|prefix)$/i.test(key)) delete env[key];
   return env;
 }
 
-function runNpm(args, env) {
-  const r = spawnSync(npm, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'], shell: process.platform === 'win32' });
+/** Runs npm in the package directory; its output goes to stderr (npm reads some commands' stdout). */
+function runNpm(args, { capture = false } = {}) {
+  const r = spawnSync(npm, args, { cwd: root, env: localEnv(), stdio: ['ignore', capture ? 'pipe' : process.stderr, 'inherit'], shell });
   if (r.status !== 0) {
-    process.stdout.write(r.stdout ?? '');
+    console.error(`chutes-rpc prepare: npm ${args.join(' ')} failed in ${root}`);
     process.exit(r.status ?? 1);
   }
-  return String(r.stdout);
+  return capture ? String(r.stdout) : '';
 }
 
-function missingTools() {
-  return BUILD_TOOLS.filter((name) => {
-    try {
-      require.resolve(`${name}/package.json`, { paths: [root] });
-      return false;
-    } catch {
-      return true;
-    }
-  });
+function missingBuildTools() {
+  // Where require() looks (not require.resolve: some packages do not export their package.json).
+  const dirs = [];
+  for (let d = root; dirs.at(-1) !== path.join(d, 'node_modules'); d = path.dirname(d)) dirs.push(path.join(d, 'node_modules'));
+  return [...Object.keys(pkg.dependencies), ...BUILD_DEV_DEPENDENCIES].filter(
+    (name) => !dirs.some((d) => fs.existsSync(path.join(d, name, 'package.json'))),
+  );
+}
+
+/** Installs the dependencies and the build tools (only those) at their package-lock.json versions. */
+function installBuildTools() {
+  const lockFile = path.join(root, 'package-lock.json');
+  const [pkgText, lockText] = [fs.readFileSync(pkgFile), fs.readFileSync(lockFile)];
+  const devDependencies = Object.fromEntries(Object.entries(pkg.devDependencies).filter(([name]) => BUILD_DEV_DEPENDENCIES.includes(name)));
+  fs.writeFileSync(pkgFile, JSON.stringify({ ...pkg, devDependencies }, null, 2));
+  try {
+    runNpm(['install', '--include=dev', '--ignore-scripts', '--no-audit', '--no-fund']);
+  } finally {
+    fs.writeFileSync(pkgFile, pkgText);
+    fs.writeFileSync(lockFile, lockText);
+  }
 }
 
 /** In step 2 above: the link <global node_modules>/chutes-rpc that points here, else undefined. */
 function globalLinkToHere() {
-  // pacote sets _PACOTE_NO_PREPARE_ for the npm it runs in a git clone; `npm link` and a deliberate
-  // `npm install -g .` in a clone do not set it, and keep their link.
-  if (!process.env._PACOTE_NO_PREPARE_ || process.env.npm_config_global !== 'true') return undefined;
+  if (process.env.npm_config_global !== 'true') return undefined;
   const prefix = process.env.npm_config_prefix || process.env.npm_config_global_prefix;
   if (!prefix) return undefined;
-  const name = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).name;
-  const link = path.join(prefix, process.platform === 'win32' ? '' : 'lib', 'node_modules', name);
+  const link = path.join(prefix, shell ? '' : 'lib', 'node_modules', pkg.name);
   try {
     if (fs.lstatSync(link).isSymbolicLink() && fs.realpathSync(link) === fs.realpathSync(root)) return link;
   } catch {
@@ -76,7 +100,7 @@ function globalLinkToHere() {
 
 /** Replaces the link with a directory holding what `npm pack` would ship. */
 function materialize(link) {
-  const [{ files }] = JSON.parse(runNpm(['pack', '--dry-run', '--json', '--ignore-scripts'], localEnv()));
+  const [{ files }] = JSON.parse(runNpm(['pack', '--dry-run', '--json', '--ignore-scripts'], { capture: true }));
   fs.unlinkSync(link);
   for (const { path: file, mode } of files) {
     const to = path.join(link, file);
@@ -86,25 +110,19 @@ function materialize(link) {
   }
 }
 
-const missing = missingTools();
-if (missing.length > 0) {
-  if (process.env[INSTALLING]) {
-    console.error(`chutes-rpc prepare: ${missing.join(', ')} still missing after npm ci in ${root}`);
-    process.exit(1);
-  }
-  console.error(`chutes-rpc prepare: ${missing.join(', ')} not installed in ${root}; running npm ci there first`);
-  // Its output goes to stderr: npm reads stdout of some commands (npm pack --json).
-  const r = spawnSync(npm, ['ci', '--include=dev', '--no-audit', '--no-fund'], {
-    cwd: root,
-    env: localEnv({ [INSTALLING]: '1' }),
-    stdio: ['ignore', process.stderr, 'inherit'],
-    shell: process.platform === 'win32',
-  });
-  if (r.status !== 0) process.exit(r.status ?? 1);
-} else if (require('./build-stamp').staleness()) {
-  const r = spawnSync(npm, ['run', 'build'], { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' });
-  if (r.status !== 0) process.exit(r.status ?? 1);
+// Only in a clone npm made for a git install: `npm link`, or `npm install -g .` in a clone, keep
+// their link, and a clone without its dependencies is told to run npm ci rather than changed.
+const inGitInstall = Boolean(process.env._PACOTE_NO_PREPARE_);
+let missing = missingBuildTools();
+if (missing.length > 0 && inGitInstall) {
+  console.error(`chutes-rpc prepare: installing the build tools into ${root} (npm/cli#8440)`);
+  installBuildTools();
+  missing = missingBuildTools();
 }
-
-const link = globalLinkToHere();
+if (missing.length > 0) {
+  console.error(`chutes-rpc prepare: the build needs ${missing.join(', ')}: run npm ci in ${root} first`);
+  process.exit(1);
+}
+if (require('./build-stamp').staleness()) runNpm(['run', 'build']);
+const link = inGitInstall && globalLinkToHere();
 if (link) materialize(link);
