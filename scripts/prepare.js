@@ -3,8 +3,8 @@
 // unless it is already built from these very sources (scripts/build-stamp.js), so that `npm pack`
 // right after `npm ci` does not build everything a second time.
 //
-// It also makes `npm install -g git+URL` (and `github:owner/repo`) work, which npm 7 to 11 break
-// for any package that builds on install (npm/cli#8440, #4148, #3692). What npm does:
+// It also makes `npm install -g git+URL` (and `github:owner/repo`) work, which npm (7 and later;
+// tested with 11.19) breaks for a package that builds on install (npm/cli#8440, #4148, #3692):
 //   1. It empties <global node_modules>/chutes-rpc, clones the repository into a temporary
 //      directory (<cache>/_cacache/tmp/git-clone*), and runs `npm install --force` there so that
 //      `prepare` can build.
