@@ -85,7 +85,7 @@ async function bareRepositoryOfSources(): Promise<string> {
         env: cleanEnv({ GIT_INDEX_FILE: path.join(bare, 'index') }),
       },
     );
-  await git('init', '--quiet', '--bare');
+  await run('git', ['init', '--quiet', '--bare', bare], { env: cleanEnv() });
   await git('add', '--all');
   await git('commit', '--quiet', '--no-verify', '-m', 'the sources under test');
   return bare;
@@ -166,8 +166,16 @@ describe('installing as the README says', () => {
     expect(fs.readFileSync(path.join(pkgDir, 'LICENSE'), 'utf8')).toMatch(/^MIT License/);
     expect(pkg.repository.url).toMatch(/^git\+https:\/\//);
 
+    // node_modules/ holds the bundled dependencies (package.json's bundleDependencies), and only them.
+    const bundled = new Set(
+      files.filter((f) => f.startsWith('node_modules/')).map((f) => /^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(f)![1]!),
+    );
+    for (const dep of Object.keys(pkg.dependencies)) expect({ dep, bundled: bundled.has(dep) }).toEqual({ dep, bundled: true });
+    expect([...bundled].filter((name) => name in (pkg.devDependencies ?? {}))).toEqual([]);
+
     const broken: string[] = [];
-    for (const f of files) {
+    // Ours: the bundled dependencies' own documents are theirs.
+    for (const f of files.filter((name) => !name.startsWith('node_modules/'))) {
       const abs = path.join(pkgDir, f);
       if (f.endsWith('.js')) {
         const m = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(fs.readFileSync(abs, 'utf8'));
