@@ -27,15 +27,37 @@ function escapePointer(segment: string): string {
   return segment.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
+/**
+ * An anyOf whose alternatives each failed only on the value's type (`model: 42` against a string or
+ * an object) is one mistake: one problem naming the types, instead of one per alternative.
+ */
+function typeOnlyAlternatives(errors: ErrorObject[]): Map<ErrorObject, { message: string; branches: Set<ErrorObject> }> {
+  const out = new Map<ErrorObject, { message: string; branches: Set<ErrorObject> }>();
+  for (const any of errors) {
+    if (any.keyword !== 'anyOf') continue;
+    const branches = errors.filter((e) => e !== any && e.schemaPath.startsWith(`${any.schemaPath}/`));
+    if (branches.length < 2 || !branches.every((e) => e.keyword === 'type' && e.instancePath === any.instancePath)) continue;
+    const types = [...new Set(branches.map((e) => String(e.params.type)))];
+    out.set(any, { message: `must be ${types.slice(0, -1).join(', ')} or ${types.at(-1)}`, branches: new Set(branches) });
+  }
+  return out;
+}
+
 export function toProblems(errors: ErrorObject[]): Problem[] {
   const out: Problem[] = [];
   const seen = new Set<string>();
+  const merged = typeOnlyAlternatives(errors);
+  const mergedBranches = new Set([...merged.values()].flatMap((m) => [...m.branches]));
   for (const e of errors) {
+    if (mergedBranches.has(e)) continue;
+    const one = merged.get(e);
     // if/then and anyOf summaries repeat what the specific errors beside them already say.
-    if (e.keyword === 'if' || (e.keyword === 'anyOf' && errors.length > 1)) continue;
+    if (!one && (e.keyword === 'if' || (e.keyword === 'anyOf' && errors.length > 1))) continue;
     let path = e.instancePath;
     let message = e.message ?? 'is invalid';
-    if (e.keyword === 'additionalProperties') {
+    if (one) {
+      message = one.message;
+    } else if (e.keyword === 'additionalProperties') {
       path += '/' + escapePointer(String(e.params.additionalProperty));
       message = 'is not a known property';
     } else if (e.keyword === 'required') {

@@ -64,7 +64,7 @@ export async function apiKeyLogin(app: ChutesContext, params: ApiKeyLoginParams,
   const apiKey = given;
   addSecret(apiKey);
   const odd = apiKeyFormatProblem(apiKey);
-  if (odd) app.log.warn(`the API key given to auth.login ${odd}`);
+  if (odd) app.log.warn(`the API key to log in with ${odd}`);
   const verify = params.verify ?? true;
   if (verify) await verifyApiKey(app, apiKey, signal);
   const profile = params.profile ?? DEFAULT_API_KEY_PROFILE;

@@ -241,7 +241,12 @@ export function resolveConfigValue(value: unknown, processEnv: NodeJS.ProcessEnv
   const checkUrl = (url: unknown, at: string) => (typeof url === 'string' ? checkBaseUrl(url, at, problems) : undefined);
   const baseUrl = checkUrl(provider.baseUrl, '/models/providers/chutes/baseUrl');
   const idpBaseUrl = checkUrl(provider.idpBaseUrl, '/models/providers/chutes/idpBaseUrl');
-  if (problems.length) return { config: base, problems: redactValue(problems) };
+  // The ${VAR} warnings too: `config validate` reports everything in one go.
+  if (problems.length) {
+    return found.warnings.length
+      ? { config: base, problems: redactValue(problems), warnings: found.warnings }
+      : { config: base, problems: redactValue(problems) };
+  }
 
   const config: ResolvedConfig = { ...base, env };
   if (baseUrl !== undefined) config.baseUrl = baseUrl;

@@ -1,4 +1,4 @@
-import { checkConfigText, resolveConfigValue } from '../../lib/config/load';
+import { checkConfigText, resolveConfigValue, validationProblems } from '../../lib/config/load';
 
 const env = { CHUTES_API_KEY: 'cpk_test_fake_from_process', HOME: '/nowhere' };
 
@@ -62,6 +62,19 @@ describe('config', () => {
       '/models/providers/chutes/models/0/id',
       '/models/providers/chutes/teeOnly',
     ]);
+  });
+
+  it('keeps the warnings of unset optional ${VAR}s beside schema problems, so that a check reports all at once', () => {
+    const state = resolveConfigValue({ models: { providers: { chutes: { apiKey: '${NOT_SET_ANYWHERE}', teeOnly: 'yes' } } } }, env);
+    expect(validationProblems(state).map((p) => p.path)).toEqual(['/models/providers/chutes/teeOnly', '/models/providers/chutes/apiKey']);
+  });
+
+  it('reports one problem for one mistake where the value may be of several types (model: 42)', () => {
+    const { problems } = resolveConfigValue({ agents: { defaults: { model: 42 } } }, env);
+    expect(problems).toEqual([{ path: '/agents/defaults/model', message: 'must be string or object' }]);
+    // A value of a right type with a wrong part still gets the specific problem.
+    const nested = resolveConfigValue({ agents: { defaults: { model: { primary: 7 } } } }, env).problems;
+    expect(nested).toEqual(expect.arrayContaining([{ path: '/agents/defaults/model/primary', message: 'must be string' }]));
   });
 
   it('is strict inside models.providers.chutes', () => {

@@ -138,7 +138,7 @@ describe('auth against the live IdP rules', () => {
 
     const login = await p.request('auth.login', { method: 'apiKey', apiKey: 'cpk_short', profile: 'odd' });
     expect(login.result).toMatchObject({ verified: true });
-    expect(p.stderr).toMatch(/the API key given to auth.login does not look like a whole Chutes API key/);
+    expect(p.stderr).toMatch(/the API key to log in with does not look like a whole Chutes API key/);
     expect(p.stderr).not.toContain('cpk_short');
   });
 });

@@ -7,8 +7,9 @@ import { cleanEnv, ROOT } from '../helpers/rpc-process';
 
 // The README's install section, followed literally: its command blocks are read from README.md and
 // run line by line with bash. Everything happens in a copy of the repository (npm pack rebuilds
-// dist/, which the other tests are using) and a temporary global prefix; the npm registry is used
-// only by `npm install -g` to fetch the dependencies. The single executable is built once here.
+// dist/, which the other tests are using) and temporary global prefixes; the npm registry (or npm's
+// cache) is used only by `npm install -g` to fetch the dependencies. The single executable is built
+// once here. The git-URL install, which builds in a clone of its own (slow), runs alongside the rest.
 
 const run = promisify(execFile);
 const BASH = fs.existsSync('/bin/bash') ? '/bin/bash' : '/usr/bin/bash';
@@ -42,12 +43,17 @@ function copyOfRepository(): string {
 }
 
 /** Runs each line in bash, stopping at the first that fails; returns what each printed. */
-async function follow(lines: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Array<{ line: string; stdout: string; ms: number }>> {
+async function follow(
+  lines: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  timeout = 120_000,
+): Promise<Array<{ line: string; stdout: string; ms: number }>> {
   const done: Array<{ line: string; stdout: string; ms: number }> = [];
   for (const line of lines) {
     const started = Date.now();
     try {
-      const { stdout } = await run(BASH, ['-euo', 'pipefail', '-c', line], { cwd, env, timeout: 120_000, maxBuffer: 1 << 24 });
+      const { stdout } = await run(BASH, ['-euo', 'pipefail', '-c', line], { cwd, env, timeout, maxBuffer: 1 << 24 });
       done.push({ line, stdout, ms: Date.now() - started });
     } catch (err) {
       const e = err as { stdout?: string; stderr?: string; message: string };
@@ -57,14 +63,60 @@ async function follow(lines: string[], cwd: string, env: NodeJS.ProcessEnv): Pro
   return done;
 }
 
+/**
+ * A bare git repository holding the sources as they are now (committed or not; what .gitignore
+ * ignores left out), which `npm install -g git+file://...` installs as it would the GitHub one.
+ */
+async function bareRepositoryOfSources(): Promise<string> {
+  const bare = fs.mkdtempSync(path.join(os.tmpdir(), 'chutes-rpc-bare-'));
+  const git = (...args: string[]) =>
+    run(
+      'git',
+      [
+        '-c',
+        'user.name=install.spec',
+        '-c',
+        'user.email=install.spec@example.invalid',
+        `--git-dir=${bare}`,
+        `--work-tree=${ROOT}`,
+        ...args,
+      ],
+      {
+        env: cleanEnv({ GIT_INDEX_FILE: path.join(bare, 'index') }),
+      },
+    );
+  await run('git', ['init', '--quiet', '--bare', bare], { env: cleanEnv() });
+  await git('add', '--all');
+  await git('commit', '--quiet', '--no-verify', '-m', 'the sources under test');
+  return bare;
+}
+
+/** `npm install -g` of the git URL in the README, with the URL replaced by that of a local bare repository. */
+async function installFromGit(prefix: string, env: NodeJS.ProcessEnv) {
+  const [install, ...use] = readmeBlock('git');
+  const url = 'git+https://github.com/chutesai/chutes-rpc.git';
+  expect(install).toBe(`npm install -g ${url}`);
+  const bare = await bareRepositoryOfSources();
+  const started = Date.now();
+  const out = await follow([install!.replace(url, `git+file://${bare}`)], prefix, env, 540_000);
+  return { ms: Date.now() - started, out, use };
+}
+
 describe('installing as the README says', () => {
   let clone: string;
   let prefix: string;
+  let gitPrefix: string;
+  let gitEnv: NodeJS.ProcessEnv;
+  let fromGit: Promise<Awaited<ReturnType<typeof installFromGit>> | { error: unknown }>;
   const timings: string[] = [];
 
   beforeAll(() => {
     clone = copyOfRepository();
     prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'chutes-rpc-prefix-'));
+    gitPrefix = fs.mkdtempSync(path.join(os.tmpdir(), 'chutes-rpc-git-prefix-'));
+    gitEnv = cleanEnv({ npm_config_prefix: gitPrefix, PATH: `${path.join(gitPrefix, 'bin')}:${process.env.PATH}`, NO_COLOR: '1' });
+    // Started now, awaited by its own test: it takes longer than the others together.
+    fromGit = installFromGit(gitPrefix, gitEnv).catch((error: unknown) => ({ error }));
   });
 
   afterAll(() => {
@@ -114,8 +166,16 @@ describe('installing as the README says', () => {
     expect(fs.readFileSync(path.join(pkgDir, 'LICENSE'), 'utf8')).toMatch(/^MIT License/);
     expect(pkg.repository.url).toMatch(/^git\+https:\/\//);
 
+    // node_modules/ holds the bundled dependencies (package.json's bundleDependencies), and only them.
+    const bundled = new Set(
+      files.filter((f) => f.startsWith('node_modules/')).map((f) => /^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(f)![1]!),
+    );
+    for (const dep of Object.keys(pkg.dependencies)) expect({ dep, bundled: bundled.has(dep) }).toEqual({ dep, bundled: true });
+    expect([...bundled].filter((name) => name in (pkg.devDependencies ?? {}))).toEqual([]);
+
     const broken: string[] = [];
-    for (const f of files) {
+    // Ours: the bundled dependencies' own documents are theirs.
+    for (const f of files.filter((name) => !name.startsWith('node_modules/'))) {
       const abs = path.join(pkgDir, f);
       if (f.endsWith('.js')) {
         const m = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(fs.readFileSync(abs, 'utf8'));
@@ -162,6 +222,24 @@ describe('installing as the README says', () => {
     expect(out[0]!.stdout).toContain('chutes-rpc <command> [options]');
     expect(out.at(-1)!.stdout).toMatch(/^[1-9]\d* passed, 0 failed$/m);
   }, 240_000);
+
+  it('from a git URL: npm install -g builds it in its own clone, then --help and demo work from PATH', async () => {
+    const result = await fromGit;
+    if ('error' in result) throw result.error;
+    timings.push(`npm install -g git+URL ${(result.ms / 1000).toFixed(1)} s`);
+    // A real directory in the prefix (npm alone leaves a link into the clone it deleted), with the
+    // dependencies bundled into it.
+    const installed = path.join(gitPrefix, 'lib', 'node_modules', 'chutes-rpc');
+    expect(fs.lstatSync(installed).isDirectory()).toBe(true);
+    expect(fs.realpathSync(path.join(gitPrefix, 'bin', 'chutes-rpc'))).toBe(path.join(fs.realpathSync(installed), 'bin', 'chutes-rpc'));
+    expect(fs.existsSync(path.join(installed, 'node_modules', 'yargs', 'package.json'))).toBe(true);
+    expect(fs.existsSync(path.join(installed, 'dist', 'serve.bundle.js'))).toBe(true);
+    const out = await follow(result.use, gitPrefix, gitEnv);
+    expect(out.map((o) => o.line)).toEqual(['chutes-rpc --help', 'chutes-rpc demo']);
+    expect(out[0]!.stdout).toContain('chutes-rpc <command> [options]');
+    expect(out[1]!.stdout).toContain('the adapter exited with code 0');
+    expect(out[1]!.stdout).toContain(path.join('lib', 'node_modules', 'chutes-rpc', 'fixtures', 'cassettes', 'demo.json'));
+  }, 600_000);
 });
 
 function listFiles(dir: string, base = dir): string[] {
