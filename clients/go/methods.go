@@ -56,8 +56,8 @@ func (c *Client) AuthStatus(ctx context.Context, params AuthStatusParams) (*Auth
 }
 
 // ChatComplete calls chat.complete: Extension: the same call as chat.stream (same params, retries,
-// errors and cancellation) without chat.delta notifications; only the assembled ChatResult. The
-// upstream request still streams, so a cancelled call has data.partial too.
+// fallbacks, errors and cancellation) without chat.delta notifications; only the assembled
+// ChatResult. The upstream request still streams, so a cancelled call has data.partial too.
 func (c *Client) ChatComplete(ctx context.Context, params ChatCompleteParams) (*ChatResult, error) {
 	var result ChatResult
 	if err := c.Call(ctx, "chat.complete", params, &result); err != nil {
@@ -73,6 +73,11 @@ func (c *Client) ChatComplete(ctx context.Context, params ChatCompleteParams) (*
 // sent. A stream that fails after output started ends with a provider error whose data.partial is
 // the message so far. $/cancelRequest aborts the upstream request at once and is answered -32800
 // with data {partial, attempts}. The upstream is read only as fast as the host reads the deltas.
+// Addition: with fallbacks (the fallbacks param, else agents.defaults.model.fallbacks), a model
+// that fails with 402, 404, a lasting 429, a 503 after warm-up and retries, or tee_required before
+// the first delta is passed over for the next (a chat.status fallback first;
+// result.fallbackReasons says why); a model marked exhausted by a daily-limit 429 or a quota 402
+// is passed over without a request until its resetAt.
 func (c *Client) ChatStream(ctx context.Context, params ChatStreamParams) (*ChatStream, error) {
 	return c.Stream(ctx, "chat.stream", params)
 }

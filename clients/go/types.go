@@ -209,6 +209,11 @@ type ChatCompleteParams struct {
 	TopLogprobs *int `json:"topLogprobs,omitempty"`
 	// Extension: override the configured teeOnly for this call.
 	TeeOnly *bool `json:"teeOnly,omitempty"`
+	// Addition: the models to try, in order, when the model fails before anything was sent (402, 404,
+	// a 429 that will not lift soon, a 503 after warm-up and retries, tee_required); default
+	// agents.defaults.model.fallbacks; [] turns fallbacks off for this call. Each entry is chutes/<id>
+	// or the bare id (docs/protocol.md, "Fallbacks").
+	Fallbacks []string `json:"fallbacks,omitempty"`
 	// Addition: override the configured warmup for this call (warm a cold chute up and retry once).
 	Warmup *bool `json:"warmup,omitempty"`
 	// Names the stream in chat.delta; default the request id as a string.
@@ -223,6 +228,27 @@ type ChatCompleteParams struct {
 	E2EE *string `json:"e2ee,omitempty"`
 	// Extension: use this stored credential profile.
 	Profile *string `json:"profile,omitempty"`
+}
+
+// FallbackReason: Addition: why a chat call went past a model to the next in its fallback list
+// (docs/protocol.md, "Fallbacks").
+type FallbackReason struct {
+	// The model that was passed over, as chutes/<id> (a routing list as chutes/<a>,chutes/<b>).
+	Model string `json:"model"`
+	// The provider error type it failed with: payment_required, model_not_found, rate_limited,
+	// model_unavailable or tee_required.
+	Type string `json:"type"`
+	// The error code that type has (schemas/errors.json), e.g. -32002.
+	Code int `json:"code,omitempty"`
+	// The HTTP status of the answer, when there was one.
+	HTTPStatus int    `json:"httpStatus,omitempty"`
+	Reason     string `json:"reason,omitempty"`
+	// What went wrong, as the error's data.message says it.
+	Message string `json:"message"`
+	// When the limit that stopped this model resets (a daily-limit 429, a quota 402).
+	ResetAt string `json:"resetAt,omitempty"`
+	// The model was not asked: an earlier answer in this process marked it exhausted until resetAt.
+	Skipped bool `json:"skipped,omitempty"`
 }
 
 // AssistantMessage is schemas/defs/assistant-message.schema.json.
@@ -314,12 +340,15 @@ type ChatE2EE struct {
 // ChatResult is schemas/defs/chat-result.schema.json.
 type ChatResult struct {
 	StreamID string `json:"streamId"`
-	// The model that actually served, as chutes/<upstream id>.
+	// The model that actually served, as chutes/<upstream id> (a fallback's, when one answered).
 	Model string `json:"model"`
 	// Addition: the model the call asked for, as chutes/<id> (a routing list as
 	// chutes/<a>,chutes/<b>[:suffix]). The server may serve another (a -TEE variant, a renamed org, a
 	// failover entry): that one is model.
 	RequestedModel string `json:"requestedModel,omitempty"`
+	// Addition, present when a fallback answered: each model passed over before model answered, in
+	// order, with why.
+	FallbackReasons []FallbackReason `json:"fallbackReasons,omitempty"`
 	// Addition: X-Chutes-InvocationID of the answer (only successful invocations carry it): quote it
 	// when reporting a problem.
 	InvocationID string           `json:"invocationId,omitempty"`

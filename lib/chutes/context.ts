@@ -4,6 +4,7 @@ import type { Logger } from '../log/logger';
 import type { CredentialStore } from '../store/credential-store';
 import type { CredentialResolver } from './credentials';
 import { ChutesError } from './errors';
+import type { ExhaustionMarks } from './chat/exhaustion-marks';
 import type { ModelSource } from './models/model-source';
 import type { PendingLogin } from './oauth/login';
 import type { AttestationParts, AttestationService } from './tee/attestation-service';
@@ -25,6 +26,8 @@ export interface ChutesParts {
   models?: ModelSource;
   /** What the attestation service uses instead of Intel DCAP, the PCCS or random nonces. */
   attestation?: AttestationParts;
+  /** The exhaustion marks (a test gives one with its own clock). */
+  exhaustion?: ExhaustionMarks;
 }
 
 /**
@@ -39,6 +42,7 @@ export class ChutesContext {
   private attestationService: AttestationService | undefined;
   private readonly attestationParts: AttestationParts | undefined;
   private credentialStore: CredentialStore | undefined;
+  private exhaustionMarks: ExhaustionMarks | undefined;
   private closers: Array<() => Promise<void> | void> = [];
   /** Sign-ins started by auth.login and not finished yet, by login id. */
   readonly pendingLogins = new Map<string, PendingLogin>();
@@ -53,6 +57,7 @@ export class ChutesContext {
     this.credentialResolver = parts.credentials;
     this.modelSource = parts.models;
     this.attestationParts = parts.attestation;
+    this.exhaustionMarks = parts.exhaustion;
   }
 
   /** The config, or the defaults when the file is invalid (for start-up and initialize). */
@@ -111,6 +116,15 @@ export class ChutesContext {
       this.modelSource = new ModelSource(this);
     }
     return this.modelSource;
+  }
+
+  /** Models (or the account) that answered a limit with a reset time: chat calls skip them until then. */
+  get exhaustion(): ExhaustionMarks {
+    if (!this.exhaustionMarks) {
+      const { ExhaustionMarks } = require('./chat/exhaustion-marks') as typeof import('./chat/exhaustion-marks');
+      this.exhaustionMarks = new ExhaustionMarks();
+    }
+    return this.exhaustionMarks;
   }
 
   /** TEE verification of chutes (tee.verify, the chat attestation policy, the E2EE key check). */

@@ -34,6 +34,7 @@ export class ChutesError extends Error {
     if (init.errors !== undefined) data.errors = init.errors;
     if (init.partial !== undefined) data.partial = init.partial;
     if (init.attestation !== undefined) data.attestation = init.attestation;
+    if (init.fallbackReasons !== undefined) data.fallbackReasons = init.fallbackReasons;
     this.data = data;
   }
 

@@ -53,9 +53,9 @@ export abstract class TypedMethods {
   }
 
   /**
-   * Extension: the same call as chat.stream (same params, retries, errors and cancellation) without
-   * chat.delta notifications; only the assembled ChatResult. The upstream request still streams, so a
-   * cancelled call has data.partial too.
+   * Extension: the same call as chat.stream (same params, retries, fallbacks, errors and cancellation)
+   * without chat.delta notifications; only the assembled ChatResult. The upstream request still streams,
+   * so a cancelled call has data.partial too.
    */
   chatComplete(params: Params<'chat.complete'>, options?: CallOptions): Promise<Result<'chat.complete'>> {
     return this.call('chat.complete', params, options);
@@ -68,7 +68,11 @@ export abstract class TypedMethods {
    * X-RateLimit-Reset honoured) only while no delta has been sent. A stream that fails after output
    * started ends with a provider error whose data.partial is the message so far. $/cancelRequest aborts
    * the upstream request at once and is answered -32800 with data {partial, attempts}. The upstream is
-   * read only as fast as the host reads the deltas.
+   * read only as fast as the host reads the deltas. Addition: with fallbacks (the fallbacks param, else
+   * agents.defaults.model.fallbacks), a model that fails with 402, 404, a lasting 429, a 503 after
+   * warm-up and retries, or tee_required before the first delta is passed over for the next (a
+   * chat.status fallback first; result.fallbackReasons says why); a model marked exhausted by a
+   * daily-limit 429 or a quota 402 is passed over without a request until its resetAt.
    */
   chatStream(params: Params<'chat.stream'>, options?: CallOptions): ChatStream {
     return this.stream('chat.stream', params, options);

@@ -17,6 +17,8 @@ export interface ResolvedConfig {
   /** Warm a cold chute up (GET /chutes/warmup) and retry once, instead of failing with its 503. */
   warmup: boolean;
   defaultModel: string;
+  /** agents.defaults.model.fallbacks: the models a chat call tries, in order, when the primary fails before anything was sent. */
+  fallbacks: string[];
   headers: Record<string, string>;
   timeoutMs: number;
   discoveryTimeoutMs: number;
@@ -73,6 +75,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ResolvedCon
     e2ee: 'off',
     warmup: true,
     defaultModel: D.DEFAULT_MODEL,
+    fallbacks: [],
     headers: {},
     timeoutMs: D.DEFAULT_TIMEOUT_MS,
     discoveryTimeoutMs: D.DEFAULT_DISCOVERY_TIMEOUT_MS,
@@ -236,7 +239,7 @@ export function resolveConfigValue(value: unknown, processEnv: NodeJS.ProcessEnv
   ) as ChutesProviderConfig;
   const agentDefaults: unknown = isObject(file.agents) ? file.agents.defaults : undefined;
   const modelSetting = (isObject(agentDefaults) ? substitute(agentDefaults.model, '/agents/defaults/model', env, found) : undefined) as
-    string | { primary?: string } | undefined;
+    string | { primary?: string; fallbacks?: string[] } | undefined;
   const settings = file.chutesRpc ?? {};
   const checkUrl = (url: unknown, at: string) => (typeof url === 'string' ? checkBaseUrl(url, at, problems) : undefined);
   const baseUrl = checkUrl(provider.baseUrl, '/models/providers/chutes/baseUrl');
@@ -272,6 +275,9 @@ export function resolveConfigValue(value: unknown, processEnv: NodeJS.ProcessEnv
   if (provider.tee) config.tee = resolveTee(provider.tee, config.tee, path, problems);
   const primary = typeof modelSetting === 'string' ? modelSetting : modelSetting?.primary;
   if (primary) config.defaultModel = primary;
+  if (typeof modelSetting === 'object' && Array.isArray(modelSetting.fallbacks)) {
+    config.fallbacks = modelSetting.fallbacks.filter((m) => typeof m === 'string' && m.trim() !== '');
+  }
   if (settings.maxMessageBytes !== undefined) config.maxMessageBytes = settings.maxMessageBytes;
   if (settings.maxAnswerChars !== undefined) config.maxAnswerChars = settings.maxAnswerChars;
   if (settings.logLevel !== undefined) config.logLevel = settings.logLevel;

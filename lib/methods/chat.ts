@@ -16,6 +16,10 @@ async function run(params: ChatParams, ctx: CallContext, stream: boolean): Promi
     // A routing list given as an array is the same selector as its comma form.
     const problem = e2eeSelectorProblem(upstreamModel(Array.isArray(model) ? model.join(',') : model));
     if (problem) throw invalidParams('/model', problem);
+    params.fallbacks?.forEach((fallback, i) => {
+      const refused = e2eeSelectorProblem(upstreamModel(fallback));
+      if (refused) throw invalidParams(`/fallbacks/${i}`, refused);
+    });
   }
   const onStatus = (status: ChatStatus) => ctx.notify('chat.status', status);
   if (!stream) return runChat(ctx.chutes, { params, streamId, signal: ctx.signal, onStatus });

@@ -26,6 +26,20 @@ describe('config', () => {
     expect(config.modelEntries).toHaveLength(1);
   });
 
+  it('reads agents.defaults.model.fallbacks (none by default, nor for a plain model string)', () => {
+    const withList = resolveConfigValue(
+      {
+        env: { SPARE: 'acme/Spare' },
+        agents: { defaults: { model: { primary: 'acme/P', fallbacks: ['chutes/acme/F', '${SPARE}', ' '] } } },
+      },
+      env,
+    );
+    expect(withList.problems).toEqual([]);
+    expect(withList.config.fallbacks).toEqual(['chutes/acme/F', 'acme/Spare']);
+    expect(resolveConfigValue({ agents: { defaults: { model: 'acme/P' } } }, env).config.fallbacks).toEqual([]);
+    expect(resolveConfigValue({}, env).config.fallbacks).toEqual([]);
+  });
+
   it('takes ${VAR} from the env block, then the process environment', () => {
     const a = resolveConfigValue({ models: { providers: { chutes: { apiKey: '${CHUTES_API_KEY}' } } } }, env);
     expect(a.config.apiKey).toBe('cpk_test_fake_from_process');

@@ -97,6 +97,31 @@ describe('chutes-rpc chat', () => {
     }
   });
 
+  it('tries --fallback when the model answers 402, shows the fallback on stderr, and says which model answered', async () => {
+    const up = await startUpstream();
+    try {
+      up.models.push(liveModel('acme/Broke', false), liveModel('acme/Spare', false));
+      up.scripts.set('acme/Broke', (_req, res) => {
+        res.writeHead(402, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ detail: 'Subscription usage cap exceeded' }));
+      });
+      up.scripts.set('acme/Spare', async (_req, res) => {
+        startSse(res);
+        await writeStream(res, 'acme/Spare', [{ content: 'from the spare' }]);
+      });
+      const r = await cli(['-m', 'acme/Broke', '--fallback', 'chutes/acme/Spare', 'Hi'], { home: chatHome(up) });
+      expect(r).toEqual({
+        code: 0,
+        stdout: 'from the spare\n',
+        stderr:
+          'chutes-rpc: chutes/acme/Broke failed: HTTP 402: Subscription usage cap exceeded; trying chutes/acme/Spare (fallback 1 of 1)\n' +
+          'chutes-rpc: answered by chutes/acme/Spare (passed over chutes/acme/Broke: usage_cap)\n',
+      });
+    } finally {
+      await up.close();
+    }
+  });
+
   it('exits 1 on an API error, printing the upstream detail and what to do', async () => {
     const r = await cli(['--replay', cassette('chat-401.json'), 'Hello!']);
     expect(r.code).toBe(1);

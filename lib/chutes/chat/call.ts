@@ -13,6 +13,7 @@ import { attestChat, e2eeBinding } from '../tee/chat-gate';
 import { ChatAssembler, completionAsChunk, mapUsage, type WireChunk } from './assembler';
 import { AttemptFailure, badEventFailure, brokenStreamFailure, httpFailure, networkFailure, streamErrorFailure } from './attempt-failure';
 import { computeCost } from './cost';
+import { runWithFallbacks } from './fallbacks';
 import { wireHeaders, wireRequest } from './request';
 import { isColdChute } from './warmup';
 import { DEFAULT_MAX_DELAY_MS, DEFAULT_MAX_RETRY_AFTER_MS, type RetrySettings, retryDelayMs } from './retry';
@@ -50,10 +51,11 @@ const VERSION: string = (require('../../../package.json') as { version: string }
  * One chat call against POST {baseUrl}/chat/completions with stream: true, shared by chat.stream,
  * chat.complete and the chat command. chat.complete streams upstream too: one code path, the
  * usage chunk Chutes adds to streams, a partial message when cancelled, and a timeout that
- * measures silence rather than the length of the answer.
+ * measures silence rather than the length of the answer. Each model of the call's chain (the
+ * one asked for, then its fallbacks) is one ChatCall.
  */
 export async function runChat(chutes: ChutesContext, run: ChatRun): Promise<ChatResult> {
-  return new ChatCall(chutes, run).run();
+  return runWithFallbacks(chutes, run, (params) => new ChatCall(chutes, { ...run, params }).run());
 }
 
 class ChatCall {

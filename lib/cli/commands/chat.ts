@@ -8,6 +8,7 @@ import { StatusLine } from '../status-line';
 interface ChatArgs {
   prompt?: string[];
   model?: string;
+  fallback?: string | string[];
   system?: string;
   json?: boolean;
   'hide-reasoning'?: boolean;
@@ -27,6 +28,11 @@ export const chatCommand: CommandModule<object, ChatArgs> = {
       .positional('prompt', { type: 'string', array: true, describe: 'the prompt (words are joined with spaces); else read from stdin' })
       .options({
         model: { alias: 'm', type: 'string', describe: 'chutes/<id> or the bare id (default: the configured default model)' },
+        fallback: {
+          // Not array: true, which would swallow the prompt's words; a repeated option still gives an array.
+          type: 'string',
+          describe: 'a model to try when the model fails before answering (repeat for more; default the configured fallbacks)',
+        },
         system: { alias: 's', type: 'string', describe: 'a system prompt' },
         json: { type: 'boolean', describe: 'print the whole result (message, usage, cost, rate limits) as JSON instead of streaming text' },
         'hide-reasoning': { type: 'boolean', describe: 'do not print the reasoning (it goes to stderr otherwise)' },
@@ -43,7 +49,8 @@ export const chatCommand: CommandModule<object, ChatArgs> = {
         ...SETTINGS_OPTIONS,
       })
       .example('$0 chat --model chutes/zai-org/GLM-4.7-Flash "Hello!"', '')
-      .example('git diff | $0 chat -s "Review this diff"', '') as never,
+      .example('git diff | $0 chat -s "Review this diff"', '')
+      .example('$0 chat -m chutes/zai-org/GLM-4.7-Flash --fallback chutes/deepseek-ai/DeepSeek-V3.2-TEE "Hi"', '') as never,
   handler: (argv) => runCommand(argv, (run) => chat(run, argv)),
 };
 
@@ -69,6 +76,11 @@ async function chat(run: CommandRun, argv: ChatArgs): Promise<void> {
   const user: ChatMessage = { role: 'user', content: prompt };
   const params: ChatParams = { messages: argv.system ? [{ role: 'system', content: argv.system }, user] : [user] };
   if (argv.model) params.model = argv.model;
+  if (argv.fallback !== undefined)
+    params.fallbacks = [argv.fallback]
+      .flat()
+      .map(String)
+      .filter((m) => m !== '');
   if (argv['max-tokens'] !== undefined) params.maxTokens = argv['max-tokens'];
   if (argv.temperature !== undefined) params.temperature = argv.temperature;
   if (argv.thinking) params.thinking = true;
@@ -98,6 +110,11 @@ async function chat(run: CommandRun, argv: ChatArgs): Promise<void> {
       // An answer that is only tool calls would otherwise print nothing at all.
       for (const call of result.message.toolCalls ?? []) {
         await writeDrained(process.stdout, `tool call: ${call.name}(${call.arguments})\n`);
+      }
+      // On a terminal the fallback's status line is gone by now: say which model answered.
+      if (result.fallbackReasons?.length) {
+        const passed = result.fallbackReasons.map((f) => `${f.model}: ${f.reason ?? f.type}`).join('; ');
+        process.stderr.write(`chutes-rpc: answered by ${result.model} (passed over ${passed})\n`);
       }
       if (result.finishReason === 'length') process.stderr.write('chutes-rpc: the answer was cut at the token limit (--max-tokens)\n');
     }

@@ -63,9 +63,9 @@ class SyncMethods:
         return self.call("auth.status", _params(params, fields))  # type: ignore[no-any-return]
 
     def chat_complete(self, params: Optional[ChatCompleteParams] = None, /, **fields: Any) -> ChatResult:
-        """Extension: the same call as chat.stream (same params, retries, errors and cancellation)
-        without chat.delta notifications; only the assembled ChatResult. The upstream request
-        still streams, so a cancelled call has data.partial too.
+        """Extension: the same call as chat.stream (same params, retries, fallbacks, errors and
+        cancellation) without chat.delta notifications; only the assembled ChatResult. The
+        upstream request still streams, so a cancelled call has data.partial too.
         """
         return self.call("chat.complete", _params(params, fields))  # type: ignore[no-any-return]
 
@@ -77,7 +77,12 @@ class SyncMethods:
         sent. A stream that fails after output started ends with a provider error whose
         data.partial is the message so far. $/cancelRequest aborts the upstream request at once
         and is answered -32800 with data {partial, attempts}. The upstream is read only as fast
-        as the host reads the deltas.
+        as the host reads the deltas. Addition: with fallbacks (the fallbacks param, else
+        agents.defaults.model.fallbacks), a model that fails with 402, 404, a lasting 429, a 503
+        after warm-up and retries, or tee_required before the first delta is passed over for the
+        next (a chat.status fallback first; result.fallbackReasons says why); a model marked
+        exhausted by a daily-limit 429 or a quota 402 is passed over without a request until its
+        resetAt.
         """
         return self.stream("chat.stream", _params(params, fields))
 
@@ -215,9 +220,9 @@ class AsyncMethods:
         return await self.call("auth.status", _params(params, fields))  # type: ignore[no-any-return]
 
     async def chat_complete(self, params: Optional[ChatCompleteParams] = None, /, **fields: Any) -> ChatResult:
-        """Extension: the same call as chat.stream (same params, retries, errors and cancellation)
-        without chat.delta notifications; only the assembled ChatResult. The upstream request
-        still streams, so a cancelled call has data.partial too.
+        """Extension: the same call as chat.stream (same params, retries, fallbacks, errors and
+        cancellation) without chat.delta notifications; only the assembled ChatResult. The
+        upstream request still streams, so a cancelled call has data.partial too.
         """
         return await self.call("chat.complete", _params(params, fields))  # type: ignore[no-any-return]
 
@@ -229,7 +234,12 @@ class AsyncMethods:
         sent. A stream that fails after output started ends with a provider error whose
         data.partial is the message so far. $/cancelRequest aborts the upstream request at once
         and is answered -32800 with data {partial, attempts}. The upstream is read only as fast
-        as the host reads the deltas.
+        as the host reads the deltas. Addition: with fallbacks (the fallbacks param, else
+        agents.defaults.model.fallbacks), a model that fails with 402, 404, a lasting 429, a 503
+        after warm-up and retries, or tee_required before the first delta is passed over for the
+        next (a chat.status fallback first; result.fallbackReasons says why); a model marked
+        exhausted by a daily-limit 429 or a quota 402 is passed over without a request until its
+        resetAt.
         """
         return self.stream("chat.stream", _params(params, fields))
 

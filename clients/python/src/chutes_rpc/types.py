@@ -251,6 +251,11 @@ class ChatCompleteParams(_ChatCompleteParamsRequired, total=False):
     topLogprobs: int
     # Extension: override the configured teeOnly for this call.
     teeOnly: bool
+    # Addition: the models to try, in order, when the model fails before anything was sent
+    # (402, 404, a 429 that will not lift soon, a 503 after warm-up and retries,
+    # tee_required); default agents.defaults.model.fallbacks; [] turns fallbacks off for this
+    # call. Each entry is chutes/<id> or the bare id (docs/protocol.md, "Fallbacks").
+    fallbacks: List[str]
     # Addition: override the configured warmup for this call (warm a cold chute up and retry
     # once).
     warmup: bool
@@ -267,6 +272,33 @@ class ChatCompleteParams(_ChatCompleteParamsRequired, total=False):
     e2ee: Literal["off", "prefer", "require"]
     # Extension: use this stored credential profile.
     profile: str
+
+
+class _FallbackReasonRequired(TypedDict):
+    # The model that was passed over, as chutes/<id> (a routing list as
+    # chutes/<a>,chutes/<b>).
+    model: str
+    # The provider error type it failed with: payment_required, model_not_found, rate_limited,
+    # model_unavailable or tee_required.
+    type: Literal["unauthorized", "payment_required", "forbidden", "model_not_found", "bad_request", "auth_required", "oauth_failed", "config_invalid", "rate_limited", "server_error", "model_unavailable", "network_error", "tee_required"]
+    # What went wrong, as the error's data.message says it.
+    message: str
+
+
+class FallbackReason(_FallbackReasonRequired, total=False):
+    """Addition: why a chat call went past a model to the next in its fallback list
+    (docs/protocol.md, "Fallbacks").
+    """
+    # The error code that type has (schemas/errors.json), e.g. -32002.
+    code: int
+    # The HTTP status of the answer, when there was one.
+    httpStatus: int
+    reason: Literal["daily_limit", "invalid_free_model", "endpoint_rate_limit", "quota_exceeded", "tee_subscription", "subscription_tier", "usage_cap", "creator_balance"]
+    # When the limit that stopped this model resets (a daily-limit 429, a quota 402).
+    resetAt: str
+    # The model was not asked: an earlier answer in this process marked it exhausted until
+    # resetAt.
+    skipped: Literal[True]
 
 
 class _AssistantMessageRequired(TypedDict):
@@ -374,7 +406,8 @@ class ChatE2ee(_ChatE2eeRequired, total=False):
 
 class _ChatResultRequired(TypedDict):
     streamId: str
-    # The model that actually served, as chutes/<upstream id>.
+    # The model that actually served, as chutes/<upstream id> (a fallback's, when one
+    # answered).
     model: str
     message: AssistantMessage
     # stop, length, tool_calls, content_filter, or null when the API gave none.
@@ -391,6 +424,9 @@ class ChatResult(_ChatResultRequired, total=False):
     # chutes/<a>,chutes/<b>[:suffix]). The server may serve another (a -TEE variant, a renamed
     # org, a failover entry): that one is model.
     requestedModel: str
+    # Addition, present when a fallback answered: each model passed over before model
+    # answered, in order, with why.
+    fallbackReasons: List[FallbackReason]
     # Addition: X-Chutes-InvocationID of the answer (only successful invocations carry it):
     # quote it when reporting a problem.
     invocationId: str
@@ -889,4 +925,4 @@ class LogNotification(TypedDict):
 ChatStreamParams = ChatCompleteParams
 
 
-__all__ = ["AuthCompleteParams", "AuthCompleteResult", "AuthLoginParams", "Account", "AuthLoginResult", "AuthLogoutParams", "AuthLogoutResult", "AuthStatusParams", "AuthStatusResult", "ContentPartImageUrl", "ContentPart", "WireToolCallFunction", "WireToolCall", "ToolCall", "ChatMessage", "ToolFunction", "Tool", "ChatCompleteParamsToolChoice2Function", "ChatCompleteParamsToolChoice2", "ChatCompleteParamsResponseFormat", "ChatCompleteParams", "AssistantMessage", "Usage", "Cost", "RateLimit", "AttestationFailure", "AttestationSummary", "ChatE2ee", "ChatResult", "ConfigValidateParams", "Problem", "ConfigValidateResult", "InitializeParamsClientInfo", "InitializeParams", "InitializeResultServerInfo", "InitializeResultCapabilities", "InitializeResultProvider", "InitializeResultAuth", "InitializeResult", "LogSetLevelParams", "ModelsDiscoverParams", "ModelCapabilities", "ModelPricing", "Model", "ModelsDiscoverResult", "NotificationsCancelledParams", "TeeInstanceEvidenceGpuEvidenceItem", "TeeInstanceEvidence", "TeeEvidence", "DcapCollateral", "TeeVerifyParams", "TeePolicy", "TeeMeasurementMatch", "TeeCheck", "TeeInstanceChecks", "TeeInstanceReport", "TeeEvidenceBundle", "TeeVerifyResult", "AuthAuthorizeUrl", "ToolCallDelta", "ChatDelta", "ChatStatus", "LogNotification", "ChatStreamParams"]
+__all__ = ["AuthCompleteParams", "AuthCompleteResult", "AuthLoginParams", "Account", "AuthLoginResult", "AuthLogoutParams", "AuthLogoutResult", "AuthStatusParams", "AuthStatusResult", "ContentPartImageUrl", "ContentPart", "WireToolCallFunction", "WireToolCall", "ToolCall", "ChatMessage", "ToolFunction", "Tool", "ChatCompleteParamsToolChoice2Function", "ChatCompleteParamsToolChoice2", "ChatCompleteParamsResponseFormat", "ChatCompleteParams", "FallbackReason", "AssistantMessage", "Usage", "Cost", "RateLimit", "AttestationFailure", "AttestationSummary", "ChatE2ee", "ChatResult", "ConfigValidateParams", "Problem", "ConfigValidateResult", "InitializeParamsClientInfo", "InitializeParams", "InitializeResultServerInfo", "InitializeResultCapabilities", "InitializeResultProvider", "InitializeResultAuth", "InitializeResult", "LogSetLevelParams", "ModelsDiscoverParams", "ModelCapabilities", "ModelPricing", "Model", "ModelsDiscoverResult", "NotificationsCancelledParams", "TeeInstanceEvidenceGpuEvidenceItem", "TeeInstanceEvidence", "TeeEvidence", "DcapCollateral", "TeeVerifyParams", "TeePolicy", "TeeMeasurementMatch", "TeeCheck", "TeeInstanceChecks", "TeeInstanceReport", "TeeEvidenceBundle", "TeeVerifyResult", "AuthAuthorizeUrl", "ToolCallDelta", "ChatDelta", "ChatStatus", "LogNotification", "ChatStreamParams"]

@@ -1,0 +1,204 @@
+import type { ResolvedConfig } from '../../config/load';
+import { errorCodes } from '../../generated/errors';
+import type { ChatParams, ChatResult, ChatStatus, FallbackReason } from '../../generated/types';
+import type { ChutesContext } from '../context';
+import { CallCancelled, ChutesError, type ChutesErrorInit, type ProviderErrorType } from '../errors';
+import { modelIds, publicModelId, routingSelector, upstreamModel } from '../models/model-id';
+import { accountKey, ExhaustionMarks } from './exhaustion-marks';
+import { ChatParamsRefused } from './params-refused';
+
+/**
+ * What a model failed with that another model may not: payment (quota, balance, subscription),
+ * an unknown model, a rate limit the retries could not outlast (the daily limit, retryable false,
+ * a wait past the retry budget, or retries spent), a 503 after warm-up and retries, and a model
+ * that teeOnly or attestation refused. Never a bad request, a credential problem or a network
+ * failure: another model would fail the same way.
+ */
+const FALLBACK_TYPES: ReadonlySet<ProviderErrorType> = new Set([
+  'payment_required',
+  'model_not_found',
+  'rate_limited',
+  'model_unavailable',
+  'tee_required',
+]);
+
+/** Whether the next model is tried after `error`: only for the types above, and only while nothing of an answer was produced. */
+export function fallsBack(error: ChutesError): boolean {
+  return FALLBACK_TYPES.has(error.type) && error.data.partial === undefined;
+}
+
+/** One model of a call's chain. */
+export interface ChainEntry {
+  /** chutes/<id> of each model it names, without routing suffixes: what results, reasons and marks call it. */
+  name: string;
+  /** How the result's requestedModel names it (routing suffix included). */
+  requested: string;
+  /** The params to call it with. */
+  params: ChatParams;
+}
+
+function entryFor(selector: string, params: ChatParams): ChainEntry {
+  return {
+    name: modelIds(selector).map(publicModelId).join(','),
+    requested: selector.split(',').map(publicModelId).join(','),
+    params,
+  };
+}
+
+/**
+ * The models a call tries, in order: the one the params name (else the default), then the call's
+ * fallbacks, else the config's (agents.defaults.model.fallbacks). A model already in the chain is
+ * not tried twice. A per-call entry that is no valid selector refuses the call; a config entry is
+ * left out with a warning.
+ */
+export function modelChain(
+  params: ChatParams,
+  config: Pick<ResolvedConfig, 'defaultModel' | 'fallbacks'>,
+  warn: (message: string) => void,
+): ChainEntry[] {
+  let primary: ChainEntry;
+  try {
+    primary = entryFor(params.model === undefined ? upstreamModel(config.defaultModel) : routingSelector(params.model), params);
+  } catch {
+    // The call itself refuses the model, with its reason.
+    return [{ name: String(params.model), requested: String(params.model), params }];
+  }
+  const chain = [primary];
+  const seen = new Set([primary.name]);
+  const perCall = params.fallbacks !== undefined;
+  (params.fallbacks ?? config.fallbacks).forEach((model, i) => {
+    let selector: string;
+    try {
+      selector = routingSelector(model);
+    } catch (err) {
+      const problem = `fallbacks: ${(err as Error).message}`;
+      if (perCall) throw new ChatParamsRefused(`/fallbacks/${i}`, problem);
+      warn(`agents.defaults.model.${problem}; that entry is left out`);
+      return;
+    }
+    const entry = entryFor(selector, { ...params, model: selector });
+    if (seen.has(entry.name)) return;
+    seen.add(entry.name);
+    chain.push(entry);
+  });
+  return chain;
+}
+
+interface Passed {
+  entry: ChainEntry;
+  error: ChutesError;
+  /** Not asked: an exhaustion mark stopped it. */
+  skipped: boolean;
+}
+
+export interface FallbackRun {
+  params: ChatParams;
+  streamId: string;
+  signal: AbortSignal;
+  onStatus?: (status: ChatStatus) => Promise<void> | void;
+}
+
+/**
+ * Runs a chat call down its model chain (modelChain): each model is called with `callModel` (its
+ * own retries and warm-up included); when it fails in a way another model may not (fallsBack)
+ * before anything was produced, a chat.status `fallback` is sent and the next model is tried.
+ * Models an exhaustion mark stops are passed over without a request. The result names the model
+ * that answered (`model`), keeps the one asked for (`requestedModel`), and lists the models passed
+ * over (`fallbackReasons`). When every model failed, the call ends with the first model's error
+ * (what the host asked for), with every model's reason in `data.fallbackReasons`; when one fails
+ * in a way that ends the chain (a bad request, a broken stream after output), with that error.
+ */
+export async function runWithFallbacks(
+  chutes: ChutesContext,
+  run: FallbackRun,
+  callModel: (params: ChatParams) => Promise<ChatResult>,
+): Promise<ChatResult> {
+  const chain = modelChain(run.params, chutes.requireConfig(), (m) => chutes.log.warn(`chat ${run.streamId}: ${m}`));
+  const marks = chutes.exhaustion;
+  const passed: Passed[] = [];
+  let attempts = 0;
+  let account: Promise<string> | undefined;
+  const accountOf = () => (account ??= resolveAccount(chutes, run));
+
+  for (const [i, entry] of chain.entries()) {
+    if (i > 0) await announce(chutes, run, passed.at(-1)!, entry, i, chain.length - 1);
+    if (run.signal.aborted) throw new CallCancelled({ role: 'assistant', content: '' }, attempts || undefined);
+    const mark = marks.size > 0 ? await marks.find(await accountOf(), entry.name, () => isFree(chutes, entry, run.signal)) : undefined;
+    if (mark) {
+      passed.push({ entry, error: marks.errorFor(entry.name, mark), skipped: true });
+      continue;
+    }
+    try {
+      const result = await callModel(entry.params);
+      return i === 0 ? result : answered(result, chain[0]!, passed, attempts);
+    } catch (err) {
+      if (err instanceof CallCancelled) throw attempts > 0 ? new CallCancelled(err.partial, (err.attempts ?? 0) + attempts) : err;
+      if (!(err instanceof ChutesError)) throw err;
+      attempts += err.data.attempts ?? 0;
+      if (ExhaustionMarks.marks(err)) marks.record(await accountOf(), entry.name, err);
+      if (!fallsBack(err)) throw passed.length > 0 ? withReasons(err, passed, attempts) : err;
+      passed.push({ entry, error: err, skipped: false });
+    }
+  }
+  const first = passed[0]!.error;
+  if (chain.length === 1) throw first;
+  const others = passed.slice(1).map((p) => p.entry.name);
+  throw withReasons(first, passed, attempts, ` (the fallback${others.length === 1 ? '' : 's'} ${others.join(', ')} failed too)`);
+}
+
+/** A chat.status before a fallback: which model is tried next, and why the one before it was passed over. */
+async function announce(chutes: ChutesContext, run: FallbackRun, before: Passed, next: ChainEntry, n: number, of: number): Promise<void> {
+  const { error } = before;
+  const why = before.skipped
+    ? `${before.entry.name} is exhausted until ${error.data.resetAt}${error.data.reason ? ` (${error.data.reason})` : ''}`
+    : `${before.entry.name} failed: ${error.message}`;
+  const message = `${why}; trying ${next.name} (fallback ${n} of ${of})`;
+  chutes.log.info(`chat ${run.streamId}: ${message}`);
+  await run.onStatus?.({ streamId: run.streamId, phase: 'fallback', message, model: next.name, reason: error.type });
+}
+
+function reasonOf({ entry, error, skipped }: Passed): FallbackReason {
+  const { type, httpStatus, reason, resetAt } = error.data;
+  const out: FallbackReason = { model: entry.name, type, code: errorCodes[type], message: error.message };
+  if (httpStatus !== undefined) out.httpStatus = httpStatus;
+  if (reason !== undefined) out.reason = reason;
+  if (resetAt !== undefined) out.resetAt = resetAt;
+  if (skipped) out.skipped = true;
+  return out;
+}
+
+function answered(result: ChatResult, primary: ChainEntry, passed: Passed[], attemptsBefore: number): ChatResult {
+  return {
+    ...result,
+    requestedModel: primary.requested,
+    attempts: result.attempts + attemptsBefore,
+    fallbackReasons: passed.map(reasonOf),
+  };
+}
+
+/** The error the call ends with, carrying the reasons of the models passed over and the requests made in all. */
+function withReasons(error: ChutesError, passed: Passed[], attempts: number, addToMessage = ''): ChutesError {
+  const { type, attempts: _own, ...data } = error.data;
+  const init: ChutesErrorInit = { ...data, message: data.message + addToMessage, fallbackReasons: passed.map(reasonOf) };
+  if (attempts > 0) init.attempts = attempts;
+  return new ChutesError(type, init);
+}
+
+/** Whose marks apply: the credential the call would use, looked up without refreshing anything. */
+async function resolveAccount(chutes: ChutesContext, run: FallbackRun): Promise<string> {
+  const { profile } = run.params;
+  const credential = await chutes.credentials
+    .resolve({ ...(profile !== undefined ? { profile } : {}), signal: run.signal, refresh: false })
+    .catch(() => undefined);
+  return accountKey(credential);
+}
+
+/** Whether every model the entry names is known to be free (priced 0): the daily free-model limit applies to those. */
+async function isFree(chutes: ChutesContext, entry: ChainEntry, signal: AbortSignal): Promise<boolean> {
+  const ids = modelIds(upstreamModel(entry.name));
+  for (const id of ids) {
+    const model = await chutes.models.lookup(id, { signal }).catch(() => undefined);
+    if (model?.pricing.input !== 0 || model.pricing.output !== 0) return false;
+  }
+  return ids.length > 0;
+}
