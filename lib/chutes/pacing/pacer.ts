@@ -1,0 +1,187 @@
+import * as crypto from 'node:crypto';
+import type { RateLimitSettings } from '../../config/load';
+import type { Logger } from '../../log/logger';
+import { sleep } from '../../util/abort';
+import type { Credential } from '../credentials';
+import type { HeaderBag } from '../http/headers';
+import { emptyState, type PacedBucket, PacingFile, PacingFileError, type PacingState } from './pacing-file';
+import { prune, release, reserve } from './send-window';
+import { type ServerLimit, serverLimits, userBudget } from './server-limits';
+
+export const DEFAULT_WINDOW_MS = 60_000;
+/** Test-only: a shorter window, so that the cross-process test runs in seconds, not minutes. */
+export const WINDOW_ENV = 'CHUTES_RPC_PACING_WINDOW_MS';
+/** A bucket nobody used for this long is dropped from the state. */
+const FORGET_AFTER_MS = 24 * 60 * 60_000;
+
+export interface PaceRequest {
+  credential: Credential;
+  /** The chute (model id) the request goes to, for a per-chute limit the server announced. */
+  chute: string;
+  signal: AbortSignal;
+  /** Told before a wait: how long, and the budget that caused it. */
+  onWait?: (wait: { delayMs: number; limit: number }) => Promise<void> | void;
+}
+
+interface Pending {
+  keys: { user: string; chute: string };
+  resolve: (slot: { at: number; limit: number } | undefined) => void;
+  reject: (err: unknown) => void;
+}
+
+/** A fingerprint of the credential that never reveals it: a sign-in by its profile (its tokens rotate), a key by its hash. */
+export function credentialFingerprint(c: Credential): string {
+  const identity = c.method === 'oauth' && c.profile !== undefined ? `oauth-profile:${c.profile}` : `token:${c.token}`;
+  return crypto.createHash('sha256').update(`chutes-rpc pacing\0${identity}`).digest('hex').slice(0, 32);
+}
+
+export function windowMsFrom(env: NodeJS.ProcessEnv): number {
+  const n = Number(env[WINDOW_ENV]);
+  return Number.isInteger(n) && n >= 100 && n <= DEFAULT_WINDOW_MS ? n : DEFAULT_WINDOW_MS;
+}
+
+/**
+ * Client-side pacing of chat requests, per credential, across every process sharing the home.
+ *
+ * Each request reserves a send time in the shared state file under its lock, then waits for it
+ * (announced through onWait, cancellable). There is no lock-free fast path: a process that did not
+ * read the file cannot know what the others sent, so it could not stay correct. Instead the requests
+ * of one process that arrive together share one lock, one read and one write (a few ms on a local
+ * disk, nothing beside a chat request). When the file cannot be used safely (another user's file, a
+ * link, a lock that is never freed), pacing keeps to this process, with one warning.
+ */
+export class Pacer {
+  private readonly file: PacingFile;
+  /** This process's own state: used when the file cannot be, and for the limits learned from headers. */
+  private memory: PacingState = emptyState();
+  private fileBroken = false;
+  private queue: Pending[] = [];
+  private draining = false;
+
+  constructor(
+    home: string,
+    private readonly settings: RateLimitSettings,
+    private readonly log: Logger,
+    readonly windowMs: number = DEFAULT_WINDOW_MS,
+  ) {
+    this.file = new PacingFile(home);
+  }
+
+  get enabled(): boolean {
+    return this.settings.requestsPerMinute > 0;
+  }
+
+  /** Waits until the request fits the budget; rejects with the signal's reason when cancelled while waiting. */
+  async pace(req: PaceRequest): Promise<void> {
+    if (!this.enabled) return;
+    const user = credentialFingerprint(req.credential);
+    const keys = { user, chute: `${user}/${req.chute.slice(0, 200)}` };
+    const slot = await new Promise<{ at: number; limit: number } | undefined>((resolve, reject) => {
+      this.queue.push({ keys, resolve, reject });
+      void this.drain();
+    });
+    if (!slot) return;
+    const delayMs = Math.max(0, Math.ceil(slot.at - Date.now()));
+    if (delayMs === 0) return;
+    try {
+      await req.onWait?.({ delayMs, limit: slot.limit });
+      await sleep(Math.max(0, slot.at - Date.now()), req.signal);
+    } catch (err) {
+      // The slot goes back, so that a cancelled call does not spend the budget of the others.
+      await this.transact((state) => {
+        for (const key of [keys.user, keys.chute]) {
+          const b = state.buckets[key];
+          if (b) release(b, slot.at);
+        }
+      }).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Learns the limits the server announced (X-Chutes-RL-User, X-Chutes-RL-Chute) for later requests. */
+  async observe(credential: Credential, chute: string, headers: HeaderBag): Promise<void> {
+    if (!this.enabled) return;
+    const { user, chute: chuteLimit } = serverLimits(headers);
+    if (user === undefined && chuteLimit === undefined) return;
+    const fp = credentialFingerprint(credential);
+    const changes: Array<[string, ServerLimit]> = [];
+    if (user !== undefined) changes.push([fp, user]);
+    if (chuteLimit !== undefined) changes.push([`${fp}/${chute.slice(0, 200)}`, chuteLimit]);
+    // Written only when it changes: the same announcement on every answer costs no lock.
+    const known = (key: string) => this.memory.buckets[key]?.server;
+    if (changes.every(([key, limit]) => known(key) === limit)) return;
+    for (const [key, limit] of changes) this.bucket(this.memory, key).server = limit;
+    await this.transact((state) => {
+      for (const [key, limit] of changes) this.bucket(state, key).server = limit;
+    }).catch(() => undefined);
+  }
+
+  /** Reserves slots for every queued request, one lock for all that queued meanwhile. */
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.queue.length) {
+        const batch = this.queue;
+        this.queue = [];
+        try {
+          const slots = await this.transact((state) => batch.map((p) => this.reserveIn(state, p.keys)));
+          batch.forEach((p, i) => p.resolve(slots[i]));
+        } catch (err) {
+          for (const p of batch) p.reject(err);
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private reserveIn(state: PacingState, keys: Pending['keys']): { at: number; limit: number } | undefined {
+    const now = Date.now();
+    const userBucket = this.bucket(state, keys.user);
+    const limit = userBudget(this.settings, userBucket.server ?? this.memory.buckets[keys.user]?.server);
+    const windows: Array<{ window: PacedBucket; limit: number }> = [];
+    if (limit !== undefined) windows.push({ window: userBucket, limit });
+    const chuteServer = state.buckets[keys.chute]?.server ?? this.memory.buckets[keys.chute]?.server;
+    if (typeof chuteServer === 'number') windows.push({ window: this.bucket(state, keys.chute), limit: chuteServer });
+    if (!windows.length) return undefined;
+    for (const w of windows) {
+      prune(w.window, now, this.windowMs);
+      w.window.touched = now;
+    }
+    const at = reserve(windows, now, this.windowMs);
+    return { at, limit: Math.min(...windows.map((w) => w.limit)) };
+  }
+
+  private bucket(state: PacingState, key: string): PacedBucket {
+    let b = state.buckets[key];
+    if (!b) {
+      b = { sent: [], touched: Date.now() };
+      state.buckets[key] = b;
+    }
+    return b;
+  }
+
+  /** Runs a change on the shared state (or this process's, once the file failed), dropping what is stale. */
+  private async transact<T>(change: (state: PacingState) => T): Promise<T> {
+    const run = (state: PacingState): T => {
+      const result = change(state);
+      const now = Date.now();
+      for (const [key, b] of Object.entries(state.buckets)) {
+        prune(b, now, this.windowMs);
+        if (!b.sent.length && now - b.touched > FORGET_AFTER_MS) delete state.buckets[key];
+      }
+      return result;
+    };
+    if (!this.fileBroken) {
+      try {
+        return await this.file.update(run);
+      } catch (err) {
+        if (!(err instanceof PacingFileError) && (err as NodeJS.ErrnoException).code === undefined) throw err;
+        this.fileBroken = true;
+        this.log.warn(`pacing keeps to this process from now on: ${(err as Error).message}`);
+      }
+    }
+    return run(this.memory);
+  }
+}
