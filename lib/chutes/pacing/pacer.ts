@@ -11,6 +11,13 @@ import { type ServerLimit, serverLimits, userBudget } from './server-limits';
 export const DEFAULT_WINDOW_MS = 60_000;
 /** Test-only: a shorter window, so that the cross-process test runs in seconds, not minutes. */
 export const WINDOW_ENV = 'CHUTES_RPC_PACING_WINDOW_MS';
+/**
+ * A spent token comes back one window plus this much later. A request reaches the server a little
+ * after it is sent, and a send over a new connection (a TLS handshake) later than one over a warm
+ * one: without it, the first of a minute's sends could arrive late enough to be counted in the same
+ * minute as the first sends of the next. It costs under 2% of a minute's budget.
+ */
+export const ARRIVAL_MARGIN_MS = 1_000;
 /** A bucket nobody used for this long is dropped from the state. */
 const FORGET_AFTER_MS = 24 * 60 * 60_000;
 
@@ -57,6 +64,8 @@ export class Pacer {
   private fileBroken = false;
   private queue: Pending[] = [];
   private draining = false;
+  /** How long after a send its token comes back: the window and the arrival margin. */
+  private readonly spacingMs: number;
 
   constructor(
     home: string,
@@ -65,6 +74,7 @@ export class Pacer {
     readonly windowMs: number = DEFAULT_WINDOW_MS,
   ) {
     this.file = new PacingFile(home);
+    this.spacingMs = windowMs + Math.min(ARRIVAL_MARGIN_MS, Math.floor(windowMs / 2));
   }
 
   get enabled(): boolean {
@@ -146,10 +156,10 @@ export class Pacer {
     if (typeof chuteServer === 'number') windows.push({ window: this.bucket(state, keys.chute), limit: chuteServer });
     if (!windows.length) return undefined;
     for (const w of windows) {
-      prune(w.window, now, this.windowMs);
+      prune(w.window, now, this.spacingMs);
       w.window.touched = now;
     }
-    const at = reserve(windows, now, this.windowMs);
+    const at = reserve(windows, now, this.spacingMs);
     return { at, limit: Math.min(...windows.map((w) => w.limit)) };
   }
 
@@ -168,7 +178,7 @@ export class Pacer {
       const result = change(state);
       const now = Date.now();
       for (const [key, b] of Object.entries(state.buckets)) {
-        prune(b, now, this.windowMs);
+        prune(b, now, this.spacingMs);
         if (!b.sent.length && now - b.touched > FORGET_AFTER_MS) delete state.buckets[key];
       }
       return result;
