@@ -1,5 +1,6 @@
 import { chatHome, FAKE_KEY, liveModel, startSse, startUpstream, type Upstream, writeStream } from '../helpers/chat-upstream';
-import { RpcProcess, tempHome } from '../helpers/rpc-process';
+import { execFile } from 'node:child_process';
+import { BIN, cleanEnv, RpcProcess, tempHome } from '../helpers/rpc-process';
 import { writeConfig } from '../helpers/loopback';
 
 const CHUTE = '3f2e1d0c-9b8a-5c7d-6e5f-4a3b2c1d0e9f';
@@ -102,5 +103,22 @@ describe('account.quota and chat.report against a loopback Chutes API', () => {
     } finally {
       await bare.stop();
     }
+  });
+
+  it('chutes-rpc quota [model] prints the same, in words or as JSON', async () => {
+    up.routes.set('GET /users/me/quota_usage/me', (_req, res) => json(res, 200, { quota: 'unlimited' }));
+    up.routes.set('GET /users/me/subscription_usage', (_req, res) => json(res, 200, { used_usd: 1 }));
+    const run = (args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, [BIN, 'quota', ...args], { env: cleanEnv({ CHUTES_RPC_HOME: p.home }) }, (err, stdout, stderr) =>
+          resolve({ code: err ? Number(err.code) : 0, stdout, stderr }),
+        );
+      });
+    const [words, asJson, unknown] = await Promise.all([run([]), run(['--json']), run(['acme/Unlisted'])]);
+    expect(words).toEqual(expect.objectContaining({ code: 0, stdout: expect.stringMatching(/^quota: unlimited\nused: 0\n/) }));
+    expect(words.stdout).toMatch(/subscription: used_usd=1/);
+    expect(JSON.parse(asJson.stdout)).toEqual(expect.objectContaining({ quota: 'unlimited', subscription: { used_usd: 1 } }));
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/chutes-rpc: .*acme\/Unlisted is not in the model list/);
   });
 });
