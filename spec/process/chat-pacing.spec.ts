@@ -1,5 +1,8 @@
 import { chatHome, startSse, startUpstream, type Upstream, writeStream } from '../helpers/chat-upstream';
-import { RpcProcess } from '../helpers/rpc-process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { writeConfig } from '../helpers/loopback';
+import { ROOT, RpcProcess, tempHome } from '../helpers/rpc-process';
 
 const user = [{ role: 'user', content: 'hi' }];
 /** Test-only: the pacing window, shortened from 60 s so that a minute's budget is spent and refilled in seconds. */
@@ -117,4 +120,21 @@ describe('pacing chat requests across the processes of one home', () => {
     await new Promise((res) => setTimeout(res, WINDOW_MS + 200));
     expect(seen).toHaveLength(1);
   }, 30_000);
+
+  it('--replay is never paced: three attempts against a budget of 1 go at once, and no state file is made', async () => {
+    const home = tempHome();
+    writeConfig(home, { models: { providers: { chutes: { rateLimit: { requestsPerMinute: 1 }, retryBaseDelayMs: 1, warmup: false } } } });
+    const p = new RpcProcess({
+      home,
+      args: ['--replay', path.join(ROOT, 'fixtures', 'cassettes', 'chat-retry.json')],
+      env: { CHUTES_API_KEY: 'cpk_test_fake_key' },
+    });
+    processes.push(p);
+    const started = Date.now();
+    const r = await p.request('chat.complete', { messages: user }, 'replayed');
+    expect(r.result.attempts).toBe(3);
+    expect(Date.now() - started).toBeLessThan(WINDOW_MS);
+    expect(p.notifications.filter((m) => m.method === 'chat.status' && m.params.phase === 'pacing')).toEqual([]);
+    expect(fs.existsSync(path.join(home, 'pacing.json'))).toBe(false);
+  });
 });
