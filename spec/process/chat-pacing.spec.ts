@@ -84,7 +84,8 @@ describe('pacing chat requests across the processes of one home', () => {
   }, 30_000);
 
   it('follows the X-Chutes-RL-User the server sends: a lower limit paces at it', async () => {
-    const p = spawn(chatHome(up));
+    // rateLimit left unset: the default budget, which the server's header replaces.
+    const p = spawn(chatHome(up, { rateLimit: {} }));
     const seen = counting('acme/Tight', { 'x-chutes-rl-user': '3' });
     await p.request('chat.complete', { model: 'acme/Tight', messages: user }, 'tight-first');
     const replies = await Promise.all(
