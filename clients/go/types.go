@@ -445,7 +445,7 @@ type InitializeResultCapabilities struct {
 	Methods       []string `json:"methods"`
 	Notifications []string `json:"notifications"`
 	// Addition: the optional features this adapter has, for feature detection (e.g. ping,
-	// cancelNotification, logSetLevel, e2ee, chatStatus, warmup, fallbacks, pacing).
+	// cancelNotification, logSetLevel, e2ee, chatStatus, warmup, fallbacks, pacing, quota, report).
 	Features []string `json:"features,omitempty"`
 	// Addition: every protocol version this adapter speaks.
 	ProtocolVersions []string `json:"protocolVersions,omitempty"`

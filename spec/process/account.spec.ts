@@ -24,6 +24,12 @@ describe('account.quota and chat.report against a loopback Chutes API', () => {
     await up.close();
   });
 
+  it('initialize lists the features: pacing, quota, report', async () => {
+    const r = await p.request('initialize', {});
+    expect(r.result.capabilities.features).toEqual(expect.arrayContaining(['pacing', 'quota', 'report']));
+    expect(r.result.capabilities.methods).toEqual(expect.arrayContaining(['account.quota', 'chat.report']));
+  });
+
   it('asks quota_usage for the chute_id of the model and the subscription usage, with the credential', async () => {
     up.routes.set(`GET /users/me/quota_usage/${CHUTE}`, (_req, res) => json(res, 200, { quota: 200, used: 37 }));
     up.routes.set('GET /users/me/subscription_usage', (_req, res) => json(res, 200, { used_usd: 2.5, limit_usd: 50, plan: { nested: 1 } }));

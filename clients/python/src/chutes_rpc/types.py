@@ -525,7 +525,8 @@ class _InitializeResultCapabilitiesRequired(TypedDict):
 class InitializeResultCapabilities(_InitializeResultCapabilitiesRequired, total=False):
     """The capabilities field of InitializeResult."""
     # Addition: the optional features this adapter has, for feature detection (e.g. ping,
-    # cancelNotification, logSetLevel, e2ee, chatStatus, warmup, fallbacks, pacing).
+    # cancelNotification, logSetLevel, e2ee, chatStatus, warmup, fallbacks, pacing, quota,
+    # report).
     features: List[str]
     # Addition: every protocol version this adapter speaks.
     protocolVersions: List[str]
