@@ -19,6 +19,7 @@ import { DEFAULT_MAX_DELAY_MS, DEFAULT_MAX_RETRY_AFTER_MS, type RetrySettings, r
 import { type SseItem, sseEvents } from './sse';
 import { parseJsonOrUndefined } from '../../util/json';
 import type { E2eeTransport } from '../e2ee/transport';
+import type { PacedSend } from '../pacing/pacer';
 
 export interface ChatRun {
   params: ChatParams;
@@ -220,10 +221,16 @@ class ChatCall {
       userAgent: `chutes-rpc/${VERSION}`,
     });
     const timeouts = { headersMs: config.timeoutMs, idleMs: config.timeoutMs };
-    await this.pace(credential);
-    const res = this.e2ee?.transport
-      ? await this.e2ee.transport.send(this.body, credential, headers, timeouts)
-      : await upstreamRequest(this.chutes, { method: 'POST', url: this.url, headers, body: this.payload, signal: this.signal, timeouts });
+    const paced = await this.pace(credential);
+    let res: Awaited<ReturnType<typeof upstreamRequest>>;
+    try {
+      res = this.e2ee?.transport
+        ? await this.e2ee.transport.send(this.body, credential, headers, timeouts)
+        : await upstreamRequest(this.chutes, { method: 'POST', url: this.url, headers, body: this.payload, signal: this.signal, timeouts });
+    } finally {
+      // Answered (or failed): the server has counted it by now, whenever it arrived.
+      void this.chutes.pacer.sent(paced);
+    }
     void this.chutes.pacer.observe(credential, this.pacedChute, res.headers);
     if (res.status < 200 || res.status >= 300) throw httpFailure(res.status, res.headers, await res.text(MAX_ERROR_BODY_BYTES, 'truncate'));
     this.rateLimit = parseRateLimit(res.headers) ?? this.rateLimit;
@@ -239,8 +246,8 @@ class ChatCall {
   }
 
   /** Waits, with a pacing status, while the credential's request budget is spent (shared with the home's other processes). */
-  private async pace(credential: Credential): Promise<void> {
-    await this.chutes.pacer
+  private async pace(credential: Credential): Promise<PacedSend | undefined> {
+    return this.chutes.pacer
       .pace({
         credential,
         chute: this.pacedChute,

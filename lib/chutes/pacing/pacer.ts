@@ -30,10 +30,32 @@ export interface PaceRequest {
   onWait?: (wait: { delayMs: number; limit: number }) => Promise<void> | void;
 }
 
+interface Keys {
+  user: string;
+  chute: string;
+}
+
+interface Slot {
+  at: number;
+  limit: number;
+}
+
+/** A send that went through the pacer: where it stands in the window. */
+export interface PacedSend {
+  keys: Keys;
+  at: number;
+}
+
 interface Pending {
-  keys: { user: string; chute: string };
-  resolve: (slot: { at: number; limit: number } | undefined) => void;
+  op: (state: PacingState) => unknown;
+  resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
+}
+
+function insertSorted(times: number[], t: number): void {
+  let i = times.length;
+  while (i > 0 && times[i - 1]! > t) i--;
+  times.splice(i, 0, t);
 }
 
 /** A fingerprint of the credential that never reveals it: a sign-in by its profile (its tokens rotate), a key by its hash. */
@@ -51,7 +73,10 @@ export function windowMsFrom(env: NodeJS.ProcessEnv): number {
  * Client-side pacing of chat requests, per credential, across every process sharing the home.
  *
  * Each request reserves a send time in the shared state file under its lock, then waits for it
- * (announced through onWait, cancellable). There is no lock-free fast path: a process that did not
+ * (announced through onWait, cancellable). A request that waited checks again when its turn comes,
+ * against what the others recorded meanwhile: once a send is answered, its time moves to the
+ * answer's (by then the server has counted it), so a send that took long to arrive still keeps the
+ * next ones a whole window away. There is no lock-free fast path: a process that did not
  * read the file cannot know what the others sent, so it could not stay correct. Instead the requests
  * of one process that arrive together share one lock, one read and one write (a few ms on a local
  * disk, nothing beside a chat request). When the file cannot be used safely (another user's file, a
@@ -81,31 +106,51 @@ export class Pacer {
     return this.settings.requestsPerMinute > 0;
   }
 
-  /** Waits until the request fits the budget; rejects with the signal's reason when cancelled while waiting. */
-  async pace(req: PaceRequest): Promise<void> {
-    if (!this.enabled) return;
+  /**
+   * Waits until the request fits the budget; rejects with the signal's reason when cancelled while
+   * waiting. Resolves with the send's ticket: hand it to `sent` once the answer's headers are in.
+   */
+  async pace(req: PaceRequest): Promise<PacedSend | undefined> {
+    if (!this.enabled) return undefined;
     const user = credentialFingerprint(req.credential);
     const keys = { user, chute: `${user}/${req.chute.slice(0, 200)}` };
-    const slot = await new Promise<{ at: number; limit: number } | undefined>((resolve, reject) => {
-      this.queue.push({ keys, resolve, reject });
-      void this.drain();
-    });
-    if (!slot) return;
-    const delayMs = Math.max(0, Math.ceil(slot.at - Date.now()));
-    if (delayMs === 0) return;
+    let slot = await this.enqueue((state) => this.reserveIn(state, keys));
+    if (!slot) return undefined;
+    let announced = false;
     try {
-      await req.onWait?.({ delayMs, limit: slot.limit });
-      await sleep(Math.max(0, slot.at - Date.now()), req.signal);
+      while (slot.at > Date.now()) {
+        const delayMs = Math.ceil(slot.at - Date.now());
+        if (!announced) await req.onWait?.({ delayMs, limit: slot.limit });
+        announced = true;
+        await sleep(Math.max(0, slot.at - Date.now()), req.signal);
+        // Checked again with what the others recorded meanwhile (their answers' times), and moved on if it no longer fits.
+        const before: number = slot.at;
+        slot = (await this.enqueue((state) => this.confirmIn(state, keys, before))) ?? { at: Date.now(), limit: slot.limit };
+      }
     } catch (err) {
       // The slot goes back, so that a cancelled call does not spend the budget of the others.
-      await this.transact((state) => {
-        for (const key of [keys.user, keys.chute]) {
-          const b = state.buckets[key];
-          if (b) release(b, slot.at);
-        }
-      }).catch(() => undefined);
+      const at = slot.at;
+      await this.enqueue((state) => this.forEach(state, keys, (b) => release(b, at))).catch(() => undefined);
       throw err;
     }
+    return { keys, at: slot.at };
+  }
+
+  /**
+   * The answer of a paced send has arrived: its time in the window moves from when it was sent to
+   * now, by when the server surely counted it, so that later sends keep a whole window from it even
+   * when it took long to arrive (a starved process, a slow connection).
+   */
+  async sent(send: PacedSend | undefined): Promise<void> {
+    if (!send) return;
+    const now = Date.now();
+    if (now <= send.at) return;
+    await this.enqueue((state) =>
+      this.forEach(state, send.keys, (b) => {
+        release(b, send.at);
+        insertSorted(b.sent, now);
+      }),
+    ).catch(() => undefined);
   }
 
   /** Learns the limits the server announced (X-Chutes-RL-User, X-Chutes-RL-Chute) for later requests. */
@@ -126,7 +171,14 @@ export class Pacer {
     }).catch(() => undefined);
   }
 
-  /** Reserves slots for every queued request, one lock for all that queued meanwhile. */
+  /** Runs `op` on the state; the operations queued meanwhile share one lock, one read and one write. */
+  private enqueue<T>(op: (state: PacingState) => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ op, resolve: resolve as (v: unknown) => void, reject });
+      void this.drain();
+    });
+  }
+
   private async drain(): Promise<void> {
     if (this.draining) return;
     this.draining = true;
@@ -135,8 +187,8 @@ export class Pacer {
         const batch = this.queue;
         this.queue = [];
         try {
-          const slots = await this.transact((state) => batch.map((p) => this.reserveIn(state, p.keys)));
-          batch.forEach((p, i) => p.resolve(slots[i]));
+          const results = await this.transact((state) => batch.map((p) => p.op(state)));
+          batch.forEach((p, i) => p.resolve(results[i]));
         } catch (err) {
           for (const p of batch) p.reject(err);
         }
@@ -146,7 +198,15 @@ export class Pacer {
     }
   }
 
-  private reserveIn(state: PacingState, keys: Pending['keys']): { at: number; limit: number } | undefined {
+  private forEach(state: PacingState, keys: Keys, fn: (b: PacedBucket) => void): void {
+    for (const key of [keys.user, keys.chute]) {
+      const b = state.buckets[key];
+      if (b) fn(b);
+    }
+  }
+
+  /** The budgets a request of `keys` must fit, pruned. */
+  private windowsIn(state: PacingState, keys: Keys): Array<{ window: PacedBucket; limit: number }> {
     const now = Date.now();
     const userBucket = this.bucket(state, keys.user);
     const limit = userBudget(this.settings, userBucket.server ?? this.memory.buckets[keys.user]?.server);
@@ -154,13 +214,34 @@ export class Pacer {
     if (limit !== undefined) windows.push({ window: userBucket, limit });
     const chuteServer = state.buckets[keys.chute]?.server ?? this.memory.buckets[keys.chute]?.server;
     if (typeof chuteServer === 'number') windows.push({ window: this.bucket(state, keys.chute), limit: chuteServer });
-    if (!windows.length) return undefined;
     for (const w of windows) {
       prune(w.window, now, this.spacingMs);
       w.window.touched = now;
     }
-    const at = reserve(windows, now, this.spacingMs);
+    return windows;
+  }
+
+  private reserveIn(state: PacingState, keys: Keys): Slot | undefined {
+    const windows = this.windowsIn(state, keys);
+    if (!windows.length) return undefined;
+    const at = reserve(windows, Date.now(), this.spacingMs);
     return { at, limit: Math.min(...windows.map((w) => w.limit)) };
+  }
+
+  /** A waiting send's turn has come: it goes now if it still fits, else it gets the next slot that does. */
+  private confirmIn(state: PacingState, keys: Keys, at: number): Slot | undefined {
+    this.forEach(state, keys, (b) => release(b, at));
+    const windows = this.windowsIn(state, keys);
+    if (!windows.length) return undefined;
+    const now = Date.now();
+    // Only the sends before it count now: the ones reserved after it check again when their turn comes.
+    let next = now;
+    for (const { window, limit } of windows) {
+      const before = window.sent.filter((t) => t <= now);
+      if (before.length >= limit) next = Math.max(next, before[before.length - limit]! + this.spacingMs);
+    }
+    for (const { window } of windows) insertSorted(window.sent, next);
+    return { at: next, limit: Math.min(...windows.map((w) => w.limit)) };
   }
 
   private bucket(state: PacingState, key: string): PacedBucket {
