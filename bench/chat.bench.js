@@ -199,7 +199,10 @@ async function main() {
   const server = await startServer();
   const url = `http://127.0.0.1:${server.address().port}/v1`;
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'chutes-rpc-bench-'));
-  fs.writeFileSync(path.join(home, 'config.json5'), JSON.stringify({ models: { providers: { chutes: { baseUrl: url } } } }));
+  fs.writeFileSync(
+    path.join(home, 'config.json5'),
+    JSON.stringify({ models: { providers: { chutes: { baseUrl: url, rateLimit: { requestsPerMinute: 0 } } } } }),
+  );
   const client = new OpenAI({ apiKey: KEY, baseURL: url, maxRetries: 0 });
   const { Agent } = require('undici');
   const agent = new Agent({ connections: null });

@@ -87,7 +87,11 @@ async function main() {
   fs.writeFileSync(
     path.join(home, 'config.json5'),
     JSON.stringify({
-      models: { providers: { chutes: { baseUrl: base, apiKey: 'cpk_soak_fake_key', maxRetries: 1, retryBaseDelayMs: 1 } } },
+      models: {
+        providers: {
+          chutes: { baseUrl: base, apiKey: 'cpk_soak_fake_key', maxRetries: 1, retryBaseDelayMs: 1, rateLimit: { requestsPerMinute: 0 } },
+        },
+      },
     }),
   );
   const env = { ...process.env, CHUTES_RPC_HOME: home };

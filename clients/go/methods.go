@@ -5,7 +5,21 @@ package chutesrpc
 import "context"
 
 // MethodNames lists every method of the protocol that has a typed method on Client.
-var MethodNames = []string{"auth.complete", "auth.login", "auth.logout", "auth.status", "chat.complete", "chat.stream", "config.validate", "exit", "initialize", "initialized", "log.setLevel", "models.discover", "notifications/cancelled", "notifications/initialized", "ping", "shutdown", "tee.verify"}
+var MethodNames = []string{"account.quota", "auth.complete", "auth.login", "auth.logout", "auth.status", "chat.complete", "chat.report", "chat.stream", "config.validate", "exit", "initialize", "initialized", "log.setLevel", "models.discover", "notifications/cancelled", "notifications/initialized", "ping", "shutdown", "tee.verify"}
+
+// AccountQuota calls account.quota: Addition: the account's quota and usage. With model: GET
+// {apiBaseUrl}/users/me/quota_usage/{chute_id} (the chute_id comes from the model list; a chute_id
+// may be given as it is); without: GET {apiBaseUrl}/users/me/quota_usage/me (the account-wide
+// quota). Also GET {apiBaseUrl}/users/me/subscription_usage, best effort: when it fails the result
+// has no subscription and a warning says why. Quotas count requests a day and reset at the next
+// UTC midnight unless the service says otherwise.
+func (c *Client) AccountQuota(ctx context.Context, params AccountQuotaParams) (*AccountQuotaResult, error) {
+	var result AccountQuotaResult
+	if err := c.Call(ctx, "account.quota", params, &result); err != nil {
+		return nil, err
+	}
+	return &result, nil
+}
 
 // AuthComplete calls auth.complete: Finish a pending OAuth login by pasting the whole redirect URL
 // (or its ?code=&state= query). A bare code is refused: it would skip the state check.
@@ -61,6 +75,17 @@ func (c *Client) AuthStatus(ctx context.Context, params AuthStatusParams) (*Auth
 func (c *Client) ChatComplete(ctx context.Context, params ChatCompleteParams) (*ChatResult, error) {
 	var result ChatResult
 	if err := c.Call(ctx, "chat.complete", params, &result); err != nil {
+		return nil, err
+	}
+	return &result, nil
+}
+
+// ChatReport calls chat.report: Addition: flags a bad answer to Chutes: POST
+// {apiBaseUrl}/invocations/{invocationId}/report with {"reason": reason}. invocationId is the one
+// in the chat result (from the X-Chutes-InvocationID header).
+func (c *Client) ChatReport(ctx context.Context, params ChatReportParams) (*ChatReportResult, error) {
+	var result ChatReportResult
+	if err := c.Call(ctx, "chat.report", params, &result); err != nil {
 		return nil, err
 	}
 	return &result, nil

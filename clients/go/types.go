@@ -2,6 +2,35 @@
 
 package chutesrpc
 
+// AccountQuotaParams is the params of account.quota.
+type AccountQuotaParams struct {
+	// chutes/<id>, the bare upstream id, or a chute_id (UUID).
+	Model *string `json:"model,omitempty"`
+	// The stored credential profile to ask for; default: the one chat calls use.
+	Profile *string `json:"profile,omitempty"`
+}
+
+// AccountQuotaResult is the result of account.quota.
+type AccountQuotaResult struct {
+	// Requests allowed per day, or "unlimited".
+	Quota any `json:"quota"`
+	// Requests used since the last reset (0 when the service does not say).
+	Used float64 `json:"used"`
+	// quota - used, never below 0; absent when the quota is unlimited.
+	Remaining float64 `json:"remaining,omitempty"`
+	// When used goes back to 0 (the next UTC midnight unless the service says otherwise).
+	ResetAt string `json:"resetAt"`
+	// The model asked about, as chutes/<id>.
+	Model string `json:"model,omitempty"`
+	// The chute the quota is for; absent for the account-wide quota.
+	ChuteID string `json:"chuteId,omitempty"`
+	// The subscription usage as GET /users/me/subscription_usage sends it (its top-level plain values
+	// only; the service decides the fields).
+	Subscription map[string]any `json:"subscription,omitempty"`
+	// Why subscription is missing.
+	Warning string `json:"warning,omitempty"`
+}
+
 // AuthCompleteParams is the params of auth.complete.
 type AuthCompleteParams struct {
 	LoginID     string `json:"loginId"`
@@ -374,6 +403,23 @@ type ChatResult struct {
 	Attempts int `json:"attempts"`
 }
 
+// ChatReportParams is the params of chat.report.
+type ChatReportParams struct {
+	// invocationId of a chat result.
+	InvocationID string `json:"invocationId"`
+	// What is wrong with the answer, for the people who read reports.
+	Reason string `json:"reason"`
+	// The stored credential profile to report with; default: the one chat calls use.
+	Profile *string `json:"profile,omitempty"`
+}
+
+// ChatReportResult is the result of chat.report.
+type ChatReportResult struct {
+	// The service accepted the report.
+	Reported     bool   `json:"reported"`
+	InvocationID string `json:"invocationId"`
+}
+
 // ConfigValidateParams is the params of config.validate.
 type ConfigValidateParams struct {
 	Config map[string]any `json:"config,omitempty"`
@@ -428,7 +474,7 @@ type InitializeResultCapabilities struct {
 	Methods       []string `json:"methods"`
 	Notifications []string `json:"notifications"`
 	// Addition: the optional features this adapter has, for feature detection (e.g. ping,
-	// cancelNotification, logSetLevel, e2ee, chatStatus, warmup, fallbacks, pacing).
+	// cancelNotification, logSetLevel, e2ee, chatStatus, warmup, fallbacks, pacing, quota, report).
 	Features []string `json:"features,omitempty"`
 	// Addition: every protocol version this adapter speaks.
 	ProtocolVersions []string `json:"protocolVersions,omitempty"`

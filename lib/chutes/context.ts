@@ -6,6 +6,7 @@ import type { CredentialResolver } from './credentials';
 import { ChutesError } from './errors';
 import type { ExhaustionMarks } from './chat/exhaustion-marks';
 import type { ModelSource } from './models/model-source';
+import type { Pacer } from './pacing/pacer';
 import type { PendingLogin } from './oauth/login';
 import type { AttestationParts, AttestationService } from './tee/attestation-service';
 
@@ -43,6 +44,7 @@ export class ChutesContext {
   private readonly attestationParts: AttestationParts | undefined;
   private credentialStore: CredentialStore | undefined;
   private exhaustionMarks: ExhaustionMarks | undefined;
+  private requestPacer: Pacer | undefined;
   private closers: Array<() => Promise<void> | void> = [];
   /** Sign-ins started by auth.login and not finished yet, by login id. */
   readonly pendingLogins = new Map<string, PendingLogin>();
@@ -125,6 +127,19 @@ export class ChutesContext {
       this.exhaustionMarks = new ExhaustionMarks();
     }
     return this.exhaustionMarks;
+  }
+
+  /**
+   * Client-side pacing of chat requests, shared with the other processes of this home. Off under
+   * --replay (nothing reaches the service) and when the config turns it off.
+   */
+  get pacer(): Pacer {
+    if (!this.requestPacer) {
+      const { Pacer, windowMsFrom } = require('./pacing/pacer') as typeof import('./pacing/pacer');
+      const settings = this.settings.replay ? { requestsPerMinute: 0, configured: true } : this.config.rateLimit;
+      this.requestPacer = new Pacer(this.settings.home, settings, this.log, windowMsFrom(process.env));
+    }
+    return this.requestPacer;
   }
 
   /** TEE verification of chutes (tee.verify, the chat attestation policy, the E2EE key check). */

@@ -14,6 +14,18 @@ export abstract class TypedMethods {
   abstract notify<M extends keyof ClientNotificationMap>(method: M, params?: ClientNotificationMap[M]): void;
 
   /**
+   * Addition: the account's quota and usage. With model: GET
+   * {apiBaseUrl}/users/me/quota_usage/{chute_id} (the chute_id comes from the model list; a chute_id may
+   * be given as it is); without: GET {apiBaseUrl}/users/me/quota_usage/me (the account-wide quota). Also
+   * GET {apiBaseUrl}/users/me/subscription_usage, best effort: when it fails the result has no
+   * subscription and a warning says why. Quotas count requests a day and reset at the next UTC midnight
+   * unless the service says otherwise.
+   */
+  accountQuota(params: Params<'account.quota'> = {}, options?: CallOptions): Promise<Result<'account.quota'>> {
+    return this.call('account.quota', params, options);
+  }
+
+  /**
    * Finish a pending OAuth login by pasting the whole redirect URL (or its ?code=&state= query). A bare
    * code is refused: it would skip the state check.
    */
@@ -59,6 +71,15 @@ export abstract class TypedMethods {
    */
   chatComplete(params: Params<'chat.complete'>, options?: CallOptions): Promise<Result<'chat.complete'>> {
     return this.call('chat.complete', params, options);
+  }
+
+  /**
+   * Addition: flags a bad answer to Chutes: POST {apiBaseUrl}/invocations/{invocationId}/report with
+   * {"reason": reason}. invocationId is the one in the chat result (from the X-Chutes-InvocationID
+   * header).
+   */
+  chatReport(params: Params<'chat.report'>, options?: CallOptions): Promise<Result<'chat.report'>> {
+    return this.call('chat.report', params, options);
   }
 
   /**

@@ -8,6 +8,8 @@ export const DEFAULT_TIMEOUT_MS = 120_000;
 export const DEFAULT_DISCOVERY_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_RETRIES = 3;
 export const DEFAULT_RETRY_BASE_DELAY_MS = 500;
+/** The service's default per-user limit (chat requests a minute). */
+export const DEFAULT_REQUESTS_PER_MINUTE = 60;
 export const DEFAULT_MODELS_CACHE_TTL_MS = 5 * 60_000;
 export const DEFAULT_OAUTH_REDIRECT_URI = 'http://127.0.0.1:1456/oauth-callback';
 export const DEFAULT_OAUTH_SCOPES = 'openid profile chutes:invoke';

@@ -24,6 +24,8 @@ export interface ResolvedConfig {
   discoveryTimeoutMs: number;
   maxRetries: number;
   retryBaseDelayMs: number;
+  /** Client-side pacing of chat requests (lib/chutes/pacing). */
+  rateLimit: RateLimitSettings;
   modelEntries: ConfigModelEntry[];
   maxMessageBytes: number;
   /** The longest answer a chat call assembles, in characters. */
@@ -35,6 +37,14 @@ export interface ResolvedConfig {
   tee: TeeSettings;
   /** The process environment overlaid with the file's env block. */
   env: Record<string, string | undefined>;
+}
+
+/** models.providers.chutes.rateLimit with its default. */
+export interface RateLimitSettings {
+  /** Chat requests per credential in any window; 0 when pacing is off. */
+  requestsPerMinute: number;
+  /** Set in the config: a ceiling the server's X-Chutes-RL-User header can lower but not raise. */
+  configured: boolean;
 }
 
 /** models.providers.chutes.tee with its defaults (docs/tee.md). */
@@ -81,6 +91,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ResolvedCon
     discoveryTimeoutMs: D.DEFAULT_DISCOVERY_TIMEOUT_MS,
     maxRetries: D.DEFAULT_MAX_RETRIES,
     retryBaseDelayMs: D.DEFAULT_RETRY_BASE_DELAY_MS,
+    rateLimit: { requestsPerMinute: D.DEFAULT_REQUESTS_PER_MINUTE, configured: false },
     modelEntries: [],
     maxMessageBytes: D.DEFAULT_MAX_MESSAGE_BYTES,
     maxAnswerChars: D.DEFAULT_MAX_ANSWER_CHARS,
@@ -266,6 +277,8 @@ export function resolveConfigValue(value: unknown, processEnv: NodeJS.ProcessEnv
   if (provider.discoveryTimeoutMs !== undefined) config.discoveryTimeoutMs = provider.discoveryTimeoutMs;
   if (provider.maxRetries !== undefined) config.maxRetries = provider.maxRetries;
   if (provider.retryBaseDelayMs !== undefined) config.retryBaseDelayMs = provider.retryBaseDelayMs;
+  const rpm = provider.rateLimit?.requestsPerMinute;
+  if (rpm !== undefined) config.rateLimit = { requestsPerMinute: rpm === 'inf' ? 0 : rpm, configured: true };
   if (provider.models) config.modelEntries = provider.models;
   if (provider.apiBaseUrl !== undefined) {
     config.apiBaseUrl = checkBaseUrl(provider.apiBaseUrl, '/models/providers/chutes/apiBaseUrl', problems);

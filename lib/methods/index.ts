@@ -6,6 +6,7 @@ import { redactValue, redactValueExcept } from '../log/redact';
 import { validate } from '../schema-validation';
 import type { RequestHandler, ServerControl } from '../server/server';
 import { RpcError, RpcErrorCode } from '../server/rpc-error';
+import { accountQuota, chatReport } from './account';
 import { authComplete, authLogin, authLogout, authStatus } from './auth';
 import { chatComplete, chatStream } from './chat';
 import { configValidate } from './config';
@@ -30,6 +31,8 @@ const methods: { [M in MethodName]: MethodSpec<M> } = {
   'auth.logout': authLogout,
   'chat.stream': chatStream,
   'chat.complete': chatComplete,
+  'chat.report': chatReport,
+  'account.quota': accountQuota,
   'tee.verify': teeVerify,
 };
 

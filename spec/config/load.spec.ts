@@ -164,3 +164,19 @@ describe('config: tee settings', () => {
     ]);
   });
 });
+
+describe('config: rateLimit', () => {
+  const withRate = (rateLimit: unknown) => resolveConfigValue({ models: { providers: { chutes: { rateLimit } } } }, {});
+  it('defaults to 60 a minute, which the server may replace; a configured budget is marked as a ceiling; 0 and "inf" are off', () => {
+    expect(resolveConfigValue({}, {}).config.rateLimit).toEqual({ requestsPerMinute: 60, configured: false });
+    expect(withRate({}).config.rateLimit).toEqual({ requestsPerMinute: 60, configured: false });
+    expect(withRate({ requestsPerMinute: 30 }).config.rateLimit).toEqual({ requestsPerMinute: 30, configured: true });
+    expect(withRate({ requestsPerMinute: 0 }).config.rateLimit).toEqual({ requestsPerMinute: 0, configured: true });
+    expect(withRate({ requestsPerMinute: 'inf' }).config.rateLimit).toEqual({ requestsPerMinute: 0, configured: true });
+  });
+  it('refuses anything else', () => {
+    for (const bad of [{ requestsPerMinute: -1 }, { requestsPerMinute: 'fast' }, { requestsPerMinute: 1.5 }, { perMinute: 5 }]) {
+      expect(withRate(bad).problems.map((p) => p.path)).toContainEqual(expect.stringMatching(/^\/models\/providers\/chutes\/rateLimit/));
+    }
+  });
+});

@@ -106,11 +106,19 @@ export async function startUpstream(): Promise<Upstream> {
   return Object.assign(lb, { chats, scripts, routes, models });
 }
 
-/** A home whose config points at `upstream` with a fake key and tiny retry delays. */
+/**
+ * A home whose config points at `upstream` with a fake key and tiny retry delays, and pacing off:
+ * chat specs send far more than 60 requests a minute to their loopback (spec/process/chat-pacing.spec.ts
+ * tests pacing, and passes its own rateLimit).
+ */
 export function chatHome(upstream: Loopback, provider: Record<string, unknown> = {}): string {
   const home = tempHome();
   writeConfig(home, {
-    models: { providers: { chutes: { baseUrl: `${upstream.url}/v1`, apiKey: FAKE_KEY, retryBaseDelayMs: 1, ...provider } } },
+    models: {
+      providers: {
+        chutes: { baseUrl: `${upstream.url}/v1`, apiKey: FAKE_KEY, retryBaseDelayMs: 1, rateLimit: { requestsPerMinute: 0 }, ...provider },
+      },
+    },
   });
   return home;
 }

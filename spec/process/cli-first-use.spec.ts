@@ -322,7 +322,9 @@ describe('the conformance runner (defect 12)', () => {
   it('explains a filter that matches no scenario (exit 2)', async () => {
     const r = await cli(['conformance', 'no-such-scenario']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^chutes-rpc: no scenario name contains "no-such-scenario"; the scenarios are: auth-apikey-refused, /);
+    expect(r.stderr).toMatch(
+      /^chutes-rpc: no scenario name contains "no-such-scenario"; the scenarios are: account-quota, auth-apikey-refused, /,
+    );
     expect(r.stdout).toBe('');
   });
 });

@@ -20,6 +20,7 @@ import { DEFAULT_MAX_DELAY_MS, DEFAULT_MAX_RETRY_AFTER_MS, type RetrySettings, r
 import { type SseItem, sseEvents } from './sse';
 import { parseJsonOrUndefined } from '../../util/json';
 import type { E2eeTransport } from '../e2ee/transport';
+import type { PacedSend } from '../pacing/pacer';
 
 export interface ChatRun {
   params: ChatParams;
@@ -222,15 +223,50 @@ class ChatCall {
       userAgent: `chutes-rpc/${VERSION}`,
     });
     const timeouts = { headersMs: config.timeoutMs, idleMs: config.timeoutMs };
-    const res = this.e2ee?.transport
-      ? await this.e2ee.transport.send(this.body, credential, headers, timeouts)
-      : await upstreamRequest(this.chutes, { method: 'POST', url: this.url, headers, body: this.payload, signal: this.signal, timeouts });
+    const paced = await this.pace(credential);
+    let res: Awaited<ReturnType<typeof upstreamRequest>>;
+    try {
+      res = this.e2ee?.transport
+        ? await this.e2ee.transport.send(this.body, credential, headers, timeouts)
+        : await upstreamRequest(this.chutes, { method: 'POST', url: this.url, headers, body: this.payload, signal: this.signal, timeouts });
+    } finally {
+      // Answered (or failed): the server has counted it by now, whenever it arrived.
+      void this.chutes.pacer.sent(paced);
+    }
+    void this.chutes.pacer.observe(credential, this.pacedChute, res.headers);
     if (res.status < 200 || res.status >= 300) throw httpFailure(res.status, res.headers, await res.text(MAX_ERROR_BODY_BYTES, 'truncate'));
     this.rateLimit = parseRateLimit(res.headers) ?? this.rateLimit;
     this.invocationId = headerValue(res.headers, 'x-chutes-invocationid')?.trim().slice(0, 200) || undefined;
     const type = String(res.headers['content-type'] ?? '');
     if (!type.includes('event-stream') && type.includes('json')) await this.readCompletion(res.body);
     else await this.readStream(res.body);
+  }
+
+  /** The chute a per-chute limit (X-Chutes-RL-Chute) is kept for: the first model asked for. */
+  private get pacedChute(): string {
+    return this.ids[0] ?? this.upstreamModel;
+  }
+
+  /** Waits, with a pacing status, while the credential's request budget is spent (shared with the home's other processes). */
+  private async pace(credential: Credential): Promise<PacedSend | undefined> {
+    return this.chutes.pacer
+      .pace({
+        credential,
+        chute: this.pacedChute,
+        signal: this.signal,
+        onWait: ({ delayMs, limit }) =>
+          this.status({
+            phase: 'pacing',
+            message: `The budget of ${limit} requests a minute is spent; sending in ${delayMs} ms`,
+            model: publicModelId(this.upstreamModel),
+            attempt: this.attempts,
+            delayMs,
+          }),
+      })
+      .catch((err: unknown) => {
+        if (this.signal.aborted) throw this.cancelled();
+        throw err;
+      });
   }
 
   /** What went wrong in an attempt, as an AttemptFailure; a cancellation, or anything that is no upstream failure (the host's output closing), ends the call. */

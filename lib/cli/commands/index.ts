@@ -8,6 +8,7 @@ import { logoutCommand } from './logout';
 import { conformanceCommand } from './conformance';
 import { modelsCommand } from './models';
 import { onboardCommand } from './onboard';
+import { quotaCommand } from './quota';
 import { serveCommand } from './serve';
 import { statusCommand } from './status';
 import { teeCommand } from './tee';
@@ -27,6 +28,7 @@ export const commands: CommandModule<any, any>[] = [
   loginCommand,
   logoutCommand,
   statusCommand,
+  quotaCommand,
   teeCommand,
 ];
 

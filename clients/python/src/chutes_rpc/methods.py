@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Union
 if TYPE_CHECKING:
     from .async_chat_stream import AsyncChatStream
     from .chat_stream import ChatStream
-    from .types import AuthCompleteParams, AuthCompleteResult, AuthLoginParams, AuthLoginResult, AuthLogoutParams, AuthLogoutResult, AuthStatusParams, AuthStatusResult, ChatCompleteParams, ChatResult, ChatStreamParams, ConfigValidateParams, ConfigValidateResult, InitializeParams, InitializeResult, LogSetLevelParams, ModelsDiscoverParams, ModelsDiscoverResult, NotificationsCancelledParams, TeeVerifyParams, TeeVerifyResult
+    from .types import AccountQuotaParams, AccountQuotaResult, AuthCompleteParams, AuthCompleteResult, AuthLoginParams, AuthLoginResult, AuthLogoutParams, AuthLogoutResult, AuthStatusParams, AuthStatusResult, ChatCompleteParams, ChatReportParams, ChatReportResult, ChatResult, ChatStreamParams, ConfigValidateParams, ConfigValidateResult, InitializeParams, InitializeResult, LogSetLevelParams, ModelsDiscoverParams, ModelsDiscoverResult, NotificationsCancelledParams, TeeVerifyParams, TeeVerifyResult
 
 
 def _params(params: Optional[Mapping[str, Any]], fields: Dict[str, Any]) -> Dict[str, Any]:
@@ -28,6 +28,16 @@ class SyncMethods:
 
     def stream(self, method: str, params: Mapping[str, Any]) -> ChatStream:
         raise NotImplementedError
+
+    def account_quota(self, params: Optional[AccountQuotaParams] = None, /, **fields: Any) -> AccountQuotaResult:
+        """Addition: the account's quota and usage. With model: GET
+        {apiBaseUrl}/users/me/quota_usage/{chute_id} (the chute_id comes from the model list; a
+        chute_id may be given as it is); without: GET {apiBaseUrl}/users/me/quota_usage/me (the
+        account-wide quota). Also GET {apiBaseUrl}/users/me/subscription_usage, best effort:
+        when it fails the result has no subscription and a warning says why. Quotas count
+        requests a day and reset at the next UTC midnight unless the service says otherwise.
+        """
+        return self.call("account.quota", _params(params, fields))  # type: ignore[no-any-return]
 
     def auth_complete(self, params: Optional[AuthCompleteParams] = None, /, **fields: Any) -> AuthCompleteResult:
         """Finish a pending OAuth login by pasting the whole redirect URL (or its ?code=&state=
@@ -68,6 +78,13 @@ class SyncMethods:
         upstream request still streams, so a cancelled call has data.partial too.
         """
         return self.call("chat.complete", _params(params, fields))  # type: ignore[no-any-return]
+
+    def chat_report(self, params: Optional[ChatReportParams] = None, /, **fields: Any) -> ChatReportResult:
+        """Addition: flags a bad answer to Chutes: POST
+        {apiBaseUrl}/invocations/{invocationId}/report with {"reason": reason}. invocationId is
+        the one in the chat result (from the X-Chutes-InvocationID header).
+        """
+        return self.call("chat.report", _params(params, fields))  # type: ignore[no-any-return]
 
     def chat_stream(self, params: Optional[ChatStreamParams] = None, /, **fields: Any) -> ChatStream:
         """Streaming chat completion: chat.delta notifications as text, reasoning and tool calls
@@ -186,6 +203,16 @@ class AsyncMethods:
     def stream(self, method: str, params: Mapping[str, Any]) -> AsyncChatStream:
         raise NotImplementedError
 
+    async def account_quota(self, params: Optional[AccountQuotaParams] = None, /, **fields: Any) -> AccountQuotaResult:
+        """Addition: the account's quota and usage. With model: GET
+        {apiBaseUrl}/users/me/quota_usage/{chute_id} (the chute_id comes from the model list; a
+        chute_id may be given as it is); without: GET {apiBaseUrl}/users/me/quota_usage/me (the
+        account-wide quota). Also GET {apiBaseUrl}/users/me/subscription_usage, best effort:
+        when it fails the result has no subscription and a warning says why. Quotas count
+        requests a day and reset at the next UTC midnight unless the service says otherwise.
+        """
+        return await self.call("account.quota", _params(params, fields))  # type: ignore[no-any-return]
+
     async def auth_complete(self, params: Optional[AuthCompleteParams] = None, /, **fields: Any) -> AuthCompleteResult:
         """Finish a pending OAuth login by pasting the whole redirect URL (or its ?code=&state=
         query). A bare code is refused: it would skip the state check.
@@ -225,6 +252,13 @@ class AsyncMethods:
         upstream request still streams, so a cancelled call has data.partial too.
         """
         return await self.call("chat.complete", _params(params, fields))  # type: ignore[no-any-return]
+
+    async def chat_report(self, params: Optional[ChatReportParams] = None, /, **fields: Any) -> ChatReportResult:
+        """Addition: flags a bad answer to Chutes: POST
+        {apiBaseUrl}/invocations/{invocationId}/report with {"reason": reason}. invocationId is
+        the one in the chat result (from the X-Chutes-InvocationID header).
+        """
+        return await self.call("chat.report", _params(params, fields))  # type: ignore[no-any-return]
 
     def chat_stream(self, params: Optional[ChatStreamParams] = None, /, **fields: Any) -> AsyncChatStream:
         """Streaming chat completion: chat.delta notifications as text, reasoning and tool calls

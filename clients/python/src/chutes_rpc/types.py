@@ -3,6 +3,38 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Literal, Optional, TypedDict, Union
 
+class AccountQuotaParams(TypedDict, total=False):
+    """The params of account.quota."""
+    # chutes/<id>, the bare upstream id, or a chute_id (UUID).
+    model: str
+    # The stored credential profile to ask for; default: the one chat calls use.
+    profile: str
+
+
+class _AccountQuotaResultRequired(TypedDict):
+    # Requests allowed per day, or "unlimited".
+    quota: Union[float, Literal["unlimited"]]
+    # Requests used since the last reset (0 when the service does not say).
+    used: float
+    # When used goes back to 0 (the next UTC midnight unless the service says otherwise).
+    resetAt: str
+
+
+class AccountQuotaResult(_AccountQuotaResultRequired, total=False):
+    """The result of account.quota."""
+    # quota - used, never below 0; absent when the quota is unlimited.
+    remaining: float
+    # The model asked about, as chutes/<id>.
+    model: str
+    # The chute the quota is for; absent for the account-wide quota.
+    chuteId: str
+    # The subscription usage as GET /users/me/subscription_usage sends it (its top-level plain
+    # values only; the service decides the fields).
+    subscription: Dict[str, Any]
+    # Why subscription is missing.
+    warning: str
+
+
 class AuthCompleteParams(TypedDict):
     """The params of auth.complete."""
     loginId: str
@@ -445,6 +477,26 @@ class ChatResult(_ChatResultRequired, total=False):
     e2eeReason: str
 
 
+class _ChatReportParamsRequired(TypedDict):
+    # invocationId of a chat result.
+    invocationId: str
+    # What is wrong with the answer, for the people who read reports.
+    reason: str
+
+
+class ChatReportParams(_ChatReportParamsRequired, total=False):
+    """The params of chat.report."""
+    # The stored credential profile to report with; default: the one chat calls use.
+    profile: str
+
+
+class ChatReportResult(TypedDict):
+    """The result of chat.report."""
+    # The service accepted the report.
+    reported: Literal[True]
+    invocationId: str
+
+
 class ConfigValidateParams(TypedDict, total=False):
     """The params of config.validate."""
     config: Dict[str, Any]
@@ -509,7 +561,8 @@ class _InitializeResultCapabilitiesRequired(TypedDict):
 class InitializeResultCapabilities(_InitializeResultCapabilitiesRequired, total=False):
     """The capabilities field of InitializeResult."""
     # Addition: the optional features this adapter has, for feature detection (e.g. ping,
-    # cancelNotification, logSetLevel, e2ee, chatStatus, warmup, fallbacks, pacing).
+    # cancelNotification, logSetLevel, e2ee, chatStatus, warmup, fallbacks, pacing, quota,
+    # report).
     features: List[str]
     # Addition: every protocol version this adapter speaks.
     protocolVersions: List[str]
@@ -925,4 +978,4 @@ class LogNotification(TypedDict):
 ChatStreamParams = ChatCompleteParams
 
 
-__all__ = ["AuthCompleteParams", "AuthCompleteResult", "AuthLoginParams", "Account", "AuthLoginResult", "AuthLogoutParams", "AuthLogoutResult", "AuthStatusParams", "AuthStatusResult", "ContentPartImageUrl", "ContentPart", "WireToolCallFunction", "WireToolCall", "ToolCall", "ChatMessage", "ToolFunction", "Tool", "ChatCompleteParamsToolChoice2Function", "ChatCompleteParamsToolChoice2", "ChatCompleteParamsResponseFormat", "ChatCompleteParams", "FallbackReason", "AssistantMessage", "Usage", "Cost", "RateLimit", "AttestationFailure", "AttestationSummary", "ChatE2ee", "ChatResult", "ConfigValidateParams", "Problem", "ConfigValidateResult", "InitializeParamsClientInfo", "InitializeParams", "InitializeResultServerInfo", "InitializeResultCapabilities", "InitializeResultProvider", "InitializeResultAuth", "InitializeResult", "LogSetLevelParams", "ModelsDiscoverParams", "ModelCapabilities", "ModelPricing", "Model", "ModelsDiscoverResult", "NotificationsCancelledParams", "TeeInstanceEvidenceGpuEvidenceItem", "TeeInstanceEvidence", "TeeEvidence", "DcapCollateral", "TeeVerifyParams", "TeePolicy", "TeeMeasurementMatch", "TeeCheck", "TeeInstanceChecks", "TeeInstanceReport", "TeeEvidenceBundle", "TeeVerifyResult", "AuthAuthorizeUrl", "ToolCallDelta", "ChatDelta", "ChatStatus", "LogNotification", "ChatStreamParams"]
+__all__ = ["AccountQuotaParams", "AccountQuotaResult", "AuthCompleteParams", "AuthCompleteResult", "AuthLoginParams", "Account", "AuthLoginResult", "AuthLogoutParams", "AuthLogoutResult", "AuthStatusParams", "AuthStatusResult", "ContentPartImageUrl", "ContentPart", "WireToolCallFunction", "WireToolCall", "ToolCall", "ChatMessage", "ToolFunction", "Tool", "ChatCompleteParamsToolChoice2Function", "ChatCompleteParamsToolChoice2", "ChatCompleteParamsResponseFormat", "ChatCompleteParams", "FallbackReason", "AssistantMessage", "Usage", "Cost", "RateLimit", "AttestationFailure", "AttestationSummary", "ChatE2ee", "ChatResult", "ChatReportParams", "ChatReportResult", "ConfigValidateParams", "Problem", "ConfigValidateResult", "InitializeParamsClientInfo", "InitializeParams", "InitializeResultServerInfo", "InitializeResultCapabilities", "InitializeResultProvider", "InitializeResultAuth", "InitializeResult", "LogSetLevelParams", "ModelsDiscoverParams", "ModelCapabilities", "ModelPricing", "Model", "ModelsDiscoverResult", "NotificationsCancelledParams", "TeeInstanceEvidenceGpuEvidenceItem", "TeeInstanceEvidence", "TeeEvidence", "DcapCollateral", "TeeVerifyParams", "TeePolicy", "TeeMeasurementMatch", "TeeCheck", "TeeInstanceChecks", "TeeInstanceReport", "TeeEvidenceBundle", "TeeVerifyResult", "AuthAuthorizeUrl", "ToolCallDelta", "ChatDelta", "ChatStatus", "LogNotification", "ChatStreamParams"]
