@@ -10,6 +10,7 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!@noble/)'],
   // Rebuilds dist/ first when it was not built from the current sources: tests spawn bin/chutes-rpc.
   globalSetup: '<rootDir>/spec/global-setup.js',
+  setupFiles: ['<rootDir>/spec/helpers/test-env.js'],
   // Removes the run's temporary directory, where every test's temporary files go (spec/helpers/test-tmp.js).
   globalTeardown: '<rootDir>/spec/global-teardown.js',
   testTimeout: 20000,
