@@ -53,6 +53,9 @@ def main():
     if not args.live:
         env["CHUTES_API_KEY"] = "cpk_demo_not_a_real_key"
     client = chutes_rpc.Client(args.adapter.split(), [] if args.live else ["--replay", args.replay], env=env)
+    # Waits the host cannot see (a cold model warming up, a retry back-off, pacing, a fallback to the
+    # next model) arrive as chat.status notifications: show them as they come, on stderr.
+    client.on_notification(lambda _method, p: print(f"  ... {p['phase']}: {p['message']}", file=sys.stderr, flush=True), "chat.status")
     with client:
         info = client.initialize(clientInfo={"name": "python-example", "version": "1"})
         print(f"connected to {info['serverInfo']['name']} {info['serverInfo']['version']} ({info['framing']})")
