@@ -7,6 +7,7 @@ import type { RequestHandler, ServerControl } from '../server/server';
 import { RpcError, RpcErrorCode } from '../server/rpc-error';
 import { authComplete, authLogin, authLogout, authStatus } from './auth';
 import { chatComplete, chatStream } from './chat';
+import { chatDeltaJson } from './chat-delta-json';
 import { configValidate } from './config';
 import { initialize, shutdown } from './lifecycle';
 import type { CallContext, MethodSpec } from './method';
@@ -30,6 +31,9 @@ const methods: { [M in MethodName]: MethodSpec<M> } = {
 export const methodNames: readonly string[] = Object.keys(methods);
 export const clientNotifications: readonly string[] = schemaCatalog.clientNotifications;
 export const serverNotifications: readonly string[] = schemaCatalog.serverNotifications;
+
+/** How the server encodes the params of the notifications sent most (see ServedApp.paramsEncoders). */
+export const paramsEncoders: ReadonlyMap<string, (params: never) => string> = new Map([['chat.delta', chatDeltaJson]]);
 
 /**
  * The server's method table: each handler gets its params checked against the method's schema

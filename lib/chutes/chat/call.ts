@@ -4,7 +4,8 @@ import { sleep } from '../../util/abort';
 import type { ChutesContext } from '../context';
 import type { Credential } from '../credentials';
 import { CallCancelled, ChutesError, type ChutesErrorInit } from '../errors';
-import { readCappedText, type ResponseBody } from '../http/body';
+import { readCappedText } from '../http/body';
+import { BodyReadError, type UpstreamBody } from '../http/upstream-body';
 import { parseRateLimit } from '../http/rate-limit-headers';
 import { upstreamRequest } from '../http/upstream-request';
 import { modelIds, publicModelId } from '../models/model-id';
@@ -13,7 +14,7 @@ import { AttemptFailure, badEventFailure, brokenStreamFailure, httpFailure, netw
 import { computeCost } from './cost';
 import { wireHeaders, wireRequest } from './request';
 import { DEFAULT_MAX_DELAY_MS, DEFAULT_MAX_RETRY_AFTER_MS, type RetrySettings, retryDelayMs } from './retry';
-import { type SseItem, sseEvents } from './sse';
+import { type SseItem, SseDecoder } from './sse';
 import { parseJsonOrUndefined } from '../../util/json';
 
 export interface ChatRun {
@@ -23,8 +24,9 @@ export interface ChatRun {
   /** Aborting it aborts the upstream request at once; the call then fails with CallCancelled (and what it had so far). */
   signal: AbortSignal;
   /**
-   * Receives each delta (seq from 0, no gaps). It is awaited before more of the upstream body is
-   * read: a slow consumer slows the upstream down instead of filling memory.
+   * Receives each delta (seq from 0, no gaps). A promise it returns is awaited before the next
+   * delta and before more of the upstream body is read: a slow consumer slows the upstream down
+   * instead of filling memory. Returning nothing says it has room, and costs no wait at all.
    */
   onDelta?: (delta: ChatDelta) => Promise<void> | void;
 }
@@ -195,37 +197,50 @@ class ChatCall {
     return credential;
   }
 
-  /** Reads the event stream, sending a delta for each chunk that carries one. */
-  private async readStream(body: ResponseBody): Promise<void> {
+  /**
+   * Reads the event stream, sending a delta for each chunk that carries one. Each piece of the
+   * body is decoded and its items handled inside the read callback, in one batch per read; only a
+   * delta the output must wait for is awaited (which pauses the reading).
+   */
+  private async readStream(body: UpstreamBody): Promise<void> {
+    const decoder = new SseDecoder();
     let done = false;
     let timer: NodeJS.Timeout | undefined;
+    const handle = (items: readonly SseItem[]): void | Promise<void> => {
+      if (done || items.length === 0) return; // After [DONE]: only waiting for the response to end.
+      const handled = this.handleAll(items, 0);
+      if (typeof handled !== 'boolean') return handled.then((d) => void (d && afterDone()));
+      if (handled) afterDone();
+    };
+    // The response should end right after; a server that keeps it open loses the socket.
+    const afterDone = () => {
+      done = true;
+      timer = setTimeout(() => body.destroy(), AFTER_DONE_MS);
+    };
     try {
-      for await (const items of this.events(body)) {
-        if (done) continue; // After [DONE]: only waiting for the response to end.
-        done = await this.handleAll(items);
-        // The response should end right after; a server that keeps it open loses the socket.
-        if (done) timer = setTimeout(() => body.destroy(), AFTER_DONE_MS);
-      }
+      await body.consume((bytes) => handle(this.decoded(() => decoder.push(bytes))));
+      await handle(this.decoded(() => decoder.end()));
     } catch (err) {
-      if (!done) throw err;
+      if (done) return;
+      if (err instanceof BodyReadError && !this.signal.aborted) throw brokenStreamFailure(err.cause, this.asm.deltas, this.strayLine);
+      throw err;
     } finally {
       clearTimeout(timer);
     }
     if (!done) throw brokenStreamFailure(undefined, this.asm.deltas, this.strayLine);
   }
 
-  /** The stream's items; a read error, or an oversized event, fails the attempt (unless the call was cancelled). */
-  private async *events(body: ResponseBody): AsyncGenerator<readonly SseItem[], void, undefined> {
+  /** The items a piece of the body completed; an oversized event fails the attempt. */
+  private decoded(decode: () => SseItem[]): SseItem[] {
     try {
-      yield* sseEvents(body);
+      return decode();
     } catch (err) {
-      if (this.signal.aborted) throw err;
       throw brokenStreamFailure(err, this.asm.deltas, this.strayLine);
     }
   }
 
   /** A server that answered the stream with one JSON completion. */
-  private async readCompletion(body: ResponseBody): Promise<void> {
+  private async readCompletion(body: UpstreamBody): Promise<void> {
     let value: Record<string, unknown> | null;
     try {
       value = JSON.parse(await readCappedText(body, MAX_JSON_BODY_BYTES, 'truncate')) as Record<string, unknown> | null;
@@ -237,18 +252,23 @@ class ChatCall {
     await this.chunk(completionAsChunk(value ?? {}));
   }
 
-  /** One SSE item: true at [DONE]; an error the upstream reports throws its AttemptFailure. */
-  /** Handles items until one is [DONE] (true); the rest of the batch after it is ignored. */
-  private async handleAll(items: readonly SseItem[]): Promise<boolean> {
-    for (const item of items) {
+  /**
+   * Handles items from `from` on until one is [DONE] (true); the rest of the batch after it is
+   * ignored. Synchronous while the host keeps up: only a delta the output must wait for is awaited.
+   */
+  private handleAll(items: readonly SseItem[], from: number): boolean | Promise<boolean> {
+    for (let i = from; i < items.length; i++) {
       // Cancelled while a delta was being written: not one more goes out.
       if (this.signal.aborted) throw this.signal.reason;
-      if (await this.handle(item)) return true;
+      const handled = this.handle(items[i]!);
+      if (handled === true) return true;
+      if (handled) return handled.then(() => this.handleAll(items, i + 1));
     }
     return false;
   }
 
-  private async handle(item: SseItem): Promise<boolean> {
+  /** One SSE item: true at [DONE], a promise while its delta waits for the output; an error the upstream reports throws its AttemptFailure. */
+  private handle(item: SseItem): boolean | Promise<void> {
     if (item.kind === 'raw') {
       this.rawLine(item.line);
       return false;
@@ -261,8 +281,7 @@ class ChatCall {
     const chunk = value as WireChunk;
     if (item.event === 'error' || (chunk.error !== undefined && chunk.error !== null))
       throw streamErrorFailure(chunk as Record<string, unknown>);
-    await this.chunk(chunk);
-    return false;
+    return this.chunk(chunk) ?? false;
   }
 
   /** A line that is no SSE field: Chutes writes an error after output started as raw JSON, with no data: prefix. */
@@ -275,11 +294,12 @@ class ChatCall {
     this.strayLine ??= line.slice(0, 200);
   }
 
-  private async chunk(chunk: WireChunk): Promise<void> {
+  /** Adds a chunk; a promise when the consumer of its delta asks to be waited for. */
+  private chunk(chunk: WireChunk): Promise<void> | void {
     const fields = this.asm.add(chunk);
     if (!fields) return;
     const seq = this.seq++;
-    if (this.chat.onDelta) await this.chat.onDelta({ streamId: this.chat.streamId, seq, ...fields });
+    if (this.chat.onDelta) return this.chat.onDelta({ streamId: this.chat.streamId, seq, ...fields });
   }
 
   /** The error the call ends with: attempts made, and the partial message once output started. */
