@@ -17,7 +17,7 @@ function formatBytes(n: number): string {
 }
 
 /** Ends a capped read early: what came before the cap is kept. */
-const TRUNCATED = Symbol('truncated');
+const TRUNCATED = new Error('truncated at the cap');
 
 /**
  * A response body as UTF-8 text, at most `maxBytes` of it. Past the cap the connection is dropped;
