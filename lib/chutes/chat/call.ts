@@ -9,7 +9,7 @@ import { BodyReadError, type UpstreamBody } from '../http/upstream-body';
 import { parseRateLimit } from '../http/rate-limit-headers';
 import { upstreamRequest } from '../http/upstream-request';
 import { modelIds, publicModelId } from '../models/model-id';
-import { ChatAssembler, completionAsChunk, mapUsage, type WireChunk } from './assembler';
+import { ChatAssembler, completionAsChunk, type DeltaFields, mapUsage, type WireChunk } from './assembler';
 import { AttemptFailure, badEventFailure, brokenStreamFailure, httpFailure, networkFailure, streamErrorFailure } from './attempt-failure';
 import { computeCost } from './cost';
 import { wireHeaders, wireRequest } from './request';
@@ -30,6 +30,10 @@ export interface ChatRun {
    */
   onDelta?: (delta: ChatDelta) => Promise<void> | void;
 }
+
+/** The fields chunk() copies into a delta: adding one to DeltaFields breaks the build here until it is copied too. */
+const DELTA_FIELDS = { content: true, reasoning: true, toolCalls: true } satisfies Record<keyof DeltaFields, true>;
+void DELTA_FIELDS;
 
 /** Error bodies are read up to this size; the message keeps far less. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
@@ -257,9 +261,10 @@ class ChatCall {
    * ignored. Synchronous while the host keeps up: only a delta the output must wait for is awaited.
    */
   private handleAll(items: readonly SseItem[], from: number): boolean | Promise<boolean> {
+    // Cancelled while a delta was being written: not one more goes out. (Only a wait lets a
+    // cancellation in: the loop below runs in one go until it has to wait.)
+    if (this.signal.aborted) throw this.signal.reason;
     for (let i = from; i < items.length; i++) {
-      // Cancelled while a delta was being written: not one more goes out.
-      if (this.signal.aborted) throw this.signal.reason;
       const handled = this.handle(items[i]!);
       if (handled === true) return true;
       if (handled) return handled.then(() => this.handleAll(items, i + 1));
@@ -299,7 +304,13 @@ class ChatCall {
     const fields = this.asm.add(chunk);
     if (!fields) return;
     const seq = this.seq++;
-    if (this.chat.onDelta) return this.chat.onDelta({ streamId: this.chat.streamId, seq, ...fields });
+    if (!this.chat.onDelta) return;
+    // Field by field (DELTA_FIELDS lists them): cheaper than a spread, and this runs for every delta.
+    const delta: ChatDelta = { streamId: this.chat.streamId, seq };
+    if (fields.content !== undefined) delta.content = fields.content;
+    if (fields.reasoning !== undefined) delta.reasoning = fields.reasoning;
+    if (fields.toolCalls !== undefined) delta.toolCalls = fields.toolCalls;
+    return this.chat.onDelta(delta);
   }
 
   /** The error the call ends with: attempts made, and the partial message once output started. */

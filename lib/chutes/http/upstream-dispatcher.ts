@@ -18,7 +18,7 @@ export function createUpstreamDispatcher(options: ChutesSettings, log: Logger): 
     log.info(`recording upstream traffic to ${options.record}`);
     return recordingDispatcher(options.record);
   }
-  const { Agent } = require('undici') as typeof import('undici');
+  const { Agent } = require('./undici-agent') as typeof import('./undici-agent');
   // No cap on connections per origin: concurrent streams must not queue behind each other.
   const agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 300_000, allowH2: false });
   return { dispatcher: agent, close: () => agent.close() };
