@@ -52,7 +52,14 @@ export function methodTable(chutes: ChutesContext, server: ServerControl): Map<s
           errors: problems,
         });
       }
-      const ctx: CallContext = { id: request.id, signal: request.signal, notify: server.notify, chutes, server };
+      const ctx: CallContext = {
+        id: request.id,
+        signal: request.signal,
+        notify: server.notify,
+        outputRoom: server.outputRoom,
+        chutes,
+        server,
+      };
       try {
         if (spec.needsConfig) chutes.requireConfig();
         return await spec.handler(params as never, ctx);

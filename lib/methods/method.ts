@@ -10,6 +10,8 @@ export interface CallContext {
   signal: AbortSignal;
   /** Sends a notification: nothing while the output has room, else a promise to await (backpressure). */
   notify<N extends NotificationName>(method: N, params: NotificationMap[N]): Promise<void> | undefined;
+  /** Undefined while the output has room; else a promise that resolves once it has (see ServerControl). */
+  outputRoom(): Promise<void> | undefined;
   chutes: ChutesContext;
   server: ServerControl;
 }

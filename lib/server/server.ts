@@ -32,6 +32,11 @@ export interface ServerControl {
    * has room; when it is full, a promise that resolves once it drained: awaiting that is backpressure.
    */
   notify(method: string, params: unknown): Promise<void> | undefined;
+  /**
+   * Undefined while the output has room; when it is full (the host reads slower than we write), a
+   * promise that resolves once it drained, and rejects if the output closed.
+   */
+  outputRoom(): Promise<void> | undefined;
 }
 
 /** What the server serves: a method table, what to do with notifications, and what to close at exit. */
@@ -93,6 +98,7 @@ export function serve(opts: ServerOptions, log: Logger, makeApp: (control: Serve
     },
     forwardLogs: (level) => log.forward(level, (l, message) => void notify('log', { level: l, message })?.catch(() => undefined)),
     notify,
+    outputRoom: () => (writer.backedUp ? writer.room() : undefined),
   };
   const app = makeApp(control);
   const runner = new RequestRunner(app.methods, log);

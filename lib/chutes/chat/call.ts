@@ -29,6 +29,12 @@ export interface ChatRun {
    * instead of filling memory. Returning nothing says it has room, and costs no wait at all.
    */
   onDelta?: (delta: ChatDelta) => Promise<void> | void;
+  /**
+   * Asked after the deltas of each read of the upstream body: a promise pauses the reading until it
+   * resolves (a rejection ends the call with its error). For a consumer that queues deltas without
+   * waiting: what it holds stays bounded by one read per stream.
+   */
+  outputRoom?: () => Promise<void> | undefined;
 }
 
 /** The fields chunk() copies into a delta: adding one to DeltaFields breaks the build here until it is copied too. */
@@ -203,8 +209,8 @@ class ChatCall {
 
   /**
    * Reads the event stream, sending a delta for each chunk that carries one. Each piece of the
-   * body is decoded and its items handled inside the read callback, in one batch per read; only a
-   * delta the output must wait for is awaited (which pauses the reading).
+   * body is decoded and its items handled inside the read callback, in one batch per read; a delta
+   * the consumer asks to wait for, or a full output after the batch, pauses the reading.
    */
   private async readStream(body: UpstreamBody): Promise<void> {
     const decoder = new SseDecoder();
@@ -213,8 +219,9 @@ class ChatCall {
     const handle = (items: readonly SseItem[]): void | Promise<void> => {
       if (done || items.length === 0) return; // After [DONE]: only waiting for the response to end.
       const handled = this.handleAll(items, 0);
-      if (typeof handled !== 'boolean') return handled.then((d) => void (d && afterDone()));
-      if (handled) afterDone();
+      if (typeof handled !== 'boolean') return handled.then((d) => (d ? afterDone() : this.chat.outputRoom?.()));
+      if (handled) return afterDone();
+      return this.chat.outputRoom?.();
     };
     // The response should end right after; a server that keeps it open loses the socket.
     const afterDone = () => {

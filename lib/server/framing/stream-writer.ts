@@ -22,23 +22,38 @@ export function encodeMessage(msg: unknown, framing: Framing): string {
 
 export type RawWrite = (chunk: string, callback: (err?: Error | null) => void) => boolean;
 
-/** Framed text held before the stream is asked to wait: past it, the batch is written at once. */
+/** Text written to the stream in one write at most (and queued before a turn's batch is written early). */
 const DEFAULT_HIGH_WATER_MARK = 256 * 1024;
+/**
+ * Messages joined into one string while they wait. A message built by concatenation is a tree of
+ * string pieces several times its length; joined, it costs its length (and many streams' deltas
+ * queued behind a slow host stay a fraction of what their tree form would hold).
+ */
+const MESSAGES_PER_CHUNK = 256;
 
 /**
  * Writes whole messages in the order they are posted. Messages posted in one turn of the event
  * loop leave in one write of their joined text (a burst of deltas costs one syscall, not one
  * each). While the stream has room, posting returns nothing and the poster goes on at once; when
  * the stream is full, the message is still queued in order, and posting returns a promise that
- * resolves at 'drain': awaiting it is what makes a slow host slow down the upstream reads.
+ * resolves once the queue has drained: awaiting it is what makes a slow host slow down the
+ * upstream reads. What waits is held here as joined text, and handed to the stream a high-water
+ * mark at a time, not copied into it all at once.
  */
 export class FramedStreamWriter {
-  private batch: string[] = [];
-  private batchLength = 0;
+  /** Messages posted since they were last joined into `queue`. */
+  private parts: string[] = [];
+  /** Joined text waiting for the stream, oldest first. */
+  private queue: string[] = [];
+  private queuedLength = 0;
   private scheduled = false;
   /** The stream said it is full; nothing more is written to it before 'drain'. */
   private blocked = false;
-  private waiting: { promise: Promise<void>; resolve: () => void; reject: (err: Error) => void } | undefined;
+  /** The promise posters get while the stream is full: resolved at the next 'drain'. */
+  private drain: Deferred | undefined;
+  /** Callers of room(), released one per turn while there is room, oldest first. */
+  private waiters: Deferred[] = [];
+  private releasing = false;
   private lastFlushed: Promise<void> = Promise.resolve();
   private closed = false;
   private readonly writeBatch = () => {
@@ -56,16 +71,19 @@ export class FramedStreamWriter {
     stream.on('drain', () => this.onDrain());
     stream.once('close', () => {
       this.closed = true;
-      this.batch = [];
-      this.batchLength = 0;
-      this.waiting?.reject(new Error('output closed'));
-      this.waiting = undefined;
+      this.parts = [];
+      this.queue = [];
+      this.queuedLength = 0;
+      const closed = new Error('output closed');
+      this.drain?.reject(closed);
+      this.drain = undefined;
+      for (const w of this.waiters.splice(0)) w.reject(closed);
     });
   }
 
   /**
-   * Queues a message. Undefined while there is room; otherwise a promise that resolves once the
-   * stream drained (rejects if the output closed). The message is queued either way.
+   * Queues a message. Undefined while there is room; otherwise a promise that resolves at the
+   * stream's next 'drain' (rejects if the output closed). The message is queued either way.
    */
   post(msg: object): Promise<void> | undefined {
     const m = msg as { id?: string | number | null; method?: string };
@@ -77,12 +95,12 @@ export class FramedStreamWriter {
   postJson(json: string): Promise<void> | undefined {
     if (this.closed || this.stream.destroyed) return Promise.reject(new Error('output closed'));
     const framed = frameJson(json, this.framing());
-    this.batch.push(framed);
-    this.batchLength += framed.length;
-    if (this.blocked) return this.room();
-    if (this.batchLength >= this.highWaterMark) {
+    this.queuedLength += framed.length;
+    if (this.parts.push(framed) >= MESSAGES_PER_CHUNK) this.joinParts();
+    if (this.blocked) return this.drained();
+    if (this.queuedLength >= this.highWaterMark) {
       this.writeOut();
-      return this.blocked ? this.room() : undefined;
+      return this.blocked ? this.drained() : undefined;
     }
     if (!this.scheduled) {
       this.scheduled = true;
@@ -96,58 +114,106 @@ export class FramedStreamWriter {
     return this.post(msg) ?? Promise.resolve();
   }
 
-  /** Whether the output is full: posting now returns a promise to wait on. */
+  /** Whether the output is full, or others already wait for room: room() would make the caller wait. */
   get backedUp(): boolean {
-    return this.blocked;
+    return this.blocked || this.waiters.length > 0;
   }
 
-  /** Resolves when the output has room again (at once if it has); rejects if it closed. */
+  /**
+   * Resolves when the output has room for more (at once if it has and nobody waits before the
+   * caller); rejects if it closed. Waiting callers are let go one per turn of the event loop, oldest
+   * first: each then adds what it has (a stream reads one more piece) before the next goes, so many
+   * streams behind a slow host add a bounded amount, not one piece each at once.
+   */
   room(): Promise<void> {
     if (this.closed) return Promise.reject(new Error('output closed'));
-    if (!this.blocked) return Promise.resolve();
-    if (!this.waiting) {
-      let resolve!: () => void;
-      let reject!: (err: Error) => void;
-      const promise = new Promise<void>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      // A poster that stopped listening (its call was cancelled) must not make this unhandled.
-      promise.catch(() => undefined);
-      this.waiting = { promise, resolve, reject };
+    if (!this.backedUp) return Promise.resolve();
+    const w = deferred();
+    this.waiters.push(w);
+    return w.promise;
+  }
+
+  private drained(): Promise<void> {
+    return (this.drain ??= deferred()).promise;
+  }
+
+  private readonly releaseWaiter = () => {
+    this.releasing = false;
+    if (this.blocked || this.closed || this.waiters.length === 0) return;
+    if (this.queuedLength >= this.highWaterMark) {
+      this.writeOut();
+      if (this.blocked) return;
     }
-    return this.waiting.promise;
+    this.waiters.shift()!.resolve();
+    if (this.waiters.length > 0) this.releaseNext();
+  };
+
+  private releaseNext(): void {
+    if (this.releasing) return;
+    this.releasing = true;
+    setImmediate(this.releaseWaiter);
   }
 
   /** Resolves when everything posted so far has been handed to the OS (or the output closed). */
   async flush(): Promise<void> {
-    while (!this.closed && this.batch.length > 0) {
-      if (this.blocked) await this.room().catch(() => undefined);
+    while (!this.closed && this.queuedLength > 0) {
+      if (this.blocked) await this.drained().catch(() => undefined);
       else this.writeOut();
     }
     if (!this.closed) await this.lastFlushed;
   }
 
+  private joinParts(): void {
+    if (this.parts.length === 0) return;
+    this.queue.push(this.parts.length === 1 ? this.parts[0]! : this.parts.join(''));
+    this.parts = [];
+  }
+
+  /** Writes what is queued, a high-water mark at a time, until the stream is full. */
   private writeOut(): void {
-    if (this.batch.length === 0 || this.closed) return;
-    const text = this.batch.length === 1 ? this.batch[0]! : this.batch.join('');
-    this.batch = [];
-    this.batchLength = 0;
-    let ok = true;
-    this.lastFlushed = new Promise<void>((resolve) => {
-      ok = this.rawWrite(text, () => resolve());
-    });
-    if (!ok) this.blocked = true;
+    this.joinParts();
+    while (!this.blocked && !this.closed && this.queue.length > 0) {
+      let n = 1;
+      let length = this.queue[0]!.length;
+      while (n < this.queue.length && length + this.queue[n]!.length <= this.highWaterMark) length += this.queue[n++]!.length;
+      const text = n === 1 ? this.queue[0]! : this.queue.slice(0, n).join('');
+      this.queue.splice(0, n);
+      this.queuedLength -= length;
+      let ok = true;
+      this.lastFlushed = new Promise<void>((resolve) => {
+        ok = this.rawWrite(text, () => resolve());
+      });
+      if (!ok) this.blocked = true;
+    }
   }
 
   private onDrain(): void {
     if (!this.blocked) return;
     this.blocked = false;
-    // What was posted while the stream was full goes first; it may fill the stream again.
+    // What was queued while the stream was full goes first; it may fill the stream again.
     this.writeOut();
     if (this.blocked) return;
-    const waiting = this.waiting;
-    this.waiting = undefined;
-    waiting?.resolve();
+    const drain = this.drain;
+    this.drain = undefined;
+    drain?.resolve();
+    if (this.waiters.length > 0) this.releaseNext();
   }
+}
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (err: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // A waiter that stopped listening (its call was cancelled) must not make this unhandled.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
 }
