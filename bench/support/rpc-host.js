@@ -45,7 +45,7 @@ function minimalCommand(upstreamUrl) {
 
 class RpcHost {
   constructor({ file, args, env }) {
-    this.child = spawn(file, args, { env, stdio: ['pipe', 'pipe', process.env.GCLOG ? 'pipe' : 'inherit'] });
+    this.child = spawn(file, args, { env, stdio: ['pipe', 'pipe', 'inherit'] });
     this.waiters = new Map();
     this.seqs = new Map();
     this.problems = [];
