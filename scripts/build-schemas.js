@@ -200,6 +200,8 @@ function buildOpenRpc(schemas) {
         paramStructure: 'by-name',
         params: [...seen.values()],
       };
+      // Alternative shapes that each require something: no one param is required, but params are.
+      if (branches.length > 1 && branches.every((b) => (b.required ?? []).length > 0)) m['x-params-required'] = true;
       if (schema.definitions.result) {
         m.result = { name: 'result', schema: rewriteRefs(schema.definitions.result, path.posix.dirname(rel)) };
       }
@@ -211,12 +213,23 @@ function buildOpenRpc(schemas) {
       notifications.push({ name: schema['x-notification'], description: schema.description, params: { $ref: rel } });
     }
   }
+  // Answered by the JSON-RPC layer (lib/server), not by a method of the table, so it has no schema file.
+  methods.push({
+    name: '$/cancelRequest',
+    description:
+      'Notification from the host (as in LSP): cancel the request with this id. A request still running is answered -32800 (with data.partial for a chat); an unknown or finished id is ignored.',
+    paramStructure: 'by-name',
+    params: [{ name: 'id', required: true, schema: { type: ['integer', 'string'] } }],
+    'x-notification': true,
+    errors: ALWAYS.map((name) => ({ ...ERRORS.get(name), data: { type: name } })),
+  });
   const doc = {
     openrpc: '1.3.2',
     info: {
       title: 'chutes-rpc',
       version,
-      description: 'Chutes AI inference over JSON-RPC 2.0 on stdio (LSP or NDJSON framing). Contract and guide: docs/protocol.md.',
+      description:
+        'Chutes AI inference over JSON-RPC 2.0 on stdio (LSP or NDJSON framing). Contract and guide: docs/protocol.md. Every $ref is relative to the URI of this document (schemas/openrpc.json in the chutes-rpc package): the schema files sit beside it.',
     },
     methods,
     'x-notifications': notifications,

@@ -24,7 +24,20 @@ const esbuild = require('esbuild');
 const root = path.resolve(__dirname, '..');
 const dist = path.join(root, 'dist');
 const agentModule = path.join(dist, 'chutes', 'http', 'undici-agent.js');
-const external = ['undici', 'ajv', 'ajv/*', 'ajv-formats', 'ajv-formats/*', 'json5', 'proper-lockfile', 'yargs', 'yargs/*'];
+const external = [
+  'undici',
+  'ajv',
+  'ajv/*',
+  'ajv-formats',
+  'ajv-formats/*',
+  'json5',
+  'proper-lockfile',
+  'yargs',
+  'yargs/*',
+  '@phala/dcap-qvl',
+  // ESM only: Node loads it through require(esm) on the first E2EE call.
+  '@noble/post-quantum/*',
+];
 
 /** dist/chutes/http/undici-agent.js becomes a require of the Agent bundle; `undici` itself stays external. */
 const undiciAgentBundle = {

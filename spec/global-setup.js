@@ -32,6 +32,7 @@ function buildIfStale() {
 
 module.exports = async function globalSetup() {
   buildIfStale();
+  require('./helpers/test-tmp').setUpRunTmp();
 };
 
 if (require.main === module) {

@@ -7,10 +7,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 chutes_rpc=${CHUTES_RPC:-"node $root/bin/chutes-rpc"}
 replay=()
-if [ "${LIVE:-0}" != 1 ]; then
-  replay=(--replay "$root/fixtures/cassettes/demo.json")
-  export CHUTES_API_KEY=cpk_demo_not_a_real_key
-fi
+# Replay needs no API key.
+[ "${LIVE:-0}" = 1 ] || replay=(--replay "$root/fixtures/cassettes/demo.json")
 prompt=${1:-"Write a haiku about confidential computing."}
 model=${MODEL:-chutes/zai-org/GLM-4.7-Flash}
 
@@ -18,7 +16,7 @@ jq -n --arg p "$prompt" --arg m "$model" '{model: $m, messages: [{role: "user", 
   $chutes_rpc call chat.stream "${replay[@]}" |
   jq --unbuffered -j '
     if .method == "chat.delta" then (.params.content // "")
-    elif .error then "\nerror \(.error.code): \(.error.message)\n\(.error.data.resolution // "")\n" | halt_error(1)
+    elif .error then "\n" | halt_error(1)   # chutes-rpc call has said what went wrong on stderr
     else "\n[\(.result.finishReason), \(.result.usage.totalTokens) tokens, served by \(.result.model)]\n"
     end
   '

@@ -16,7 +16,7 @@ jq -n --argjson tee "$tee_only" '{teeOnly: $tee}' |
   $chutes_rpc call models.discover "${replay[@]}" |
   jq -r '
     select(.id != null)
-    | if .error then "error \(.error.code): \(.error.message)\n\(.error.data.resolution // "")" | halt_error(1) else . end
+    | if .error then "" | halt_error(1) else . end   # chutes-rpc call has said what went wrong on stderr
     | .result
     | "source: \(.source), \(.models | length) models\(if .warning then " (\(.warning))" else "" end)",
       (.models[] | [.id, (if .tee then "TEE" else "-" end), .contextWindow, (.pricing.input // "?"), (.pricing.output // "?")] | @tsv)

@@ -1,6 +1,7 @@
 import type { ChutesContext } from './context';
 import { ChutesError } from './errors';
 import type { ApiKeyLoginParams, AuthLoginResult, StoredApiKeyProfile } from '../generated/types';
+import { apiKeyFormatProblem } from '../config/api-key-format';
 import { addSecret } from '../log/redact';
 import { DEFAULT_API_KEY_PROFILE } from './credentials';
 import { requestHeaders } from './http/headers';
@@ -62,6 +63,8 @@ export async function apiKeyLogin(app: ChutesContext, params: ApiKeyLoginParams,
   }
   const apiKey = given;
   addSecret(apiKey);
+  const odd = apiKeyFormatProblem(apiKey);
+  if (odd) app.log.warn(`the API key given to auth.login ${odd}`);
   const verify = params.verify ?? true;
   if (verify) await verifyApiKey(app, apiKey, signal);
   const profile = params.profile ?? DEFAULT_API_KEY_PROFILE;

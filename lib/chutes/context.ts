@@ -6,6 +6,7 @@ import type { CredentialResolver } from './credentials';
 import { ChutesError } from './errors';
 import type { ModelSource } from './models/model-source';
 import type { PendingLogin } from './oauth/login';
+import type { AttestationParts, AttestationService } from './tee/attestation-service';
 
 /** Where a process keeps its state and where its upstream traffic goes. */
 export interface ChutesSettings {
@@ -22,6 +23,8 @@ export interface ChutesParts {
   http?: Dispatcher;
   credentials?: CredentialResolver;
   models?: ModelSource;
+  /** What the attestation service uses instead of Intel DCAP, the PCCS or random nonces. */
+  attestation?: AttestationParts;
 }
 
 /**
@@ -33,6 +36,8 @@ export class ChutesContext {
   private httpClient: Dispatcher | undefined;
   private credentialResolver: CredentialResolver | undefined;
   private modelSource: ModelSource | undefined;
+  private attestationService: AttestationService | undefined;
+  private readonly attestationParts: AttestationParts | undefined;
   private credentialStore: CredentialStore | undefined;
   private closers: Array<() => Promise<void> | void> = [];
   /** Sign-ins started by auth.login and not finished yet, by login id. */
@@ -47,6 +52,7 @@ export class ChutesContext {
     this.httpClient = parts.http;
     this.credentialResolver = parts.credentials;
     this.modelSource = parts.models;
+    this.attestationParts = parts.attestation;
   }
 
   /** The config, or the defaults when the file is invalid (for start-up and initialize). */
@@ -91,7 +97,10 @@ export class ChutesContext {
   get credentials(): CredentialResolver {
     if (!this.credentialResolver) {
       const { CredentialResolver } = require('./credentials') as typeof import('./credentials');
-      this.credentialResolver = new CredentialResolver(this);
+      // Replay answers every call from the cassette, so it needs no credential of the user's.
+      this.credentialResolver = this.settings.replay
+        ? new (require('./cassette/replay-credentials') as typeof import('./cassette/replay-credentials')).ReplayCredentialResolver(this)
+        : new CredentialResolver(this);
     }
     return this.credentialResolver;
   }
@@ -102,6 +111,20 @@ export class ChutesContext {
       this.modelSource = new ModelSource(this);
     }
     return this.modelSource;
+  }
+
+  /** TEE verification of chutes (tee.verify, the chat attestation policy, the E2EE key check). */
+  get attestation(): AttestationService {
+    if (!this.attestationService) {
+      const { AttestationService } = require('./tee/attestation-service') as typeof import('./tee/attestation-service');
+      this.attestationService = new AttestationService(this, this.attestationParts);
+    }
+    return this.attestationService;
+  }
+
+  /** The attestation service if something used it already (models.discover shows its results, never starts it). */
+  get attestationIfStarted(): AttestationService | undefined {
+    return this.attestationService;
   }
 
   onClose(fn: () => Promise<void> | void): void {

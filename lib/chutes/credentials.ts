@@ -4,6 +4,7 @@ import { ChutesError } from './errors';
 import type { StoredOAuthProfile, StoredProfile } from '../generated/types';
 import { addSecret } from '../log/redact';
 import type { CredentialStore } from '../store/credential-store';
+import { envClientSecret } from './oauth/settings';
 
 export type CredentialSource = 'profile' | 'config' | 'env' | 'store';
 
@@ -159,7 +160,7 @@ export class CredentialResolver {
         });
       }
       const { refreshTokens } = require('./oauth/idp') as typeof import('./oauth/idp');
-      const secret = p.clientSecret ?? (this.app.config.env.CHUTES_CLIENT_SECRET?.trim() || undefined);
+      const secret = p.clientSecret ?? envClientSecret(this.app.config.env);
       addSecret(secret);
       const req: Parameters<typeof refreshTokens>[1] = { clientId: p.clientId, refreshToken: p.refreshToken, profile };
       if (secret) req.clientSecret = secret;

@@ -28,9 +28,12 @@ export class ChutesError extends Error {
     };
     if (init.httpStatus !== undefined) data.httpStatus = init.httpStatus;
     if (init.retryAfterMs !== undefined) data.retryAfterMs = init.retryAfterMs;
+    if (init.resetAt !== undefined) data.resetAt = init.resetAt;
+    if (init.reason !== undefined) data.reason = init.reason;
     if (init.attempts !== undefined) data.attempts = init.attempts;
     if (init.errors !== undefined) data.errors = init.errors;
     if (init.partial !== undefined) data.partial = init.partial;
+    if (init.attestation !== undefined) data.attestation = init.attestation;
     this.data = data;
   }
 

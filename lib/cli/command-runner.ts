@@ -1,6 +1,7 @@
 import type { ChutesContext } from '../chutes/context';
 import type { Settings } from '../composition-root';
 import { redact } from '../log/redact';
+import { inCliWords } from './cli-words';
 import { type ParsedOptions, settingsFrom, UsageError } from './settings';
 
 /** What a command's body is given. */
@@ -78,6 +79,8 @@ export async function runCommand(options: ParsedOptions, body: CommandBody): Pro
         const { createChutesContext } = require('../composition-root') as typeof import('../composition-root');
         const { log } = require('../log/logger') as typeof import('../log/logger');
         chutes = createChutesContext(settings, log);
+        const { config, warnings } = chutes.configState;
+        for (const w of warnings ?? []) log.warn(`config ${config.path ?? ''} ${w.path}: ${w.message}`);
       }
       return chutes;
     },
@@ -126,7 +129,7 @@ function watchStdout(onError: (err: NodeJS.ErrnoException) => void): void {
 /** Prints a failure in the one format and gives its exit code. */
 function report(err: unknown): number {
   if (err instanceof UsageError) {
-    process.stderr.write(`chutes-rpc: ${redact(err.message)}\n`);
+    process.stderr.write(`chutes-rpc: ${redact(inCliWords(err.message))}\n`);
     return 2;
   }
   const { ChutesError } = require('../chutes/errors') as typeof import('../chutes/errors');
@@ -139,7 +142,7 @@ function report(err: unknown): number {
         : undefined;
   const message = err instanceof Error ? err.message : String(err);
   const attempts = typeof data?.attempts === 'number' && data.attempts > 1 ? ` (after ${data.attempts} attempts)` : '';
-  process.stderr.write(`chutes-rpc: ${redact(message)}${attempts}\n`);
-  if (typeof data?.resolution === 'string') process.stderr.write(`  what to do: ${redact(data.resolution)}\n`);
+  process.stderr.write(`chutes-rpc: ${redact(inCliWords(message))}${attempts}\n`);
+  if (typeof data?.resolution === 'string') process.stderr.write(`  what to do: ${redact(inCliWords(data.resolution))}\n`);
   return 1;
 }

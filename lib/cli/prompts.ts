@@ -39,13 +39,22 @@ export async function ask<T>(question: string, accept: (answer: string) => T | u
   }
 }
 
-/** Asks on the terminal without echoing what is typed. */
+/**
+ * Asks on the terminal without echoing what is typed. The question stays visible: readline redraws
+ * its line (clearing it first) on each key, so everything it writes after the question is dropped.
+ */
 export async function askHidden(question: string): Promise<string> {
   const rl = readline.createInterface({ input: process.stdin, output: process.stderr, terminal: true });
-  process.stderr.write(question);
-  (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = () => undefined;
+  const internals = rl as unknown as { _writeToOutput: (s: string) => void };
+  const writeToOutput = internals._writeToOutput.bind(rl);
+  let muted = false;
+  internals._writeToOutput = (s: string) => {
+    if (!muted) writeToOutput(s);
+  };
   try {
-    return (await new Promise<string>((r) => rl.question('', r))).trim();
+    const answer = new Promise<string>((r) => rl.question(question, r));
+    muted = true;
+    return (await answer).trim();
   } finally {
     rl.close();
     process.stderr.write('\n');

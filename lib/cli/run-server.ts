@@ -24,8 +24,8 @@ function runServer(settings: Settings): void {
   const { serve } = require('../server/server') as typeof import('../server/server');
   const { methodTable, paramsEncoders } = require('../methods') as typeof import('../methods');
   const chutes = createChutesContext(settings, log);
-  const { config, problems } = chutes.configState;
-  for (const p of problems) log.warn(`config ${config.path ?? ''} ${p.path || '(root)'}: ${p.message}`);
+  const { config, problems, warnings } = chutes.configState;
+  for (const p of [...problems, ...(warnings ?? [])]) log.warn(`config ${config.path ?? ''} ${p.path || '(root)'}: ${p.message}`);
   const framing = settings.framing ?? SERVE_OPTIONS.framing.default;
   const onEof = settings.onEof ?? SERVE_OPTIONS['on-eof'].default;
   serve({ framing, onEof, maxMessageBytes: config.maxMessageBytes }, log, (server) => ({

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Settings } from '../composition-root';
 import type { LogLevel } from '../log/logger';
@@ -46,7 +47,8 @@ export const SERVE_OPTIONS = {
 export function settingsFrom(options: ParsedOptions): Settings {
   const text = (name: keyof typeof SERVE_OPTIONS): string | undefined => {
     const v = options[name];
-    return typeof v === 'string' && v !== '' ? v : undefined;
+    if (v === '') throw new UsageError(`--${name} needs a value`);
+    return typeof v === 'string' ? v : undefined;
   };
   const settings: Settings = {};
   const set = <K extends keyof Settings>(key: K, value: Settings[K] | undefined) => {
@@ -67,7 +69,61 @@ export function settingsFrom(options: ParsedOptions): Settings {
 /** What is wrong with a combination of settings; undefined when they can work. */
 function settingsProblem(settings: Settings): string | undefined {
   if (settings.replay && settings.record) return '--replay and --record cannot be used together';
-  if (settings.replay && !fs.existsSync(settings.replay)) return `--replay ${settings.replay}: file not found`;
+  if (settings.replay) {
+    if (!fs.existsSync(settings.replay)) return `--replay ${settings.replay}: file not found`;
+    const { readCassette } = require('../chutes/cassette/cassette-file') as typeof import('../chutes/cassette/cassette-file');
+    try {
+      readCassette(settings.replay);
+    } catch (err) {
+      return `--replay: ${(err as Error).message}`;
+    }
+  }
+  const { resolveHome } = require('../config/locate') as typeof import('../config/locate');
+  const home = resolveHome(settings.home);
+  return homeProblem(home, settings.home ? '--home' : process.env.CHUTES_RPC_HOME ? 'CHUTES_RPC_HOME' : 'the home directory');
+}
+
+/**
+ * Why `home` cannot be the state directory, checked before anything tries to create it: a path
+ * through a regular file gives a raw ENOTDIR or EEXIST later, and Node 20's recursive mkdirSync
+ * loops forever under a read-only pseudo file system such as /proc.
+ */
+export function homeProblem(home: string, named: string): string | undefined {
+  let missing: string | undefined;
+  let at = home;
+  for (;;) {
+    let stat: fs.Stats | undefined;
+    try {
+      stat = fs.statSync(at);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOTDIR') return `${named} ${home}: ${path.dirname(at)} is not a directory`;
+      if (code !== 'ENOENT') return `${named} ${home}: cannot be used (${code})`;
+    }
+    if (stat) {
+      if (!stat.isDirectory()) return `${named} ${home}: ${at} is a file, not a directory`;
+      break;
+    }
+    missing = at;
+    const up = path.dirname(at);
+    if (up === at) break;
+    at = up;
+  }
+  if (!missing) return undefined;
+  // Creating (then removing) the first missing directory is the one check every file system answers truthfully.
+  try {
+    fs.mkdirSync(missing);
+    fs.rmdirSync(missing);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === 'EACCES' || code === 'EPERM'
+        ? 'permission denied'
+        : code === 'ENOENT' || code === 'EROFS'
+          ? 'the file system there does not allow new directories'
+          : code;
+    return `${named} ${home}: cannot create ${missing} (${why})`;
+  }
   return undefined;
 }
 

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
-import type { ChutesProviderConfig, ConfigFile, ConfigModelEntry, Problem } from '../generated/types';
+import * as nodePath from 'node:path';
+import type { ChutesProviderConfig, ConfigFile, ConfigModelEntry, Problem, TeeConfig } from '../generated/types';
 import { addSecret, redactValue } from '../log/redact';
 import { validate } from '../schema-validation';
 import * as D from './defaults';
@@ -11,6 +12,9 @@ export interface ResolvedConfig {
   idpBaseUrl: string;
   apiKey?: string;
   teeOnly: boolean;
+  e2ee: NonNullable<ChutesProviderConfig['e2ee']>;
+  /** Warm a cold chute up (GET /chutes/warmup) and retry once, instead of failing with its 503. */
+  warmup: boolean;
   defaultModel: string;
   headers: Record<string, string>;
   timeoutMs: number;
@@ -21,14 +25,39 @@ export interface ResolvedConfig {
   maxMessageBytes: number;
   logLevel?: 'error' | 'warn' | 'info' | 'debug';
   modelsCacheTtlMs: number;
+  /** Where /chutes, /e2e and /servers live. */
+  apiBaseUrl: string;
+  tee: TeeSettings;
   /** The process environment overlaid with the file's env block. */
   env: Record<string, string | undefined>;
+}
+
+/** models.providers.chutes.tee with its defaults (docs/tee.md). */
+export interface TeeSettings {
+  attestation: 'off' | 'verify' | 'require';
+  pccsUrl: string;
+  /** Absolute path of the pinned measurements snapshot. */
+  measurementsFile?: string;
+  tcbStatuses: string[];
+  cacheTtlMs: number;
+  measurementsTtlMs: number;
+  discoveryRounds: number;
 }
 
 export interface ConfigState {
   config: ResolvedConfig;
   /** Non-empty when the file is invalid; `config` then holds the defaults. */
   problems: Problem[];
+  /** What was left out of a valid file: an optional field whose ${VAR} is not set. */
+  warnings?: Problem[];
+}
+
+/**
+ * Everything a check of the file reports (config.validate, `chutes-rpc config validate`): the
+ * problems, and what loading leaves out with a warning, since the file as written is not complete.
+ */
+export function validationProblems(state: ConfigState): Problem[] {
+  return [...state.problems, ...(state.warnings ?? [])];
 }
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -38,6 +67,8 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ResolvedCon
     baseUrl: D.DEFAULT_BASE_URL,
     idpBaseUrl: D.DEFAULT_IDP_BASE_URL,
     teeOnly: false,
+    e2ee: 'off',
+    warmup: true,
     defaultModel: D.DEFAULT_MODEL,
     headers: {},
     timeoutMs: D.DEFAULT_TIMEOUT_MS,
@@ -47,6 +78,15 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ResolvedCon
     modelEntries: [],
     maxMessageBytes: D.DEFAULT_MAX_MESSAGE_BYTES,
     modelsCacheTtlMs: D.DEFAULT_MODELS_CACHE_TTL_MS,
+    apiBaseUrl: D.DEFAULT_API_BASE_URL,
+    tee: {
+      attestation: 'off',
+      pccsUrl: D.DEFAULT_PCCS_URL,
+      tcbStatuses: ['UpToDate'],
+      cacheTtlMs: D.DEFAULT_TEE_CACHE_TTL_MS,
+      measurementsTtlMs: D.DEFAULT_MEASUREMENTS_TTL_MS,
+      discoveryRounds: D.DEFAULT_DISCOVERY_ROUNDS,
+    },
     env: { ...env },
   };
 }
@@ -80,21 +120,53 @@ function findForbiddenKeys(value: unknown, at: string, out: Problem[]): void {
 
 const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
-function substitute(value: unknown, at: string, env: Record<string, string | undefined>, out: Problem[]): unknown {
+/** A string whose ${VAR} is not set: the field it is in is left unset, or it is an error where a value is required. */
+const UNSET = Symbol('unset');
+
+/**
+ * Replaces each ${VAR} in the strings of `value`. A string naming an unset variable leaves its
+ * field unset with a warning (the default, a stored credential, or nothing then applies); it is a
+ * problem only where a value is required: an array element, or a model entry's id.
+ */
+function substitute(
+  value: unknown,
+  at: string,
+  env: Record<string, string | undefined>,
+  out: { problems: Problem[]; warnings: Problem[] },
+): unknown {
+  const resolved = substituteValue(value, at, env, out);
+  return resolved === UNSET ? undefined : resolved;
+}
+
+function substituteValue(
+  value: unknown,
+  at: string,
+  env: Record<string, string | undefined>,
+  out: { problems: Problem[]; warnings: Problem[] },
+  required = false,
+): unknown {
   if (typeof value === 'string') {
-    return value.replace(VAR, (_m, name: string) => {
+    const unset = new Set<string>();
+    const text = value.replace(VAR, (_m, name: string) => {
       const v = env[name];
-      if (v === undefined || v === '') {
-        out.push({ path: at, message: `environment variable ${name} is not set (set it, or define it in env)` });
-        return '';
-      }
-      return v;
+      if (v === undefined || v === '') unset.add(name);
+      return v ?? '';
     });
+    if (unset.size === 0) return text;
+    const names = [...unset].join(', ');
+    const which = unset.size === 1 ? `environment variable ${names} is` : `environment variables ${names} are`;
+    if (required) out.problems.push({ path: at, message: `${which} not set (set it, or define it in env)` });
+    else out.warnings.push({ path: at, message: `${which} not set, so this field is left unset` });
+    return UNSET;
   }
-  if (Array.isArray(value)) return value.map((v, i) => substitute(v, `${at}/${i}`, env, out));
+  if (Array.isArray(value)) return value.map((v, i) => substituteValue(v, `${at}/${i}`, env, out, true));
   if (value && typeof value === 'object') {
     const o: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) o[k] = substitute(v, `${at}/${k}`, env, out);
+    const modelEntry = /\/models\/\d+$/.test(at);
+    for (const [k, v] of Object.entries(value)) {
+      const r = substituteValue(v, `${at}/${k}`, env, out, modelEntry && k === 'id');
+      if (r !== UNSET) o[k] = r;
+    }
     return o;
   }
   return value;
@@ -135,46 +207,89 @@ export function resolveConfigValue(value: unknown, processEnv: NodeJS.ProcessEnv
   }
   findForbiddenKeys(value, '', problems);
   if (problems.length) return { config: base, problems };
+  // Not returned at once: the ${VAR} and URL problems below are reported with the schema's, all in one go.
   problems.push(...validate('config', value));
-  if (problems.length) return { config: base, problems };
 
   const file = value as ConfigFile;
   const fileEnv: Record<string, string> = {};
-  for (const [k, v] of Object.entries(file.env ?? {})) {
+  for (const [k, v] of Object.entries(isObject(file.env) ? file.env : {})) {
     if (typeof v === 'string') fileEnv[k] = v;
     else if (typeof v === 'number' || typeof v === 'boolean') fileEnv[k] = String(v);
   }
   const env = { ...processEnv, ...fileEnv };
   for (const [k, v] of Object.entries(fileEnv)) if (SECRET_NAME.test(k)) addSecret(v);
 
-  const provider = substitute(file.models?.providers?.chutes ?? {}, '/models/providers/chutes', env, problems) as ChutesProviderConfig;
-  const modelSetting = substitute(file.agents?.defaults?.model, '/agents/defaults/model', env, problems) as
+  const found = { problems, warnings: [] as Problem[] };
+  const chutesProvider: unknown = isObject(file.models) && isObject(file.models.providers) ? file.models.providers.chutes : undefined;
+  const provider = (
+    isObject(chutesProvider) ? substitute(chutesProvider, '/models/providers/chutes', env, found) : {}
+  ) as ChutesProviderConfig;
+  const agentDefaults: unknown = isObject(file.agents) ? file.agents.defaults : undefined;
+  const modelSetting = (isObject(agentDefaults) ? substitute(agentDefaults.model, '/agents/defaults/model', env, found) : undefined) as
     string | { primary?: string } | undefined;
   const settings = file.chutesRpc ?? {};
+  const checkUrl = (url: unknown, at: string) => (typeof url === 'string' ? checkBaseUrl(url, at, problems) : undefined);
+  const baseUrl = checkUrl(provider.baseUrl, '/models/providers/chutes/baseUrl');
+  const idpBaseUrl = checkUrl(provider.idpBaseUrl, '/models/providers/chutes/idpBaseUrl');
+  if (problems.length) return { config: base, problems: redactValue(problems) };
 
   const config: ResolvedConfig = { ...base, env };
-  if (provider.baseUrl !== undefined) config.baseUrl = checkBaseUrl(provider.baseUrl, '/models/providers/chutes/baseUrl', problems);
-  if (provider.idpBaseUrl !== undefined) {
-    config.idpBaseUrl = checkBaseUrl(provider.idpBaseUrl, '/models/providers/chutes/idpBaseUrl', problems);
-  }
+  if (baseUrl !== undefined) config.baseUrl = baseUrl;
+  if (idpBaseUrl !== undefined) config.idpBaseUrl = idpBaseUrl;
   if (provider.apiKey !== undefined && provider.apiKey !== '') {
     config.apiKey = provider.apiKey;
     addSecret(provider.apiKey);
   }
   if (provider.teeOnly !== undefined) config.teeOnly = provider.teeOnly;
+  if (provider.e2ee !== undefined) config.e2ee = provider.e2ee;
+  if (provider.warmup !== undefined) config.warmup = provider.warmup;
   if (provider.headers) config.headers = provider.headers;
   if (provider.timeoutMs !== undefined) config.timeoutMs = provider.timeoutMs;
   if (provider.discoveryTimeoutMs !== undefined) config.discoveryTimeoutMs = provider.discoveryTimeoutMs;
   if (provider.maxRetries !== undefined) config.maxRetries = provider.maxRetries;
   if (provider.retryBaseDelayMs !== undefined) config.retryBaseDelayMs = provider.retryBaseDelayMs;
   if (provider.models) config.modelEntries = provider.models;
+  if (provider.apiBaseUrl !== undefined) {
+    config.apiBaseUrl = checkBaseUrl(provider.apiBaseUrl, '/models/providers/chutes/apiBaseUrl', problems);
+  } else if (provider.baseUrl !== undefined) {
+    config.apiBaseUrl = apiBaseFor(config.baseUrl);
+  }
+  if (provider.tee) config.tee = resolveTee(provider.tee, config.tee, path, problems);
   const primary = typeof modelSetting === 'string' ? modelSetting : modelSetting?.primary;
   if (primary) config.defaultModel = primary;
   if (settings.maxMessageBytes !== undefined) config.maxMessageBytes = settings.maxMessageBytes;
   if (settings.logLevel !== undefined) config.logLevel = settings.logLevel;
   if (settings.modelsCacheTtlMs !== undefined) config.modelsCacheTtlMs = settings.modelsCacheTtlMs;
 
-  return problems.length ? { config: base, problems: redactValue(problems) } : { config, problems };
+  return found.warnings.length ? { config, problems, warnings: found.warnings } : { config, problems };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** The API beside an inference base URL (as the E2EE transport derives it): llm.chutes.ai's is api.chutes.ai, others their origin. */
+function apiBaseFor(baseUrl: string): string {
+  try {
+    const url = new URL(baseUrl);
+    return url.hostname === 'llm.chutes.ai' ? D.DEFAULT_API_BASE_URL : url.origin;
+  } catch {
+    return D.DEFAULT_API_BASE_URL;
+  }
+}
+
+function resolveTee(tee: TeeConfig, defaults: TeeSettings, configPath: string | undefined, problems: Problem[]): TeeSettings {
+  const out: TeeSettings = { ...defaults };
+  if (tee.attestation !== undefined) out.attestation = tee.attestation;
+  if (tee.pccsUrl !== undefined) out.pccsUrl = checkBaseUrl(tee.pccsUrl, '/models/providers/chutes/tee/pccsUrl', problems);
+  if (tee.measurementsFile !== undefined) {
+    out.measurementsFile = nodePath.resolve(configPath ? nodePath.dirname(configPath) : process.cwd(), tee.measurementsFile);
+  }
+  if (tee.tcbStatuses !== undefined) out.tcbStatuses = [...tee.tcbStatuses];
+  if (tee.cacheTtlMs !== undefined) out.cacheTtlMs = tee.cacheTtlMs;
+  if (tee.measurementsTtlMs !== undefined) out.measurementsTtlMs = tee.measurementsTtlMs;
+  if (tee.discoveryRounds !== undefined) out.discoveryRounds = tee.discoveryRounds;
+  return out;
 }
 
 export function checkConfigText(text: string, processEnv: NodeJS.ProcessEnv = process.env, path?: string): ConfigState {

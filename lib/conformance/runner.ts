@@ -6,11 +6,18 @@ import { type AdapterProcess, spawnAdapter } from '../client/spawn';
 import type { ConformanceScenario, ConformanceStep } from '../generated/types';
 import { validate } from '../schema-validation';
 import type { Framing } from '../server/framing/frame-decoder';
+import { packageFile, selfCommand } from '../util/package-files';
 import { fill, match, type Vars } from './match';
 
-export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
-export const SCENARIO_DIR = path.join(PACKAGE_ROOT, 'fixtures', 'conformance');
 const DEFAULT_TIMEOUT_MS = 10_000;
+
+/** The scenarios shipped with the package. */
+export function scenarioDir(): string {
+  return packageFile('fixtures/conformance');
+}
+
+/** A run that cannot start: a filter matching no scenario. */
+export class NoScenarios extends Error {}
 
 export interface ScenarioResult {
   name: string;
@@ -29,7 +36,7 @@ export interface RunOptions {
   onResult?: (r: ScenarioResult) => void;
 }
 
-export function loadScenarios(dir = SCENARIO_DIR): Array<{ file: string; scenario: ConformanceScenario }> {
+export function loadScenarios(dir = scenarioDir()): Array<{ file: string; scenario: ConformanceScenario }> {
   return fs
     .readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
@@ -45,8 +52,17 @@ export function loadScenarios(dir = SCENARIO_DIR): Array<{ file: string; scenari
 
 export async function runConformance(opts: RunOptions = {}): Promise<{ passed: number; failed: number; results: ScenarioResult[] }> {
   const results: ScenarioResult[] = [];
-  for (const { file, scenario } of loadScenarios(opts.dir)) {
-    if (opts.filter && !scenario.name.includes(opts.filter)) continue;
+  const all = loadScenarios(opts.dir);
+  const chosen = all.filter(({ scenario }) => !opts.filter || scenario.name.includes(opts.filter));
+  if (chosen.length === 0) {
+    const names = all.map((s) => s.scenario.name);
+    throw new NoScenarios(
+      opts.filter
+        ? `no scenario name contains "${opts.filter}"; the scenarios are: ${names.join(', ')}`
+        : `no scenarios in ${opts.dir ?? scenarioDir()}`,
+    );
+  }
+  for (const { file, scenario } of chosen) {
     for (const framing of scenario.framings ?? (['ndjson', 'lsp'] as Framing[])) {
       const r = await runOne(file, scenario, framing, opts.adapter);
       results.push(r);
@@ -80,9 +96,10 @@ export async function runOne(file: string, scenario: ConformanceScenario, framin
     ?.replace(/\{cassette\}/g, shellQuote(cassette))
     .replace(/\{home\}/g, shellQuote(home))
     .replace(/\{config\}/g, shellQuote(config));
+  const self = selfCommand();
   const launch = command
     ? { command: 'sh', args: ['-c', command] }
-    : { command: process.execPath, args: [path.join(PACKAGE_ROOT, 'bin', 'chutes-rpc'), 'serve', '--replay', cassette, '--home', home] };
+    : { command: self.command, args: [...self.args, 'serve', '--replay', cassette, '--home', home] };
   const client = spawnAdapter({ ...launch, env, framing, record: true });
   const session = new Session(client);
   let reason: string | undefined;
@@ -109,10 +126,20 @@ export async function runOne(file: string, scenario: ConformanceScenario, framin
     await client.close();
     fs.rmSync(home, { recursive: true, force: true });
   }
-  if (reason && client.stderr.trim()) reason += `\n    adapter stderr: ${client.stderr.trim().split('\n').slice(-3).join('\n    ')}`;
+  if (reason && client.stderr.trim() && !reason.includes('stderr:'))
+    reason += `\n    adapter stderr: ${client.stderr.trim().split('\n').slice(-3).join('\n    ')}`;
   const result: ScenarioResult = { name: scenario.name, framing, ok: !reason, ms: Date.now() - started };
   if (reason) result.reason = reason;
   return result;
+}
+
+function describeExit(exit: { code: number | null; signal?: NodeJS.Signals | null }): string {
+  return exit.code !== null ? `with code ${exit.code}` : `on signal ${exit.signal ?? 'unknown'}`;
+}
+
+function stderrTail(stderr: string): string {
+  const lines = stderr.trim().split('\n').filter(Boolean).slice(-3);
+  return lines.length ? `, stderr: ${lines.join(' / ')}` : ', with nothing on stderr';
 }
 
 /** The steps of one scenario against one adapter process: an inbox of the messages received, each matched at most once. */
@@ -128,11 +155,16 @@ class Session {
     void client.exited.then(() => this.wake?.());
   }
 
-  private async waitFor<T>(find: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
+  private async waitFor<T>(find: () => T | undefined, timeoutMs: number, what: string, untilExit = true): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = find();
       if (found !== undefined) return found;
+      // Nothing more can come from an adapter that has exited: say so now, not after the timeout.
+      const exit = this.client.exitStatus;
+      if (exit && untilExit) {
+        throw new Error(`the adapter exited ${describeExit(exit)}${stderrTail(this.client.stderr)} (while waiting for ${what})`);
+      }
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
       await new Promise<void>((resolve) => {
@@ -160,7 +192,7 @@ class Session {
       }
     } else if (step.expectStream !== undefined) return this.expectStream(step.expectStream, vars, timeout);
     else if (step.expectExit !== undefined) {
-      const exit = await this.waitFor(() => this.client.exitStatus, timeout, 'the adapter to exit');
+      const exit = await this.waitFor(() => this.client.exitStatus, timeout, 'the adapter to exit', false);
       if (exit.code !== step.expectExit) return `expected exit code ${step.expectExit}, got ${exit.code}`;
     }
     return undefined;
@@ -191,7 +223,9 @@ class Session {
         `a message matching ${JSON.stringify(pattern).slice(0, 160)}`,
       );
     } catch (err) {
-      return closest ? `no message matched; the nearest differs at ${closest}` : (err as Error).message;
+      const why = (err as Error).message;
+      if (this.client.exitStatus) return closest ? `${why}; the nearest message differs at ${closest}` : why;
+      return closest ? `no message matched; the nearest differs at ${closest}` : why;
     }
     return undefined;
   }

@@ -13,9 +13,20 @@ import {
   spawnAdapter,
   type Tool,
 } from '../client';
+import { packageFile, selfCommand } from '../util/package-files';
 
-const ROOT = path.resolve(__dirname, '..', '..');
-export const DEMO_CASSETTE = path.join(ROOT, 'fixtures', 'cassettes', 'demo.json');
+/** The recorded traffic the demo replays. */
+export function demoCassette(): string {
+  return packageFile('fixtures/cassettes/demo.json');
+}
+
+export interface DemoOptions {
+  out?: NodeJS.WritableStream;
+  /** Colours and dim text; default: stdout is a terminal and NO_COLOR is not set. */
+  color?: boolean;
+  /** Stops the session (Ctrl-C, stdout closed): the adapter is stopped and the demo's home removed. */
+  signal?: AbortSignal;
+}
 
 interface Style {
   bold(s: string): string;
@@ -47,22 +58,22 @@ const WEATHER_TOOL: Tool = {
  * `npm run demo`: drives the adapter as a host would, over NDJSON, offline on the recorded demo
  * traffic: initialize, models.discover, a streamed chat, a tool call round trip, a cancelled stream.
  */
-export async function runDemo(
-  out: NodeJS.WritableStream = process.stdout,
-  color = !!(process.stdout as { isTTY?: boolean }).isTTY,
-): Promise<number> {
+export async function runDemo(opts: DemoOptions = {}): Promise<number> {
+  const out = opts.out ?? process.stdout;
+  const color = opts.color ?? (!!(process.stdout as { isTTY?: boolean }).isTTY && !process.env.NO_COLOR);
   const s = style(color);
   const print = (text = '') => out.write(`${text}\n`);
   const write = (text: string) => out.write(text);
-  // A home of its own and a fake key: the demo never reads the user's config or credentials.
+  const cassette = demoCassette();
+  // A home of its own and no credential (replay needs none): the demo never reads the user's config or credentials.
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'chutes-rpc-demo-'));
-  const env: NodeJS.ProcessEnv = { ...process.env, CHUTES_API_KEY: 'cpk_demo_not_a_real_key', CHUTES_RPC_HOME: home };
-  delete env.CHUTES_RPC_CONFIG;
-  const host = spawnAdapter({
-    command: process.execPath,
-    args: [path.join(ROOT, 'bin', 'chutes-rpc'), 'serve', '--replay', DEMO_CASSETTE],
-    env,
-  });
+  const env: NodeJS.ProcessEnv = { ...process.env, CHUTES_RPC_HOME: home };
+  for (const k of Object.keys(env)) if (k.startsWith('CHUTES_') && k !== 'CHUTES_RPC_HOME') delete env[k];
+  const self = selfCommand();
+  const host = spawnAdapter({ command: self.command, args: [...self.args, 'serve', '--replay', cassette], env });
+  // Stopping the adapter fails the request in flight, and the session ends through its finally.
+  const stop = () => void host.close();
+  opts.signal?.addEventListener('abort', stop, { once: true });
 
   const stream = async (label: string, params: ChatParams, cancelAfter?: number): Promise<ChatResult | RpcError> => {
     print(`${s.cyan('→ chat.stream')}  ${label}`);
@@ -106,7 +117,7 @@ export async function runDemo(
 
   try {
     print(s.bold('chutes-rpc demo') + s.dim(' — a host speaking JSON-RPC (NDJSON) to the adapter, offline on recorded traffic'));
-    print(s.dim(`  replaying ${path.relative(process.cwd(), DEMO_CASSETTE)}; no network, no account\n`));
+    print(s.dim(`  replaying ${cassette}; no network, no account\n`));
 
     const i = await host.request<InitializeResult>('initialize', { clientInfo: { name: 'chutes-rpc-demo', version: '1' } });
     print(`${s.cyan('→ initialize')}`);
@@ -177,9 +188,15 @@ export async function runDemo(
     print(`${s.cyan('→ shutdown, exit')}  the adapter exited with code ${code}`);
     const ok = code === 0 && !!call && cancelled instanceof RpcError && cancelled.cancelled;
     if (!ok && host.stderr) process.stderr.write(host.stderr);
+    if (ok) {
+      print();
+      print(s.bold('Next:') + ' write your own host (examples/python/chutes_host.py is a complete one, docs/protocol.md the contract),');
+      print('  log in for real (chutes-rpc onboard), then try: chutes-rpc chat "Hello!"');
+    }
     return ok ? 0 : 1;
   } finally {
-    // Also when a request failed: nothing is left running.
+    // Also when a request failed or the session was stopped: nothing is left running or on disk.
+    opts.signal?.removeEventListener('abort', stop);
     await host.close();
     fs.rmSync(home, { recursive: true, force: true });
   }

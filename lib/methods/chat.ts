@@ -1,4 +1,6 @@
-import type { ChatParams, ChatResult } from '../generated/types';
+import { e2eeSelectorProblem } from '../chutes/e2ee/chute-target';
+import { upstreamModel } from '../chutes/models/model-id';
+import type { ChatParams, ChatResult, ChatStatus } from '../generated/types';
 import { type CallContext, defineMethod } from './method';
 import { invalidParams } from './rpc-errors';
 
@@ -9,7 +11,14 @@ async function run(params: ChatParams, ctx: CallContext, stream: boolean): Promi
   // Loaded on the first chat call, not at start-up.
   const { runChat } = require('../chutes/chat/call') as typeof import('../chutes/chat/call');
   const streamId = params.streamId ?? String(ctx.id);
-  if (!stream) return runChat(ctx.chutes, { params, streamId, signal: ctx.signal });
+  if ((params.e2ee ?? ctx.chutes.config.e2ee) !== 'off') {
+    const model = params.model ?? ctx.chutes.config.defaultModel;
+    // A routing list given as an array is the same selector as its comma form.
+    const problem = e2eeSelectorProblem(upstreamModel(Array.isArray(model) ? model.join(',') : model));
+    if (problem) throw invalidParams('/model', problem);
+  }
+  const onStatus = (status: ChatStatus) => ctx.notify('chat.status', status);
+  if (!stream) return runChat(ctx.chutes, { params, streamId, signal: ctx.signal, onStatus });
   if (activeStreams.has(streamId))
     throw invalidParams('/streamId', `streamId ${JSON.stringify(streamId)} is already used by a stream in flight`);
   activeStreams.add(streamId);
@@ -18,6 +27,7 @@ async function run(params: ChatParams, ctx: CallContext, stream: boolean): Promi
       params,
       streamId,
       signal: ctx.signal,
+      onStatus,
       // Deltas are queued in order however full the output is; what the host has not read yet is
       // bounded by pausing the upstream after each read of its body until the output has room.
       onDelta: (delta) => void ctx.notify('chat.delta', delta)?.catch(() => undefined),

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
-import { checkConfigFile, checkConfigText, resolveConfigValue } from '../config/load';
+import { apiKeyFormatWarnings } from '../config/api-key-format';
+import { checkConfigFile, checkConfigText, type ConfigState, resolveConfigValue, validationProblems } from '../config/load';
 import type { ConfigValidateParams, ConfigValidateResult } from '../generated/types';
 import { defineMethod } from './method';
 
@@ -8,17 +9,20 @@ export const configValidate = defineMethod('config.validate', (params, { chutes 
   if (given.length > 1) {
     return { valid: false, errors: [{ path: '', message: `give one of config, text or path, not ${given.join(' and ')}` }] };
   }
-  if (params.config !== undefined) return shape(resolveConfigValue(params.config).problems);
-  if (params.text !== undefined) return shape(checkConfigText(params.text).problems);
+  if (params.config !== undefined) return shape(resolveConfigValue(params.config));
+  if (params.text !== undefined) return shape(checkConfigText(params.text));
   if (params.path !== undefined) {
     const file = path.resolve(params.path);
-    return shape(checkConfigFile(file).problems, file);
+    return shape(checkConfigFile(file), file);
   }
-  return shape(chutes.configState.problems, chutes.config.path);
+  return shape(chutes.configState, chutes.config.path);
 });
 
-function shape(errors: ConfigValidateResult['errors'], file?: string): ConfigValidateResult {
+function shape(state: ConfigState, file?: string): ConfigValidateResult {
+  const errors = validationProblems(state);
   const r: ConfigValidateResult = { valid: errors.length === 0, errors };
   if (file) r.path = file;
+  const warnings = errors.length ? [] : apiKeyFormatWarnings(state.config);
+  if (warnings.length) r.warnings = warnings;
   return r;
 }

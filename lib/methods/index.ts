@@ -9,15 +9,18 @@ import { authComplete, authLogin, authLogout, authStatus } from './auth';
 import { chatComplete, chatStream } from './chat';
 import { chatDeltaJson } from './chat-delta-json';
 import { configValidate } from './config';
-import { initialize, shutdown } from './lifecycle';
+import { initialize, logSetLevel, ping, shutdown } from './lifecycle';
 import type { CallContext, MethodSpec } from './method';
 import { modelsDiscover } from './models';
 import { toRpcError } from './rpc-errors';
+import { teeVerify } from './tee';
 
 /** Every method the server answers, one per method schema: the compiler checks none is missing. */
 const methods: { [M in MethodName]: MethodSpec<M> } = {
   initialize,
   shutdown,
+  ping,
+  'log.setLevel': logSetLevel,
   'config.validate': configValidate,
   'models.discover': modelsDiscover,
   'auth.login': authLogin,
@@ -26,6 +29,7 @@ const methods: { [M in MethodName]: MethodSpec<M> } = {
   'auth.logout': authLogout,
   'chat.stream': chatStream,
   'chat.complete': chatComplete,
+  'tee.verify': teeVerify,
 };
 
 export const methodNames: readonly string[] = Object.keys(methods);

@@ -165,6 +165,12 @@ export class InboundGate implements FrameSink {
       if (this.inFlight.has(key))
         return invalid(`id ${JSON.stringify(msg.id)} is already used by a request in flight (ids are compared by their string form)`);
       this.inFlight.add(key);
+    } else if (msg.method === 'notifications/cancelled') {
+      // MCP's cancellation is LSP's under another name: the connection knows only $/cancelRequest.
+      const requestId = (msg.params as { requestId?: unknown } | undefined)?.requestId;
+      if (!isId(requestId)) return this.log.warn('ignoring notifications/cancelled: params.requestId must be a string or a number');
+      this.deliver?.({ jsonrpc: '2.0', method: '$/cancelRequest', params: { id: requestId } } as unknown as InboundMessage);
+      return;
     } else if (msg.method === '$/cancelRequest' && !isId((msg.params as { id?: unknown } | undefined)?.id)) {
       return this.log.warn('ignoring $/cancelRequest: params.id must be a string or a number');
     }

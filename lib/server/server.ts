@@ -25,8 +25,8 @@ export interface ServerControl {
   methodNames(): string[];
   /** Later requests are refused; `exit` then ends the process with code 0. */
   beginShutdown(): void;
-  /** Also sends log lines at `level` and above as `log` notifications. */
-  forwardLogs(level: LogLevel): void;
+  /** Also sends log lines at `level` and above as `log` notifications; undefined stops them. */
+  forwardLogs(level: LogLevel | undefined): void;
   /**
    * Sends a notification, in order with everything else written. Returns nothing while the output
    * has room; when it is full, a promise that resolves once it drained: awaiting that is backpressure.
@@ -106,6 +106,8 @@ export function serve(opts: ServerOptions, log: Logger, makeApp: (control: Serve
   connection.onRequest((id, method, params, signal) => runner.run(id, method, params, signal));
   connection.onNotification((method, params) => {
     if (method === 'exit') void stop(shutdownRequested ? 0 : 1, 'exit notification');
+    // LSP's and MCP's "I have your initialize result": nothing here waits for it.
+    else if (method === 'initialized' || method === 'notifications/initialized') return;
     else if (app.onNotification) app.onNotification(method, params);
     else if (!method.startsWith('$/')) log.debug(`ignoring notification ${method}`);
   });

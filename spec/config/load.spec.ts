@@ -31,10 +31,36 @@ describe('config', () => {
     expect(a.config.apiKey).toBe('cpk_test_fake_from_process');
   });
 
-  it('names an unset variable', () => {
-    const { problems } = resolveConfigValue({ models: { providers: { chutes: { apiKey: '${NOT_SET_ANYWHERE}' } } } }, env);
-    expect(problems).toEqual([
+  it('leaves an optional field whose variable is unset unset, with a warning naming the variable', () => {
+    const { config, problems, warnings } = resolveConfigValue(
+      { models: { providers: { chutes: { apiKey: '${NOT_SET_ANYWHERE}', headers: { 'X-A': 'a ${ALSO_NOT_SET}', 'X-B': 'b' } } } } },
+      env,
+    );
+    expect(problems).toEqual([]);
+    expect(config.apiKey).toBeUndefined();
+    expect(config.headers).toEqual({ 'X-B': 'b' });
+    expect(warnings).toEqual([
       { path: '/models/providers/chutes/apiKey', message: expect.stringContaining('NOT_SET_ANYWHERE is not set') },
+      { path: '/models/providers/chutes/headers/X-A', message: expect.stringContaining('ALSO_NOT_SET is not set') },
+    ]);
+  });
+
+  it('names an unset variable where a value is required (a model entry id) as a problem', () => {
+    const { problems } = resolveConfigValue({ models: { providers: { chutes: { models: [{ id: '${NOT_SET_ANYWHERE}' }] } } } }, env);
+    expect(problems).toEqual([
+      { path: '/models/providers/chutes/models/0/id', message: expect.stringContaining('NOT_SET_ANYWHERE is not set') },
+    ]);
+  });
+
+  it('reports ${VAR} and http: problems together with schema problems', () => {
+    const { problems } = resolveConfigValue(
+      { models: { providers: { chutes: { baseUrl: 'http://example.com', teeOnly: 'yes', models: [{ id: '${NOT_SET_ANYWHERE}' }] } } } },
+      env,
+    );
+    expect(problems.map((p) => p.path).sort()).toEqual([
+      '/models/providers/chutes/baseUrl',
+      '/models/providers/chutes/models/0/id',
+      '/models/providers/chutes/teeOnly',
     ]);
   });
 
@@ -75,5 +101,39 @@ describe('config', () => {
     const { redact } = require('../../lib/log/redact') as typeof import('../../lib/log/redact');
     resolveConfigValue({ env: { MY_TOKEN: 'opaque-secret-value-123' } }, env);
     expect(redact('token opaque-secret-value-123 leaked')).toBe('token [redacted] leaked');
+  });
+});
+
+describe('config: tee settings', () => {
+  it('has strict defaults, and reads the tee block (measurementsFile relative to the config file)', () => {
+    const none = resolveConfigValue({}, env);
+    expect(none.config.apiBaseUrl).toBe('https://api.chutes.ai');
+    expect(none.config.tee).toEqual({
+      attestation: 'off',
+      pccsUrl: 'https://api.trustedservices.intel.com',
+      tcbStatuses: ['UpToDate'],
+      cacheTtlMs: 300000,
+      measurementsTtlMs: 3600000,
+      discoveryRounds: 2,
+    });
+    const tee = {
+      attestation: 'require',
+      measurementsFile: 'pinned.json',
+      tcbStatuses: ['UpToDate', 'SWHardeningNeeded'],
+      cacheTtlMs: 1000,
+    };
+    const set = resolveConfigValue({ models: { providers: { chutes: { tee } } } }, env, '/etc/chutes/config.json5');
+    expect(set.problems).toEqual([]);
+    expect(set.config.tee).toMatchObject({ ...tee, measurementsFile: '/etc/chutes/pinned.json' });
+  });
+
+  it('refuses plain http to a remote PCCS, an unknown policy and an unknown TCB status', () => {
+    const http = resolveConfigValue({ models: { providers: { chutes: { tee: { pccsUrl: 'http://pccs.example.com' } } } } }, env);
+    expect(http.problems).toEqual([{ path: '/models/providers/chutes/tee/pccsUrl', message: expect.stringMatching(/loopback/) }]);
+    const bad = resolveConfigValue({ models: { providers: { chutes: { tee: { attestation: 'maybe', tcbStatuses: ['Revoked'] } } } } }, env);
+    expect(bad.problems.map((p) => p.path).sort()).toEqual([
+      '/models/providers/chutes/tee/attestation',
+      '/models/providers/chutes/tee/tcbStatuses/0',
+    ]);
   });
 });

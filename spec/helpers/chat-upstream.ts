@@ -67,6 +67,8 @@ export interface Upstream extends Loopback {
   /** Chat requests seen, per model. */
   chats: Req[];
   scripts: Map<string, Script>;
+  /** Other endpoints, by "METHOD /path" (e.g. "GET /chutes/warmup/acme/Cold"). */
+  routes: Map<string, Script>;
   /** The live model list GET /v1/models answers with. */
   models: object[];
 }
@@ -74,6 +76,7 @@ export interface Upstream extends Loopback {
 /** A loopback Chutes: GET /v1/models answers `models`; POST /v1/chat/completions runs the script of the body's model. */
 export async function startUpstream(): Promise<Upstream> {
   const scripts = new Map<string, Script>();
+  const routes = new Map<string, Script>();
   const chats: Req[] = [];
   const models: object[] = [];
   const lb = await startLoopback(async (req, res) => {
@@ -82,6 +85,8 @@ export async function startUpstream(): Promise<Upstream> {
       res.end(JSON.stringify({ object: 'list', data: models }));
       return;
     }
+    const route = routes.get(`${req.method} ${req.url}`);
+    if (route) return route(Object.assign(req, { json: undefined }), res);
     if (req.method !== 'POST' || req.url !== '/v1/chat/completions') {
       res.statusCode = 404;
       res.end(JSON.stringify({ detail: 'Not Found' }));
@@ -98,7 +103,7 @@ export async function startUpstream(): Promise<Upstream> {
     }
     await script(r, res);
   });
-  return Object.assign(lb, { chats, scripts, models });
+  return Object.assign(lb, { chats, scripts, routes, models });
 }
 
 /** A home whose config points at `upstream` with a fake key and tiny retry delays. */

@@ -30,6 +30,10 @@ export interface IdpOptions {
   userinfoFails?: boolean;
   /** /idp/token/revoke answers 500. */
   revokeFails?: boolean;
+  /** /idp/authorize redirects back with error=invalid_scope (an unknown or privileged scope). */
+  invalidScope?: boolean;
+  /** /idp/userinfo answers 403 (a token without openid, profile or account:read): introspect must tell. */
+  userinfoForbidden?: boolean;
 }
 
 /**
@@ -92,7 +96,19 @@ export class FakeIdp {
       const auth = req.headers.authorization ?? '';
       const token = auth.replace(/^Bearer /, '');
       if (!this.accessTokens.has(token)) return this.json(res, 401, { detail: 'Invalid token or user not found' });
+      if (this.options.userinfoForbidden) return this.json(res, 403, { detail: 'Insufficient scope' });
       return this.json(res, 200, { sub: 'user-123', username: 'testuser', created_at: '2025-01-01T00:00:00Z' });
+    }
+    if (req.method === 'POST' && url.pathname === '/idp/token/introspect') {
+      const token = new URLSearchParams(req.body).get('token') ?? '';
+      if (!this.accessTokens.has(token)) return this.json(res, 200, { active: false });
+      return this.json(res, 200, {
+        active: true,
+        scope: 'chutes:invoke',
+        sub: 'user-123',
+        username: 'testuser',
+        token_type: 'access_token',
+      });
     }
     if (req.method === 'POST' && url.pathname === '/idp/token/revoke') {
       if (this.options.revokeFails) return this.json(res, 500, { detail: 'revoke is down' });
@@ -123,6 +139,9 @@ export class FakeIdp {
     if (this.options.deny) {
       back.searchParams.set('error', 'access_denied');
       back.searchParams.set('error_description', 'The user denied the request');
+    } else if (this.options.invalidScope) {
+      back.searchParams.set('error', 'invalid_scope');
+      back.searchParams.set('error_description', 'Unknown or unauthorized scope: admin');
     } else {
       const code = `code_${crypto.randomBytes(12).toString('hex')}`;
       this.codes.set(code, {

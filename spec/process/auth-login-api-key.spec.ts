@@ -142,6 +142,7 @@ describe('which credential a call uses', () => {
     expect((await stored.request('auth.logout', { profile: 'chutes:default' })).result).toEqual({
       loggedOut: true,
       profile: 'chutes:default',
+      removed: true,
     });
     expect((await stored.request('auth.status', {})).result).toMatchObject({ method: 'oauth', profile: 'chutes:oauth', source: 'store' });
     expect(withEnv.schemaProblems).toEqual([]);
@@ -162,7 +163,7 @@ describe('which credential a call uses', () => {
     const p = spawn();
     expect((await p.request('auth.status', {})).result).toEqual({ authenticated: false, method: null, profile: null, profiles: [] });
     expect((await p.request('initialize', {})).result.auth).toEqual({ authenticated: false, method: null });
-    expect((await p.request('auth.logout', {})).result).toEqual({ loggedOut: true });
+    expect((await p.request('auth.logout', {})).result).toEqual({ loggedOut: true, removed: false });
   });
 });
 
@@ -176,7 +177,7 @@ describe('auth.logout', () => {
     });
     const p = spawn({ CHUTES_CLIENT_SECRET: CLIENT_SECRET }, home);
     const r = await p.request('auth.logout', { profile: 'chutes:oauth' });
-    expect(r.result).toEqual({ loggedOut: true, profile: 'chutes:oauth', revoked: true });
+    expect(r.result).toEqual({ loggedOut: true, profile: 'chutes:oauth', revoked: true, removed: true });
     expect(idp.revoked).toEqual(
       expect.arrayContaining([
         { token: tokens.refreshToken, hint: 'refresh_token' },
@@ -196,7 +197,7 @@ describe('auth.logout', () => {
     writeStore(home, { 'chutes:oauth': oauthProfile(idp.issue()) });
     const p = spawn({}, home);
     const r = await p.request('auth.logout', {});
-    expect(r.result).toEqual({ loggedOut: true, profile: 'chutes:oauth', revoked: false });
+    expect(r.result).toEqual({ loggedOut: true, profile: 'chutes:oauth', revoked: false, removed: true });
     expect(readStore(home).profiles).toEqual({});
     expect(p.stderr).toMatch(/revoking the refresh token: HTTP 500/);
     expect(p.stderr).not.toMatch(/cak_test|crt_test/);

@@ -117,7 +117,7 @@ describe('Sign in with Chutes (auth.login {method: "oauth"})', () => {
     expect(crypto.createHash('sha256').update(verifier).digest('base64url')).toBe(u.searchParams.get('code_challenge'));
     expect(verifier).not.toBe(u.searchParams.get('state'));
 
-    // Stored: tokens, expiry, scopes, account, client id; the secret came from the env, so not stored.
+    // Stored: tokens, expiry, scopes, account, client id, and the secret (Chutes checks it on every refresh).
     const store = readStore(p.home);
     const prof = store.profiles['chutes:oauth'];
     expect(idp.accessTokens.has(prof.accessToken)).toBe(true);
@@ -128,7 +128,7 @@ describe('Sign in with Chutes (auth.login {method: "oauth"})', () => {
       account: { sub: 'user-123', username: 'testuser' },
       expiresAt: r.result.expiresAt,
     });
-    expect(prof.clientSecret).toBeUndefined();
+    expect(prof.clientSecret).toBe(CLIENT_SECRET);
     expect(fs.statSync(path.join(p.home, 'credentials.json')).mode & 0o777).toBe(0o600);
     expect(fs.statSync(p.home).mode & 0o777).toBe(0o700);
     expect(fs.readdirSync(p.home).filter((f) => f.endsWith('.tmp'))).toEqual([]);
@@ -151,7 +151,7 @@ describe('Sign in with Chutes (auth.login {method: "oauth"})', () => {
     expectNoSecretIn(p);
   });
 
-  it('stores the client secret only when it was given in the params', async () => {
+  it('stores the client secret given in the params too', async () => {
     const p = spawn({ CHUTES_CLIENT_ID: CLIENT_ID });
     const port = await freePort();
     const login = p.request('auth.login', {

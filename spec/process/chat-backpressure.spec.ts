@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import { chatHome, event, startSse, startUpstream, type Upstream, wireChunk } from '../helpers/chat-upstream';
+import { chatHome, event, liveModel, startSse, startUpstream, type Upstream, wireChunk } from '../helpers/chat-upstream';
 import { BIN, cleanEnv } from '../helpers/rpc-process';
 
 const EVENTS = 8000;
@@ -21,6 +21,7 @@ describe('a slow host', () => {
 
   beforeAll(async () => {
     up = await startUpstream();
+    up.models.push(liveModel('acme/Flood', false));
     up.scripts.set('acme/Flood', async (_req, res) => {
       startSse(res);
       for (let i = 0; i < EVENTS && !res.destroyed; i++) {

@@ -71,6 +71,8 @@ describe.each(['ndjson', 'lsp'] as const)('chat.stream over %s', (framing) => {
       cost: { usd: 0.000564 },
       rateLimit: { limit: 60, quotaTotal: 100, quotaUsed: 1, quotaRemaining: 99, invocationId: 'inv-test' },
       attempts: 1,
+      requestedModel: 'chutes/acme/Priced',
+      invocationId: 'inv-test',
     });
     const sent = up.chats.at(-1)!;
     expect(sent.headers.authorization).toBe(`Bearer ${FAKE_KEY}`);
@@ -293,7 +295,8 @@ describe.each(['ndjson', 'lsp'] as const)('chat.stream over %s', (framing) => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     });
-    const r = await p.request('chat.stream', { model, messages: user });
+    // A cold chute's 503 is warmed up first (spec/process/chat-warmup.spec.ts): here only the retries.
+    const r = await p.request('chat.stream', { model, messages: user, ...(status === 503 ? { warmup: false } : {}) });
     expect(r.error?.code).toBe(code);
     const attempts = retried ? 4 : 1;
     expect(r.error?.data).toEqual({
@@ -303,6 +306,8 @@ describe.each(['ndjson', 'lsp'] as const)('chat.stream over %s', (framing) => {
       retryable: retried,
       resolution: expect.stringMatching(resolution),
       attempts,
+      // A 402 with quota_reset_timestamp says when the quota resets.
+      ...(status === 402 ? { reason: 'quota_exceeded', resetAt: '2026-01-02T00:00:00.000Z' } : {}),
     });
     const detail = body as { detail?: unknown; error?: { message: string } };
     const text =

@@ -98,7 +98,7 @@ describe('chutes-rpc onboard / login / status / logout', () => {
 
     const status = cli(['status'], { home });
     expect(await status.done).toBe(0);
-    expect(status.stdout).toMatch(/authenticated: yes, with API key from the credential store/);
+    expect(status.stdout).toMatch(/authenticated: yes, with a stored API key/);
     expect(status.stdout).toMatch(/profile: chutes:default/);
     expectNoSecret(status);
 

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { validate } from '../../lib/schema-validation';
-import { chatHome, FAKE_KEY, startSse, startUpstream, writeStream } from '../helpers/chat-upstream';
+import { chatHome, FAKE_KEY, liveModel, startSse, startUpstream, writeStream } from '../helpers/chat-upstream';
+import { writeConfig } from '../helpers/loopback';
 import { BIN, ROOT, cleanEnv, tempHome } from '../helpers/rpc-process';
 
 const cassette = (name: string) => path.join(ROOT, 'fixtures', 'cassettes', name);
@@ -57,6 +58,7 @@ describe('chutes-rpc chat', () => {
 
   it('reads the prompt from stdin, sends the system prompt and options, and survives retries', async () => {
     const up = await startUpstream();
+    up.models.push(liveModel('acme/Cli', false));
     try {
       let calls = 0;
       up.scripts.set('acme/Cli', async (_req, res) => {
@@ -70,10 +72,16 @@ describe('chutes-rpc chat', () => {
       });
       const r = await cli(['-m', 'chutes/acme/Cli', '-s', 'Be terse.', '--max-tokens', '20', '--temperature', '0.5'], {
         input: 'Summarise this.\n',
-        home: chatHome(up),
+        // The cold chute's warm-up has its own spec (chat-warmup): here the plain retry.
+        home: chatHome(up, { warmup: false }),
         env: { CHUTES_API_KEY: undefined },
       });
-      expect(r).toEqual({ code: 0, stdout: 'line one\nline two\n', stderr: '' });
+      // The back-off is shown on stderr (a line of its own when stderr is not a terminal).
+      expect(r).toEqual({
+        code: 0,
+        stdout: 'line one\nline two\n',
+        stderr: expect.stringMatching(/^chutes-rpc: .*HTTP 503.*; retry 1 of \d+ in \d+ ms\n$/),
+      });
       expect(up.chats).toHaveLength(2);
       expect(up.chats[1]!.json).toMatchObject({
         model: 'acme/Cli',
@@ -105,8 +113,13 @@ describe('chutes-rpc chat', () => {
     expect(r.stderr).toContain('Unhandled exception during response stream');
   });
 
-  it('exits 1 telling how to log in when there is no credential', async () => {
-    const r = await cli(['--replay', cassette('chat-text.json'), 'Hello!'], { env: { CHUTES_API_KEY: undefined } });
+  it('exits 1 telling how to log in when there is no credential (and sends nothing)', async () => {
+    // Not under --replay, which needs no credential (spec/process/cli-first-use.spec.ts).
+    const upstream = await startUpstream();
+    const home = tempHome();
+    writeConfig(home, { models: { providers: { chutes: { baseUrl: `${upstream.url}/v1` } } } });
+    const r = await cli(['Hello!'], { home, env: { CHUTES_API_KEY: undefined } }).finally(() => upstream.close());
+    expect(upstream.chats).toEqual([]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/No Chutes credential/);
     expect(r.stderr).toMatch(/what to do: .*(onboard|login)/);

@@ -6,15 +6,17 @@ import { ROOT } from '../helpers/rpc-process';
 const doc = JSON.parse(fs.readFileSync(path.join(ROOT, 'schemas', 'openrpc.json'), 'utf8'));
 
 describe('the OpenRPC document', () => {
-  it('lists exactly the methods the server registers, and the exit notification', () => {
+  it('lists exactly the methods the server registers, and the notifications a host sends (exit, $/cancelRequest)', () => {
     const documented = doc.methods.filter((m: { 'x-notification'?: boolean }) => !m['x-notification']).map((m: { name: string }) => m.name);
     expect([...documented].sort()).toEqual([...methodNames].sort());
-    expect(clientNotifications).toEqual(['exit']);
+    expect([...clientNotifications].sort()).toEqual(
+      ['$/cancelRequest', 'exit', 'initialized', 'notifications/cancelled', 'notifications/initialized'].sort(),
+    );
   });
 
   it('lists every notification the server sends', () => {
     expect(doc['x-notifications'].map((n: { name: string }) => n.name).sort()).toEqual([...serverNotifications].sort());
-    expect([...serverNotifications].sort()).toEqual(['auth.authorizeUrl', 'chat.delta', 'log']);
+    expect([...serverNotifications].sort()).toEqual(['auth.authorizeUrl', 'chat.delta', 'chat.status', 'log']);
   });
 
   it('points every $ref at a schema file that exists', () => {

@@ -18,13 +18,41 @@ const TRANSIENT_HEADERS = new Set(['date', 'connection', 'keep-alive', 'transfer
 export function recordingDispatcher(file: string): { dispatcher: Dispatcher; close: () => Promise<void> } {
   const interactions: CassetteInteraction[] = [];
   const agent = new Agent({ keepAliveTimeout: 30_000 });
-  const dispatcher = agent.compose(wrapEachHandler((handler, opts) => new RecordingHandler(opts, handler, (i) => interactions.push(i))));
+  const dispatcher = agent.compose(
+    wrapEachHandler((handler, opts) =>
+      // E2EE traffic is ciphertext under one-time keys and nonces: no replay could use it. The
+      // E2EE transport records the decrypted exchange instead (recordPlaintextExchange).
+      E2EE_PATH.test(opts.path) ? handler : new RecordingHandler(opts, handler, (i) => interactions.push(i)),
+    ),
+  );
+  (dispatcher as PlaintextRecording)[PLAINTEXT_RECORDER] = (i) => interactions.push(i);
   const close = async () => {
     const cassette: Cassette = { version: 1, description: 'recorded by chutes-rpc --record', interactions };
     fs.writeFileSync(file, JSON.stringify(cassette, null, 2) + '\n', { mode: 0o600 });
     await agent.close();
   };
   return { dispatcher, close };
+}
+
+const E2EE_PATH = /^\/e2e\//;
+const PLAINTEXT_RECORDER = Symbol('chutes-rpc plaintext recorder');
+type PlaintextRecording = Dispatcher & { [PLAINTEXT_RECORDER]?: (i: CassetteInteraction) => void };
+
+/**
+ * Records an exchange at the plaintext layer (the decrypted request and answer of an E2EE call),
+ * when `dispatcher` is recording; false when it is not. Redacted like every other interaction.
+ */
+export function recordPlaintextExchange(
+  dispatcher: Dispatcher,
+  exchange: { url: string; requestBody: Record<string, unknown>; status: number; headers: Record<string, string>; bodyText: string },
+): boolean {
+  const record = (dispatcher as PlaintextRecording)[PLAINTEXT_RECORDER];
+  if (!record) return false;
+  record({
+    request: { method: 'POST', url: exchange.url, body: redactValue(exchange.requestBody) },
+    response: toResponse(exchange.status, exchange.headers, exchange.bodyText),
+  });
+  return true;
 }
 
 /** Passes every callback on, keeping a copy of the response; records it once it completed. */

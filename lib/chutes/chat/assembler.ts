@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AssistantMessage, ToolCall, ToolCallDelta, Usage } from '../../generated/types';
+import { isToolArgumentsJson } from './tool-arguments';
+import { ThinkTagSplitter } from './think-tags';
 
 /** A `chat.completion.chunk` as the API streams it (OpenAI shape; unknown fields ignored). */
 export interface WireChunk {
@@ -42,6 +44,8 @@ export interface WireUsage {
 export interface DeltaFields {
   content?: string;
   reasoning?: string;
+  /** The content sent so far was reasoning (a model that opened its thinking implicitly). */
+  contentIsReasoning?: true;
   toolCalls?: ToolCallDelta[];
 }
 
@@ -59,6 +63,13 @@ interface ToolCallState {
 class TextBuffer {
   private parts: string[] = [];
   private joined = '';
+
+  /** Empties the buffer, giving what it held. */
+  take(): string {
+    const s = this.toString();
+    this.joined = '';
+    return s;
+  }
 
   append(s: string): void {
     if (this.parts.push(s) >= 512) this.compact();
@@ -87,10 +98,12 @@ class TextBuffer {
 export class ChatAssembler {
   private readonly content = new TextBuffer();
   private readonly reasoning = new TextBuffer();
+  private readonly thinkTags = new ThinkTagSplitter();
   private readonly tools = new Map<number, ToolCallState>();
   /** Chunks that carried text, reasoning or tool calls. */
   deltas = 0;
   finishReason: string | null = null;
+  /** The last usage the stream reported: newer servers send a cumulative one in every chunk, older ones one at the end. */
   usage: WireUsage | undefined;
   /** The model that actually served, as the chunks name it. */
   servedModel: string | undefined;
@@ -106,12 +119,6 @@ export class ChatAssembler {
     const d = choice.delta;
     if (!d) return undefined;
 
-    let out: DeltaFields | undefined;
-    const text = d.content;
-    if (typeof text === 'string' && text !== '') {
-      this.content.append(text);
-      out = { content: text };
-    }
     // Engines name it differently; some send both with the same text, so one is taken, never both.
     const r =
       typeof d.reasoning_content === 'string' && d.reasoning_content !== ''
@@ -119,10 +126,9 @@ export class ChatAssembler {
         : typeof d.reasoning === 'string'
           ? d.reasoning
           : undefined;
-    if (r !== undefined && r !== '') {
-      this.reasoning.append(r);
-      (out ??= {}).reasoning = r;
-    }
+    let out: DeltaFields | undefined = this.addReasoning(r);
+    const text = d.content;
+    if (typeof text === 'string' && text !== '') out = merge(out, this.addContent(text));
     const calls = d.tool_calls;
     if (Array.isArray(calls) && calls.length > 0) {
       const mapped: ToolCallDelta[] = [];
@@ -158,6 +164,39 @@ export class ChatAssembler {
     return out;
   }
 
+  /** At the end of the stream: text held back to see whether it began a think tag. */
+  flush(): DeltaFields | undefined {
+    const out = this.apply(this.thinkTags.flush());
+    if (out) this.deltas++;
+    return out;
+  }
+
+  private addReasoning(r: string | undefined): DeltaFields | undefined {
+    if (r === undefined || r === '') return undefined;
+    this.reasoning.append(r);
+    return { reasoning: r };
+  }
+
+  /** Content with any inline <think>…</think> taken out into reasoning. */
+  private addContent(text: string): DeltaFields | undefined {
+    return this.apply(this.thinkTags.push(text));
+  }
+
+  private apply(split: { content?: string; reasoning?: string; contentIsReasoning?: true }): DeltaFields | undefined {
+    let out: DeltaFields | undefined;
+    if (split.contentIsReasoning) {
+      const earlier = this.content.take();
+      if (earlier !== '') this.reasoning.append(earlier);
+      out = { contentIsReasoning: true };
+    }
+    if (split.reasoning) out = merge(out, this.addReasoning(split.reasoning));
+    if (split.content) {
+      this.content.append(split.content);
+      out = merge(out, { content: split.content });
+    }
+    return out;
+  }
+
   /** The message assembled so far (whole, or partial when the stream failed). */
   message(): AssistantMessage {
     const m: AssistantMessage = { role: 'assistant', content: this.content.toString() };
@@ -168,12 +207,25 @@ export class ChatAssembler {
         const t = this.tools.get(index)!;
         // Some engines send no id; the host needs one to answer the call with a tool message.
         t.id ??= `call_${randomBytes(9).toString('base64url')}`;
-        calls.push({ id: t.id, type: 'function', name: t.name, arguments: t.args.toString() });
+        const call: ToolCall = { id: t.id, type: 'function', name: t.name, arguments: t.args.toString() };
+        // Usually cut by finishReason "length": sent back as history, the server would refuse it.
+        if (!isToolArgumentsJson(call.arguments)) call.argumentsValid = false;
+        calls.push(call);
       }
       m.toolCalls = calls;
     }
     return m;
   }
+}
+
+function merge(a: DeltaFields | undefined, b: DeltaFields | undefined): DeltaFields | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  const out: DeltaFields = { ...a };
+  if (b.contentIsReasoning) out.contentIsReasoning = true;
+  if (b.reasoning !== undefined) out.reasoning = (out.reasoning ?? '') + b.reasoning;
+  if (b.content !== undefined) out.content = (out.content ?? '') + b.content;
+  return out;
 }
 
 function count(n: unknown): number | undefined {

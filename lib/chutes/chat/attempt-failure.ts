@@ -22,7 +22,8 @@ export class AttemptFailure extends Error {
 /** A non-2xx answer. */
 export function httpFailure(status: number, headers: HeaderBag, bodyText: string): AttemptFailure {
   const error = errorFromResponse(status, headers, bodyText);
-  return new AttemptFailure(error, isRetryableStatus(status), error.data.retryAfterMs);
+  // A 429 that waiting a little cannot lift (the daily limit) is not retried, whatever its status.
+  return new AttemptFailure(error, isRetryableStatus(status) && error.data.retryable, error.data.retryAfterMs);
 }
 
 /** A request that got no answer (a network_error from upstreamRequest, its undici error as `cause`). */

@@ -1,21 +1,25 @@
 import type { ResolvedConfig } from '../../config/load';
-import type { ChatDelta, ChatParams, ChatResult, Model, RateLimit } from '../../generated/types';
+import type { AttestationSummary, ChatDelta, ChatParams, ChatResult, ChatStatus, Model, RateLimit } from '../../generated/types';
 import { sleep } from '../../util/abort';
 import type { ChutesContext } from '../context';
 import type { Credential } from '../credentials';
 import { CallCancelled, ChutesError, type ChutesErrorInit } from '../errors';
 import { readCappedText } from '../http/body';
-import { BodyReadError, type UpstreamBody } from '../http/upstream-body';
+import { headerValue } from '../http/headers';
 import { parseRateLimit } from '../http/rate-limit-headers';
+import { BodyReadError, type UpstreamBody } from '../http/upstream-body';
 import { upstreamRequest } from '../http/upstream-request';
 import { modelIds, publicModelId } from '../models/model-id';
+import { attestChat, e2eeBinding } from '../tee/chat-gate';
 import { ChatAssembler, completionAsChunk, type DeltaFields, mapUsage, type WireChunk } from './assembler';
 import { AttemptFailure, badEventFailure, brokenStreamFailure, httpFailure, networkFailure, streamErrorFailure } from './attempt-failure';
 import { computeCost } from './cost';
 import { wireHeaders, wireRequest } from './request';
+import { isColdChute } from './warmup';
 import { DEFAULT_MAX_DELAY_MS, DEFAULT_MAX_RETRY_AFTER_MS, type RetrySettings, retryDelayMs } from './retry';
 import { type SseItem, SseDecoder } from './sse';
 import { parseJsonOrUndefined } from '../../util/json';
+import type { E2eeTransport } from '../e2ee/transport';
 
 export interface ChatRun {
   params: ChatParams;
@@ -35,10 +39,15 @@ export interface ChatRun {
    * waiting: what it holds stays bounded by one read per stream.
    */
   outputRoom?: () => Promise<void> | undefined;
+  /** Receives progress while the call waits for something the host cannot see (a retry back-off, …). */
+  onStatus?: (status: ChatStatus) => Promise<void> | void;
 }
 
 /** The fields chunk() copies into a delta: adding one to DeltaFields breaks the build here until it is copied too. */
-const DELTA_FIELDS = { content: true, reasoning: true, toolCalls: true } satisfies Record<keyof DeltaFields, true>;
+const DELTA_FIELDS = { content: true, reasoning: true, contentIsReasoning: true, toolCalls: true } satisfies Record<
+  keyof DeltaFields,
+  true
+>;
 void DELTA_FIELDS;
 
 /** Error bodies are read up to this size; the message keeps far less. */
@@ -65,34 +74,50 @@ class ChatCall {
   private readonly signal: AbortSignal;
   private readonly url: string;
   private readonly payload: string;
+  private readonly body: Record<string, unknown>;
+  /** Set when e2ee is prefer or require: the transport, or why the call went in plaintext. */
+  private e2ee: { transport?: E2eeTransport; plaintextBecause?: string } | undefined;
   private readonly upstreamModel: string;
   /** The plain model ids the model param names (more than one for a failover list). */
   private readonly ids: string[];
   private readonly teeOnly: boolean;
   private readonly retry: RetrySettings;
+  private readonly warnings: string[];
+  /** X-Chutes-InvocationID of the answer that served the call. */
+  private invocationId: string | undefined;
+  /** The metadata lookup of the first model asked for, warning when it is not listed; awaited before the result. */
+  private listed: Promise<void> | undefined;
+  /** The served model last checked against teeOnly. */
+  private checkedServed: string | undefined;
   private asm = new ChatAssembler();
   private seq = 0;
   private attempts = 0;
   private retries = 0;
   private refreshed = false;
+  /** One warm-up per call, when the config or the call asks for it. */
+  private warmupAllowed: boolean;
   private rateLimit: RateLimit | undefined;
   /** The first line of the current attempt's body that was not SSE, if any. */
   private strayLine: string | undefined;
   private readonly models = new Map<string, Promise<Model | undefined>>();
+  private attestation: AttestationSummary | undefined;
 
   constructor(
     private readonly chutes: ChutesContext,
     private readonly chat: ChatRun,
   ) {
     const config = chutes.requireConfig();
-    const { body, upstreamModel } = wireRequest(chat.params, config);
+    const { body, upstreamModel, warnings } = wireRequest(chat.params, config);
+    this.warnings = warnings;
     this.config = config;
     this.signal = chat.signal;
     this.url = `${config.baseUrl}/chat/completions`;
     this.payload = JSON.stringify(body);
+    this.body = body;
     this.upstreamModel = upstreamModel;
     this.ids = modelIds(upstreamModel);
     this.teeOnly = chat.params.teeOnly ?? config.teeOnly;
+    this.warmupAllowed = chat.params.warmup ?? config.warmup;
     this.retry = {
       maxRetries: config.maxRetries,
       baseDelayMs: config.retryBaseDelayMs,
@@ -102,11 +127,14 @@ class ChatCall {
   }
 
   async run(): Promise<ChatResult> {
+    for (const w of this.warnings) this.chutes.log.warn(`chat ${this.chat.streamId}: ${w}`);
+    this.attestation = await attestChat(this.chutes, this.chat.params, this.ids, this.signal);
     await this.refuseNonTee();
     this.throwIfCancelled();
     let credential = await this.resolveCredential();
+    await this.startE2ee(credential);
     // Prices are needed only for the cost at the end: fetched while the model generates.
-    if (this.ids[0]) void this.model(this.ids[0]);
+    if (this.ids[0]) this.listed = this.model(this.ids[0]).then((m) => this.warnIfUnlisted(this.ids[0]!, m));
     for (;;) {
       this.attempts++;
       try {
@@ -130,6 +158,54 @@ class ChatCall {
         message: `teeOnly is set and ${publicModelId(id)} does not run in a TEE (confidential compute); the request was not sent`,
       });
     }
+  }
+
+  /**
+   * The model list shows only the platform's public chutes: a community chute can be invoked by
+   * name all the same, so a name it lacks is sent, with a warning (a typo then gets the server's 404).
+   */
+  private warnIfUnlisted(id: string, model: Model | undefined): void {
+    if (model || this.signal.aborted) return;
+    this.chutes.log.warn(
+      `chat ${this.chat.streamId}: ${publicModelId(id)} is not in the model list or the catalog; sending it anyway (community chutes are not listed)`,
+    );
+  }
+
+  /**
+   * The server may serve another model than the one asked for (a -TEE variant, a renamed org, a
+   * failover entry). With teeOnly, one the metadata knows is not TEE fails the call before any of
+   * its text reaches the host.
+   */
+  private async refuseNonTeeServed(served: string | undefined): Promise<void> {
+    if (!this.teeOnly || served === undefined || served === this.checkedServed) return;
+    this.checkedServed = served;
+    const id = modelIds(served)[0] ?? served;
+    if ((await this.model(id))?.tee !== false) return;
+    throw new AttemptFailure(
+      new ChutesError('tee_required', {
+        message: `teeOnly is set, and the server answered with ${publicModelId(id)}, which does not run in a TEE (confidential compute); the stream was stopped`,
+      }),
+      false,
+    );
+  }
+
+  /** e2ee prefer/require: resolves the chute and takes the first nonce, so that require refuses before anything is sent. */
+  private async startE2ee(credential: Credential): Promise<void> {
+    const mode = this.chat.params.e2ee ?? this.config.e2ee;
+    if (mode === 'off') return;
+    const { startE2ee } = require('../e2ee/transport') as typeof import('../e2ee/transport');
+    const binding = e2eeBinding(this.chutes, this.chat.params);
+    const started = await startE2ee(this.chutes, {
+      mode,
+      upstreamModel: this.upstreamModel,
+      credential,
+      signal: this.signal,
+      ...binding,
+    }).catch((err: unknown) => {
+      if (this.signal.aborted) throw this.cancelled();
+      throw err;
+    });
+    this.e2ee = 'plaintextBecause' in started ? started : { transport: started };
   }
 
   private async resolveCredential(): Promise<Credential> {
@@ -156,16 +232,13 @@ class ChatCall {
       thinking: this.chat.params.thinking === true,
       userAgent: `chutes-rpc/${VERSION}`,
     });
-    const res = await upstreamRequest(this.chutes, {
-      method: 'POST',
-      url: this.url,
-      headers,
-      body: this.payload,
-      signal: this.signal,
-      timeouts: { headersMs: config.timeoutMs, idleMs: config.timeoutMs },
-    });
+    const timeouts = { headersMs: config.timeoutMs, idleMs: config.timeoutMs };
+    const res = this.e2ee?.transport
+      ? await this.e2ee.transport.send(this.body, credential, headers, timeouts)
+      : await upstreamRequest(this.chutes, { method: 'POST', url: this.url, headers, body: this.payload, signal: this.signal, timeouts });
     if (res.status < 200 || res.status >= 300) throw httpFailure(res.status, res.headers, await res.text(MAX_ERROR_BODY_BYTES, 'truncate'));
     this.rateLimit = parseRateLimit(res.headers) ?? this.rateLimit;
+    this.invocationId = headerValue(res.headers, 'x-chutes-invocationid')?.trim().slice(0, 200) || undefined;
     const type = String(res.headers['content-type'] ?? '');
     if (!type.includes('event-stream') && type.includes('json')) await this.readCompletion(res.body);
     else await this.readStream(res.body);
@@ -191,6 +264,13 @@ class ChatCall {
       this.throwIfCancelled();
       if (next) return next;
     }
+    if (this.warmupAllowed && this.asm.deltas === 0 && isColdChute(failure.error)) {
+      this.warmupAllowed = false;
+      await this.warmUp(failure.error, credential);
+      this.asm = new ChatAssembler();
+      this.strayLine = undefined;
+      return credential;
+    }
     // Never after a delta reached the host: the retry would send its text again.
     const allowed = failure.retryable && this.asm.deltas === 0 && this.retries < this.retry.maxRetries;
     const wait = allowed ? retryDelayMs(this.retries + 1, failure.serverWaitMs, this.retry) : undefined;
@@ -201,10 +281,36 @@ class ChatCall {
     );
     this.asm = new ChatAssembler();
     this.strayLine = undefined;
+    await this.status({
+      phase: 'retry',
+      message: `${failure.error.message}; retry ${this.retries} of ${this.retry.maxRetries} in ${wait} ms`,
+      model: publicModelId(this.upstreamModel),
+      reason: failure.error.type,
+      attempt: this.attempts + 1,
+      delayMs: wait,
+    });
     await sleep(wait, this.signal).catch(() => {
       throw this.cancelled();
     });
     return credential;
+  }
+
+  /** A cold chute: warmed up (with progress) before the one retry; a failed warm-up ends the call with the 503 and why. */
+  private async warmUp(cold: ChutesError, credential: Credential): Promise<void> {
+    const { warmUp } = require('./warmup') as typeof import('./warmup');
+    const chute = this.ids[0] ?? this.upstreamModel;
+    try {
+      await warmUp(this.chutes, { chute, credential, signal: this.signal, onStatus: (s) => this.status(s) });
+    } catch (err) {
+      if (this.signal.aborted) throw this.cancelled();
+      const { type, ...data } = cold.data;
+      const why = err instanceof Error ? err.message : String(err);
+      throw this.finalError(new ChutesError(type, { ...data, message: `${data.message} (warm-up failed: ${why})`, retryable: false }));
+    }
+  }
+
+  private async status(status: Omit<ChatStatus, 'streamId'>): Promise<void> {
+    await this.chat.onStatus?.({ streamId: this.chat.streamId, ...status });
   }
 
   /**
@@ -239,6 +345,7 @@ class ChatCall {
       clearTimeout(timer);
     }
     if (!done) throw brokenStreamFailure(undefined, this.asm.deltas, this.strayLine);
+    await this.emit(this.asm.flush());
   }
 
   /** The items a piece of the body completed; an oversized event fails the attempt. */
@@ -261,6 +368,7 @@ class ChatCall {
     }
     if (value && typeof value === 'object' && (value.error !== undefined || value.detail !== undefined)) throw streamErrorFailure(value);
     await this.chunk(completionAsChunk(value ?? {}));
+    await this.emit(this.asm.flush());
   }
 
   /**
@@ -306,9 +414,16 @@ class ChatCall {
     this.strayLine ??= line.slice(0, 200);
   }
 
-  /** Adds a chunk; a promise when the consumer of its delta asks to be waited for. */
+  /** Adds a chunk; a promise when the consumer of its delta (or a check of the served model) asks to be waited for. */
   private chunk(chunk: WireChunk): Promise<void> | void {
-    const fields = this.asm.add(chunk);
+    const served = typeof chunk.model === 'string' && chunk.model !== '' ? chunk.model : undefined;
+    if (this.teeOnly && served !== undefined && served !== this.checkedServed) {
+      return this.refuseNonTeeServed(served).then(() => this.emit(this.asm.add(chunk)));
+    }
+    return this.emit(this.asm.add(chunk));
+  }
+
+  private emit(fields: ReturnType<ChatAssembler['add']>): Promise<void> | void {
     if (!fields) return;
     const seq = this.seq++;
     if (!this.chat.onDelta) return;
@@ -316,6 +431,7 @@ class ChatCall {
     const delta: ChatDelta = { streamId: this.chat.streamId, seq };
     if (fields.content !== undefined) delta.content = fields.content;
     if (fields.reasoning !== undefined) delta.reasoning = fields.reasoning;
+    if (fields.contentIsReasoning !== undefined) delta.contentIsReasoning = fields.contentIsReasoning;
     if (fields.toolCalls !== undefined) delta.toolCalls = fields.toolCalls;
     return this.chat.onDelta(delta);
   }
@@ -349,11 +465,15 @@ class ChatCall {
   }
 
   private async result(): Promise<ChatResult> {
+    await this.listed;
     const served = this.asm.servedModel ?? this.ids[0] ?? this.upstreamModel;
-    const reported = mapUsage(this.asm.usage);
+    // E2EE: the relay's plaintext usage is unauthenticated; used only when the encrypted stream had none, and said so.
+    const plaintextUsage = this.asm.usage ? undefined : (this.e2ee?.transport?.plaintextUsage as WireChunk['usage']);
+    const reported = mapUsage(this.asm.usage ?? plaintextUsage ?? undefined);
     const result: ChatResult = {
       streamId: this.chat.streamId,
       model: publicModelId(served),
+      requestedModel: this.upstreamModel.split(',').map(publicModelId).join(','),
       message: this.asm.message(),
       finishReason: this.asm.finishReason,
       usage: reported ?? { promptTokens: 0, completionTokens: 0, totalTokens: 0 },
@@ -364,7 +484,13 @@ class ChatCall {
       const cost = computeCost(reported, (await this.model(id))?.pricing);
       if (cost) result.cost = cost;
     }
+    if (this.invocationId !== undefined) result.invocationId = this.invocationId;
     if (this.rateLimit) result.rateLimit = this.rateLimit;
+    if (this.e2ee) {
+      result.e2ee = this.e2ee.transport?.outcome(plaintextUsage !== undefined && plaintextUsage !== null) ?? false;
+      if (this.e2ee.plaintextBecause !== undefined) result.e2eeReason = this.e2ee.plaintextBecause;
+    }
+    if (this.attestation) result.attestation = this.attestation;
     return result;
   }
 }

@@ -85,3 +85,23 @@ export class SseDecoder {
 }
 
 const NONE: SseItem[] = [];
+
+/**
+ * The items of an event stream read by iterating it (the warm-up, the E2EE decryption; the chat call feeds an SseDecoder itself), in the batches each read of the body completes:
+ * `for await (const items of sseEvents(body))`. One step of the iterator per read, not per event,
+ * keeps the async machinery off the per-event path. A read error, or an event over the size
+ * limit, is thrown from the loop; leaving the loop early destroys the body (which drops the
+ * connection, and stops the upstream).
+ */
+export async function* sseEvents(
+  body: AsyncIterable<Uint8Array>,
+  maxEventChars = MAX_EVENT_CHARS,
+): AsyncGenerator<readonly SseItem[], void, undefined> {
+  const decoder = new SseDecoder(maxEventChars);
+  for await (const bytes of body) {
+    const items = decoder.push(bytes);
+    if (items.length) yield items;
+  }
+  const last = decoder.end();
+  if (last.length) yield last;
+}

@@ -1,5 +1,8 @@
 import { BodyReadError, type UpstreamBody } from './upstream-body';
 
+/** A response body (see UpstreamBody). */
+export type ResponseBody = UpstreamBody;
+
 /** What to do with a body over its cap: keep its start (an error body), or fail (a body that must be whole). */
 export type Overflow = 'truncate' | 'fail';
 

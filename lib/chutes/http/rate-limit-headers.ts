@@ -21,6 +21,10 @@ function num(headers: HeaderBag, name: string): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
+function isInfinite(headers: HeaderBag, name: string): boolean {
+  return /^\+?inf(inity)?$/i.test(firstToken(headers, name) ?? '');
+}
+
 /**
  * When a server says to come back, as epoch ms: a number is seconds from now, epoch seconds, or
  * epoch milliseconds (servers differ; the size tells which); anything else is read as an HTTP date.
@@ -73,6 +77,9 @@ export function parseRateLimit(headers: HeaderBag, now = Date.now()): RateLimit 
   if (!Number.isNaN(reset.getTime())) rl.resetAt = reset.toISOString();
   const chuteLimit = num(headers, 'x-chutes-rl-chute');
   if (chuteLimit !== undefined) rl.chuteLimit = chuteLimit;
+  // Private chutes and some users have no limit: the server says "inf".
+  if (isInfinite(headers, 'x-chutes-rl-user') && limit === undefined) rl.unlimited = true;
+  if (isInfinite(headers, 'x-chutes-rl-chute')) rl.chuteUnlimited = true;
   const total = num(headers, 'x-chutes-quota-total');
   if (total !== undefined) rl.quotaTotal = total;
   const used = num(headers, 'x-chutes-quota-used');

@@ -1,6 +1,7 @@
 import { ChutesError, type ChutesErrorInit, type ProviderErrorType } from '../errors';
 import { redact } from '../../log/redact';
 import type { HeaderBag } from './headers';
+import { limitFacts } from './limit-errors';
 import { serverWaitMs } from './rate-limit-headers';
 import { isRetryableStatus } from './retryable';
 
@@ -60,6 +61,11 @@ export function errorFromResponse(
   const wait = serverWaitMs(headers);
   if (wait !== undefined) init.retryAfterMs = wait;
   if (extra.attempts !== undefined) init.attempts = extra.attempts;
+  const limit = limitFacts(status, bodyText);
+  if (limit.retryable === false) init.retryable = false;
+  if (limit.resetAt !== undefined) init.resetAt = limit.resetAt;
+  if (limit.reason !== undefined) init.reason = limit.reason;
+  if (limit.resolution !== undefined) init.resolution = limit.resolution;
   if (extra.resolution !== undefined) init.resolution = extra.resolution;
   return new ChutesError(type, init);
 }

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { HeaderBag } from './headers';
 
@@ -13,10 +14,26 @@ export class BodyReadError extends Error {
   }
 }
 
-/** What callers read a response body through. */
-export interface UpstreamBody {
+/** What callers read a response body through: consume() on the hot path, or iteration. */
+export interface UpstreamBody extends AsyncIterable<Buffer> {
   consume(consumer: BodyConsumer): Promise<void>;
   destroy(reason?: unknown): void;
+}
+
+/** A body that is a stream already (a decrypted E2EE answer), as an UpstreamBody. */
+export function bodyOfStream(stream: Readable): UpstreamBody {
+  return {
+    async consume(consumer) {
+      try {
+        for await (const bytes of stream as AsyncIterable<Buffer>) await consumer(bytes);
+      } catch (err) {
+        stream.destroy();
+        throw err;
+      }
+    },
+    destroy: (reason) => void stream.destroy(reason instanceof Error ? reason : undefined),
+    [Symbol.asyncIterator]: () => (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator](),
+  };
 }
 
 /**
@@ -66,6 +83,52 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler, UpstreamBod
       this.settle = { resolve, reject };
       this.proceed();
     });
+  }
+
+  /** The body piece by piece, for readers that iterate (one piece read ahead at most). */
+  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    const ready: Buffer[] = [];
+    let pull: (() => void) | undefined;
+    let wake: (() => void) | undefined;
+    let ended = false;
+    let failure: unknown;
+    void this.consume((bytes) => {
+      ready.push(bytes);
+      wake?.();
+      return new Promise<void>((resolve) => (pull = resolve));
+    }).then(
+      () => {
+        ended = true;
+        wake?.();
+      },
+      (err: unknown) => {
+        failure = err instanceof BodyReadError ? err.cause : err;
+        ended = true;
+        wake?.();
+      },
+    );
+    return {
+      next: async (): Promise<IteratorResult<Buffer>> => {
+        for (;;) {
+          if (ready.length) return { value: ready.shift()!, done: false };
+          if (ended) {
+            if (failure !== undefined) throw failure instanceof Error ? failure : new Error(String(failure));
+            return { value: undefined, done: true };
+          }
+          const resume = pull;
+          pull = undefined;
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            resume?.();
+          });
+          wake = undefined;
+        }
+      },
+      return: () => {
+        if (!ended) this.destroy();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
   }
 
   /** Drops the exchange (and its connection); a consume() in progress fails with `reason`. */

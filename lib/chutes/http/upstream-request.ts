@@ -19,7 +19,7 @@ export interface UpstreamRequestInit {
   url: string;
   /** The finished headers (requestHeaders() makes them: configured ones, the credential, the call's own). */
   headers: Record<string, string>;
-  body?: string;
+  body?: string | Uint8Array;
   /** The caller's: its abort is rethrown as it is (a cancellation, not a failure). */
   signal?: AbortSignal;
   timeouts: UpstreamTimeouts;

@@ -11,7 +11,7 @@
  * the catalog when it knows them). Without the live list (fallback), the catalog plus the config
  * entries are listed.
  */
-import type { CatalogModel, ConfigModelEntry, Model } from '../../generated/types';
+import type { AttestationSummary, CatalogModel, ConfigModelEntry, Model } from '../../generated/types';
 import type { LiveFacts } from './live-entry';
 import { MODEL_ID_PREFIX, stripModelPrefix } from './model-id';
 
@@ -127,4 +127,15 @@ export function mergeModels(
     if (!listed.has(id)) out.push(buildModel(undefined, catalogById.get(id), entry));
   }
   return sortModels(out);
+}
+
+/**
+ * The models with the latest TEE verification of their chute attached (copies: merged lists are
+ * cached frozen, while verifications come and go).
+ */
+export function withAttestation(models: readonly Model[], latest: (chuteId: string) => AttestationSummary | undefined): Model[] {
+  return models.map((m) => {
+    const summary = m.tee && m.chuteId ? latest(m.chuteId) : undefined;
+    return summary ? { ...m, attestation: summary } : m;
+  });
 }

@@ -22,6 +22,30 @@ export function upstreamModel(model: string): string {
     .join(',');
 }
 
+/** The suffixes the server reads as a routing strategy for the whole selector. */
+export const ROUTING_SUFFIXES = ['latency', 'throughput'] as const;
+
+/**
+ * The wire `model` for a model param that may be a routing list: `["a", "chutes/b"]` and `"a,chutes/b"`
+ * both give `a,b`. A `:latency` / `:throughput` suffix belongs to the whole selector, so it may only
+ * end it. Throws an Error whose message says what is wrong with the selector.
+ */
+export function routingSelector(model: string | readonly string[]): string {
+  const entries = (typeof model === 'string' ? model.split(',') : model.flatMap((m) => m.split(','))).map((m) => m.trim());
+  if (entries.some((m) => m === '')) throw new Error('a routing list has an empty entry');
+  const seen = new Set<string>();
+  entries.forEach((entry, i) => {
+    const suffix = /:([A-Za-z_]+)$/.exec(entry)?.[1];
+    if (suffix && (ROUTING_SUFFIXES as readonly string[]).includes(suffix) && i < entries.length - 1) {
+      throw new Error(`the routing suffix :${suffix} applies to the whole list, so it may only end it (after ${entries.at(-1)})`);
+    }
+    const id = stripModelPrefix(entry);
+    if (seen.has(id)) throw new Error(`${id} is listed twice`);
+    seen.add(id);
+  });
+  return entries.map(stripModelPrefix).join(',');
+}
+
 /** The plain model ids a (possibly routed) upstream model name names, for metadata lookups. */
 export function modelIds(upstream: string): string[] {
   return upstream

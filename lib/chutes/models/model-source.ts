@@ -5,7 +5,7 @@ import type { Credential } from '../credentials';
 import { curatedCatalog } from './catalog';
 import { fetchLiveList, LiveListUnavailable } from './fetch-live';
 import { readLiveEntries } from './live-entry';
-import { mergeModels } from './merge';
+import { mergeModels, withAttestation } from './merge';
 import { stripModelPrefix } from './model-id';
 
 export interface DiscoverOptions {
@@ -94,6 +94,8 @@ export class ModelSource {
     }
     if (credentialWarning) result.warning = [credentialWarning, result.warning].filter(Boolean).join(' ');
     if (teeOnly) result.models = result.models.filter((m) => m.tee);
+    const attestation = this.app.attestationIfStarted;
+    if (attestation) result.models = withAttestation(result.models, (chuteId) => attestation.latestSummary(chuteId));
     return result;
   }
 

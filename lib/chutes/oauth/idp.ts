@@ -127,7 +127,10 @@ export interface ClientAuth {
 }
 
 const CLIENT_RESOLUTION =
-  'Check the client id and secret of your Chutes app (CHUTES_CLIENT_ID, CHUTES_CLIENT_SECRET, or clientId/clientSecret) and its redirect URI, then sign in again: chutes-rpc login';
+  'Check the client id and secret of your Chutes app (CHUTES_CLIENT_ID / CHUTES_CLIENT_SECRET, CHUTES_OAUTH_CLIENT_ID / CHUTES_OAUTH_CLIENT_SECRET, or clientId/clientSecret) and its redirect URI, then sign in again: chutes-rpc login';
+
+const REDIRECT_RESOLUTION =
+  'The redirect URI must match one registered for your Chutes app exactly (scheme, host, port and path): register it, or pass the registered one as redirectUri (CHUTES_OAUTH_REDIRECT_URI), then sign in again.';
 
 /** Exchanges an authorization code: form-encoded, client secret in the body, with the PKCE verifier. */
 export async function exchangeCode(
@@ -152,7 +155,11 @@ export async function exchangeCode(
     throw new ChutesError('oauth_failed', {
       message: `The token exchange failed: HTTP ${a.status}: ${errorDetail(a.text)}`,
       httpStatus: a.status,
-      ...(code === 'invalid_client' || code === 'unauthorized_client' ? { resolution: CLIENT_RESOLUTION } : {}),
+      ...(/redirect/i.test(a.text)
+        ? { resolution: REDIRECT_RESOLUTION }
+        : code === 'invalid_client' || code === 'unauthorized_client'
+          ? { resolution: CLIENT_RESOLUTION }
+          : {}),
     });
   }
   return parseTokens(a, 'The token exchange failed');
@@ -184,7 +191,9 @@ export async function refreshTokens(
   if (code === 'invalid_client' || code === 'unauthorized_client') {
     throw new ChutesError('oauth_failed', {
       message: `Refreshing the sign-in of profile ${r.profile} failed: the IdP refused the client (${detail})${
-        r.clientSecret ? '' : '; no client secret was available (CHUTES_CLIENT_SECRET is not set)'
+        r.clientSecret
+          ? ''
+          : '; no client secret was available: Chutes needs it for every refresh (sign in again with the secret, which is then stored, or set CHUTES_CLIENT_SECRET)'
       }.`,
       httpStatus: a.status,
       resolution: CLIENT_RESOLUTION,
@@ -224,6 +233,46 @@ export async function fetchUserinfo(app: ChutesContext, accessToken: string, sig
     app.log.warn(`userinfo: ${redact((err as Error).message)} (the sign-in goes on without the account name)`);
     return undefined;
   }
+}
+
+/** Whether an OAuth access token works now, and if not, why. */
+export type TokenCheck = { ok: true; account?: Account } | { ok: false; why: string };
+
+/**
+ * Asks the IdP whether an access token works now. GET /v1/models cannot tell (an invalid cak_ token
+ * gets the public list there): /idp/userinfo can, and a token without a scope userinfo accepts
+ * (403) is asked about at /idp/token/introspect. Throws when the IdP cannot be reached or answers
+ * something else (the caller reports it: nothing is known then).
+ */
+export async function checkAccessToken(
+  app: ChutesContext,
+  accessToken: string,
+  client: ClientAuth,
+  signal?: AbortSignal,
+): Promise<TokenCheck> {
+  const opt = signal ? { signal } : {};
+  const info = await call(app, 'GET', idpUrl(app, '/idp/userinfo'), { bearer: accessToken, ...opt });
+  if (info.status >= 200 && info.status < 300) {
+    const body = JSON.parse(info.text) as Record<string, unknown>;
+    const sub = typeof body.sub === 'string' || typeof body.sub === 'number' ? String(body.sub) : undefined;
+    return sub ? { ok: true, account: { sub, username: typeof body.username === 'string' ? body.username : null } } : { ok: true };
+  }
+  if (info.status === 401)
+    return { ok: false, why: `Chutes refused the access token (/idp/userinfo: HTTP 401: ${errorDetail(info.text)})` };
+  if (info.status === 403) {
+    const a = await call(app, 'POST', idpUrl(app, '/idp/token/introspect'), {
+      form: { token: accessToken, token_type_hint: 'access_token', client_id: client.clientId, client_secret: client.clientSecret },
+      ...opt,
+    });
+    if (a.status >= 200 && a.status < 300) {
+      const body = JSON.parse(a.text) as Record<string, unknown>;
+      return body.active === true
+        ? { ok: true }
+        : { ok: false, why: 'Chutes says the access token is no longer active (/idp/token/introspect)' };
+    }
+    throw errorFromResponse(a.status, a.headers, a.text, { what: 'Checking the sign-in at /idp/token/introspect' });
+  }
+  throw errorFromResponse(info.status, info.headers, info.text, { what: 'Checking the sign-in at /idp/userinfo' });
 }
 
 /** Revokes one token at /idp/token/revoke; best effort: false (logged) when it did not work. */

@@ -1,6 +1,7 @@
 import * as crypto from 'node:crypto';
 import type { ChutesContext } from '../context';
-import { ChutesError } from '../errors';
+import { DEFAULT_OAUTH_SCOPES } from '../../config/defaults';
+import { ChutesError, type ChutesErrorInit } from '../errors';
 import type { AuthAuthorizeUrl, AuthCompleteResult, AuthLoginResult, OAuthLoginParams, StoredOAuthProfile } from '../../generated/types';
 import { addSecret } from '../../log/redact';
 import { isRedirectQuery, listenForCallback, loopbackTarget, type CallbackServer } from './callback-server';
@@ -62,9 +63,13 @@ export class PendingLogin {
       });
     } else if (error !== null) {
       const description = query.get('error_description');
-      failure = new ChutesError('oauth_failed', {
+      const init: ChutesErrorInit = {
         message: `The sign-in was ${error === 'access_denied' ? 'denied' : 'refused'} by Chutes (${error}${description ? `: ${description.slice(0, 300)}` : ''}).`,
-      });
+      };
+      if (error === 'invalid_scope') {
+        init.resolution = `Ask only for scopes your Chutes app may request (default: ${DEFAULT_OAUTH_SCOPES}; chutes:invoke is needed for chat), with scopes or CHUTES_OAUTH_SCOPES, then sign in again.`;
+      }
+      failure = new ChutesError('oauth_failed', init);
     } else if (state === null) {
       failure = new ChutesError('oauth_failed', { message: 'The sign-in failed: the redirect has no state, so it cannot be checked.' });
     } else if (!query.get('code')) {
@@ -120,7 +125,7 @@ export async function oauthLogin(app: ChutesContext, params: OAuthLoginParams, i
   const settings = clientSettings(params, app.config.env);
   if (!settings.clientSecret) {
     app.log.warn(
-      'no client secret (clientSecret or CHUTES_CLIENT_SECRET): Chutes apps have one, and the token exchange will most likely be refused without it',
+      'no client secret (clientSecret, CHUTES_CLIENT_SECRET or CHUTES_OAUTH_CLIENT_SECRET): the sign-in can succeed without it, but Chutes refuses every refresh without it, so it will end when the access token expires',
     );
   }
   const profile = params.profile ?? DEFAULT_OAUTH_PROFILE;
@@ -175,7 +180,7 @@ export async function oauthLogin(app: ChutesContext, params: OAuthLoginParams, i
         pending.abandon(
           new ChutesError('oauth_failed', {
             message: `The sign-in timed out: no redirect arrived within ${minutes(timeoutMs)}.`,
-            resolution: `Start the sign-in again and finish it in the browser in time; on a headless or remote machine, paste the redirect URL (auth.complete). ${PASTE_RESOLUTION}`,
+            resolution: `Start the sign-in again and finish it in the browser in time; on a headless or remote machine, paste the redirect URL (auth.complete). ${PASTE_RESOLUTION} If the browser showed an error page instead of coming back, Chutes refused the redirect URI: it must match one registered for your app exactly (scheme, host, port and path; ${settings.redirectUri} was sent).`,
           }),
         ),
       timeoutMs,
@@ -210,7 +215,8 @@ export async function oauthLogin(app: ChutesContext, params: OAuthLoginParams, i
         };
         if (tokens.refreshToken) stored.refreshToken = tokens.refreshToken;
         if (account) stored.account = account;
-        if (settings.secretFromParams && settings.clientSecret) stored.clientSecret = settings.clientSecret;
+        // Chutes skips the secret on the code exchange but checks it on every refresh.
+        if (settings.clientSecret) stored.clientSecret = settings.clientSecret;
         data.profiles[profile] = stored;
       },
       { replaceCorrupt: true },

@@ -7,15 +7,14 @@ export { DEFAULT_OAUTH_PROFILE } from '../credentials';
 
 export interface ClientSettings {
   clientId: string;
+  /** Stored with the tokens: Chutes checks it on every refresh, when the env var may be gone. */
   clientSecret?: string;
-  /** Whether the secret came from the params (then it is stored with the tokens, for refreshes). */
-  secretFromParams: boolean;
   redirectUri: string;
   scopes: string[];
 }
 
 export const REGISTER_APP_RESOLUTION =
-  'Sign in with Chutes needs an app of your own: register a "Sign in with Chutes" app with your Chutes account, with the redirect URI http://127.0.0.1:1456/oauth-callback, then set CHUTES_CLIENT_ID (cid_...) and CHUTES_CLIENT_SECRET (csc_...) or pass clientId and clientSecret. Or use an API key: chutes-rpc onboard --auth-choice chutes-api-key.';
+  'Sign in with Chutes needs an app of your own: register a "Sign in with Chutes" app with your Chutes account, with the redirect URI http://127.0.0.1:1456/oauth-callback, then set CHUTES_CLIENT_ID (cid_...) and CHUTES_CLIENT_SECRET (csc_...), or CHUTES_OAUTH_CLIENT_ID and CHUTES_OAUTH_CLIENT_SECRET, or pass clientId and clientSecret. The redirect URI must be registered exactly (scheme, host, port and path). Or use an API key: chutes-rpc onboard --auth-choice chutes-api-key.';
 
 function nonEmpty(v: string | undefined): string | undefined {
   return v !== undefined && v.trim() !== '' ? v.trim() : undefined;
@@ -26,17 +25,25 @@ export function parseScopes(v: string | string[]): string[] {
   return [...new Set(list.filter((s) => s !== ''))];
 }
 
-/** Client id, secret, redirect URI and scopes: from the params, else CHUTES_* from the config's env and the environment. */
+/** The client secret from the environment: CHUTES_CLIENT_SECRET, or the name the official "Sign in with Chutes" app uses. */
+export function envClientSecret(env: Record<string, string | undefined>): string | undefined {
+  return nonEmpty(env.CHUTES_CLIENT_SECRET) ?? nonEmpty(env.CHUTES_OAUTH_CLIENT_SECRET);
+}
+
+/**
+ * Client id, secret, redirect URI and scopes: from the params, else from the config's env and the
+ * environment (CHUTES_CLIENT_ID / _SECRET, or CHUTES_OAUTH_CLIENT_ID / _SECRET as the official
+ * "Sign in with Chutes" app names them).
+ */
 export function clientSettings(params: Partial<OAuthLoginParams>, env: Record<string, string | undefined>): ClientSettings {
-  const clientId = nonEmpty(params.clientId) ?? nonEmpty(env.CHUTES_CLIENT_ID);
+  const clientId = nonEmpty(params.clientId) ?? nonEmpty(env.CHUTES_CLIENT_ID) ?? nonEmpty(env.CHUTES_OAUTH_CLIENT_ID);
   if (!clientId) {
     throw new ChutesError('oauth_failed', {
       message: 'No OAuth client id: pass clientId or set CHUTES_CLIENT_ID (there is no shared public Chutes client).',
       resolution: REGISTER_APP_RESOLUTION,
     });
   }
-  const fromParams = nonEmpty(params.clientSecret);
-  const clientSecret = fromParams ?? nonEmpty(env.CHUTES_CLIENT_SECRET);
+  const clientSecret = nonEmpty(params.clientSecret) ?? envClientSecret(env);
   addSecret(clientSecret);
   const redirectUri = nonEmpty(params.redirectUri) ?? nonEmpty(env.CHUTES_OAUTH_REDIRECT_URI) ?? DEFAULT_OAUTH_REDIRECT_URI;
   let u: URL;
@@ -55,7 +62,7 @@ export function clientSettings(params: Partial<OAuthLoginParams>, env: Record<st
     });
   }
   const scopes = parseScopes(params.scopes ?? nonEmpty(env.CHUTES_OAUTH_SCOPES) ?? DEFAULT_OAUTH_SCOPES);
-  const s: ClientSettings = { clientId, secretFromParams: fromParams !== undefined, redirectUri, scopes };
+  const s: ClientSettings = { clientId, redirectUri, scopes };
   if (clientSecret) s.clientSecret = clientSecret;
   return s;
 }

@@ -3,6 +3,7 @@ import type { ChatDelta, ChatMessage, ChatParams } from '../../generated/types';
 import { type CommandRun, runCommand } from '../command-runner';
 import { SETTINGS_OPTIONS, UsageError } from '../settings';
 import { writeDrained } from '../write-drained';
+import { StatusLine } from '../status-line';
 
 interface ChatArgs {
   prompt?: string[];
@@ -14,6 +15,7 @@ interface ChatArgs {
   temperature?: number;
   thinking?: boolean;
   'tee-only'?: boolean;
+  e2ee?: 'off' | 'prefer' | 'require';
   usage?: boolean;
 }
 
@@ -32,6 +34,11 @@ export const chatCommand: CommandModule<object, ChatArgs> = {
         temperature: { type: 'number', describe: 'sampling temperature, 0 to 2' },
         thinking: { type: 'boolean', describe: 'ask for thinking (X-Enable-Thinking)' },
         'tee-only': { type: 'boolean', describe: 'only run on a TEE model (default from the config teeOnly)' },
+        e2ee: {
+          type: 'string',
+          choices: ['off', 'prefer', 'require'] as const,
+          describe: 'end-to-end encrypt to one instance key: require (never plaintext), prefer, off (default from the config e2ee)',
+        },
         usage: { type: 'boolean', describe: 'print tokens, cost and attempts to stderr at the end' },
         ...SETTINGS_OPTIONS,
       })
@@ -58,6 +65,7 @@ async function chat(run: CommandRun, argv: ChatArgs): Promise<void> {
   if (prompt.trim() === '') throw new UsageError('the prompt is empty');
 
   const out = new TextOut(process.stdout, process.stderr, !argv['hide-reasoning']);
+  const statusLine = new StatusLine(process.stderr);
   const user: ChatMessage = { role: 'user', content: prompt };
   const params: ChatParams = { messages: argv.system ? [{ role: 'system', content: argv.system }, user] : [user] };
   if (argv.model) params.model = argv.model;
@@ -65,18 +73,32 @@ async function chat(run: CommandRun, argv: ChatArgs): Promise<void> {
   if (argv.temperature !== undefined) params.temperature = argv.temperature;
   if (argv.thinking) params.thinking = true;
   if (argv['tee-only'] !== undefined) params.teeOnly = argv['tee-only'];
+  if (argv.e2ee !== undefined) params.e2ee = argv.e2ee;
 
   try {
     const result = await runChat(run.chutes(), {
       params,
       streamId: 'cli',
       signal: run.signal,
-      ...(argv.json ? {} : { onDelta: (d) => out.delta(d) }),
+      onStatus: (status) => statusLine.show(status),
+      ...(argv.json
+        ? {}
+        : {
+            onDelta: (d) => {
+              statusLine.clear();
+              return out.delta(d);
+            },
+          }),
     });
+    statusLine.clear();
     if (argv.json) {
       process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     } else {
       await out.finish();
+      // An answer that is only tool calls would otherwise print nothing at all.
+      for (const call of result.message.toolCalls ?? []) {
+        await writeDrained(process.stdout, `tool call: ${call.name}(${call.arguments})\n`);
+      }
       if (result.finishReason === 'length') process.stderr.write('chutes-rpc: the answer was cut at the token limit (--max-tokens)\n');
     }
     if (argv.usage) {
@@ -89,6 +111,7 @@ async function chat(run: CommandRun, argv: ChatArgs): Promise<void> {
     }
   } catch (thrown) {
     // What arrived before the failure stays on stdout, its line ended; the runner reports the failure.
+    statusLine.clear();
     await out.finish().catch(() => undefined);
     if (argv.json) {
       const { toRpcError } = require('../../methods/rpc-errors') as typeof import('../../methods/rpc-errors');

@@ -16,8 +16,8 @@ export const configCommand: CommandModule = {
 };
 
 async function validate(file: string): Promise<number> {
-  const { checkConfigFile } = require('../../config/load') as typeof import('../../config/load');
-  const { problems } = checkConfigFile(file);
+  const { checkConfigFile, validationProblems } = require('../../config/load') as typeof import('../../config/load');
+  const problems = validationProblems(checkConfigFile(file));
   if (problems.length === 0) {
     process.stdout.write(`${file}: valid\n`);
     return 0;

@@ -26,7 +26,8 @@ export const conformanceCommand: CommandModule<object, ConformanceArgs> = {
 };
 
 async function conformance(argv: ConformanceArgs): Promise<number> {
-  const { runConformance } = require('../../conformance/runner') as typeof import('../../conformance/runner');
+  const { runConformance, NoScenarios } = require('../../conformance/runner') as typeof import('../../conformance/runner');
+  const { UsageError } = require('../settings') as typeof import('../settings');
   const opts: Parameters<typeof runConformance>[0] = {
     onResult: (r) => {
       const line = `${r.ok ? 'ok  ' : 'FAIL'} ${r.name} [${r.framing}] (${r.ms} ms)`;
@@ -35,7 +36,9 @@ async function conformance(argv: ConformanceArgs): Promise<number> {
   };
   if (argv.adapter) opts.adapter = argv.adapter;
   if (argv.filter) opts.filter = argv.filter;
-  const { passed, failed } = await runConformance(opts);
+  const { passed, failed } = await runConformance(opts).catch((err: unknown) => {
+    throw err instanceof NoScenarios ? new UsageError(err.message) : err;
+  });
   process.stdout.write(`${passed} passed, ${failed} failed\n`);
   return failed > 0 || passed === 0 ? 1 : 0;
 }

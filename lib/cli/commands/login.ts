@@ -2,6 +2,7 @@ import type * as readline from 'node:readline';
 import type { CommandModule } from 'yargs';
 import type { AuthAuthorizeUrl, OAuthLoginParams } from '../../generated/types';
 import { type CommandRun, runCommand } from '../command-runner';
+import { inCliWords } from '../cli-words';
 import { UsageError } from '../settings';
 import { type LoginArgs, LOGIN_OPTIONS } from './auth-options';
 
@@ -63,7 +64,7 @@ export async function signIn(run: CommandRun, argv: LoginArgs): Promise<number> 
             completeLogin(chutes, n.loginId, line);
             say('redirect accepted; finishing the sign-in…\n');
           } catch (e) {
-            say(`chutes-rpc: ${redact((e as Error).message)}\n`);
+            say(`chutes-rpc: ${redact(inCliWords((e as Error).message))}\n`);
           }
         });
         stopCountdown = countdown(Date.parse(n.expiresAt));

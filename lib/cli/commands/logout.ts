@@ -23,7 +23,11 @@ async function logOut(run: CommandRun, argv: LogoutArgs): Promise<void> {
   const { logout } = require('../../chutes/logout') as typeof import('../../chutes/logout');
   const r = await logout(chutes, argv.profile ? { profile: argv.profile } : {});
   const out = (text: string) => process.stdout.write(text);
-  if (!r.profile) out('Nothing stored to log out of.\n');
+  if (argv.profile && !r.removed) {
+    const stored = Object.keys(chutes.store.read().profiles);
+    throw new Error(`nothing is stored under the profile ${argv.profile} (stored profiles: ${stored.length ? stored.join(', ') : 'none'})`);
+  }
+  if (!r.profile || !r.removed) out('Nothing stored to log out of.\n');
   else if (r.revoked === undefined) out(`Removed profile ${r.profile}.\n`);
   else
     out(

@@ -51,9 +51,23 @@ export async function storeApiKey(run: CommandRun, argv: LoginArgs): Promise<num
   const { apiKeyLogin } = require('../../chutes/api-key') as typeof import('../../chutes/api-key');
   const params: Parameters<typeof apiKeyLogin>[1] = { method: 'apiKey', apiKey: key, verify: argv.verify !== false };
   if (argv.profile) params.profile = argv.profile;
-  const r = await apiKeyLogin(chutes, params, run.signal);
+  const r = await apiKeyLogin(chutes, params, run.signal).catch((err: unknown) => {
+    throw params.verify ? suggestNoVerify(err) : err;
+  });
   process.stdout.write(
     `Stored the API key as profile ${r.profile}${r.verified ? ' (verified: Chutes accepted it)' : ' (not verified)'}.\n`,
   );
   return 0;
+}
+
+/** A key that could not be checked (no network, a timeout) can still be stored: say how. */
+function suggestNoVerify(err: unknown): unknown {
+  const { ChutesError } = require('../../chutes/errors') as typeof import('../../chutes/errors');
+  if (!(err instanceof ChutesError) || err.type !== 'network_error') return err;
+  return new ChutesError(err.type, {
+    ...err.data,
+    message: `could not check the API key with Chutes: ${err.message}`,
+    resolution: `${err.data.resolution} Or store the key unchecked: add --no-verify.`,
+    cause: err,
+  });
 }

@@ -29,18 +29,22 @@ async function status(run: CommandRun, argv: StatusArgs): Promise<number> {
   return r.authenticated ? 0 : 1;
 }
 
-const SOURCES: Record<string, string> = {
-  profile: 'the profile asked for',
-  config: 'the API key in the config file',
-  env: 'CHUTES_API_KEY',
-  store: 'the credential store',
-};
+/** Where the credential in use comes from, in words: "the API key in the config file". */
+function credentialWords(r: AuthStatusResult): string | undefined {
+  if (r.method === 'oauth') return r.source === 'profile' ? 'Sign in with Chutes (the profile asked for)' : 'Sign in with Chutes';
+  if (r.method !== 'apiKey') return undefined;
+  if (r.source === 'config') return 'the API key in the config file';
+  if (r.source === 'env') return 'the API key in CHUTES_API_KEY';
+  if (r.source === 'store') return 'a stored API key';
+  if (r.source === 'profile') return 'the API key of the profile asked for';
+  return 'an API key';
+}
 
 function describeStatus(r: AuthStatusResult): string {
   const lines: string[] = [];
-  const method = r.method === 'apiKey' ? 'API key' : r.method === 'oauth' ? 'Sign in with Chutes' : undefined;
-  if (r.authenticated) lines.push(`authenticated: yes, with ${method}${r.source ? ` from ${SOURCES[r.source]}` : ''}`);
-  else if (method) lines.push(`authenticated: no (${method}${r.source ? ` from ${SOURCES[r.source]}` : ''} is not usable)`);
+  const what = credentialWords(r);
+  if (r.authenticated) lines.push(`authenticated: yes, with ${what}`);
+  else if (what) lines.push(`authenticated: no (${what} is not usable)`);
   else lines.push('authenticated: no');
   if (r.profile) lines.push(`profile: ${r.profile}`);
   if (r.account) lines.push(`account: ${r.account.username ?? '(no username)'} (sub ${r.account.sub})`);

@@ -68,7 +68,41 @@ describe('replay', () => {
       const err = await request('https://llm.chutes.ai/v1/nope', { dispatcher: agent, method: 'DELETE' }).catch((e: unknown) => e);
       const mapped = errorFromNetwork(err, { method: 'DELETE', url: 'https://llm.chutes.ai/v1/nope', replayFile: file });
       expect(mapped.type).toBe('network_error');
-      expect(mapped.message).toBe(`replay: no recorded response for DELETE https://llm.chutes.ai/v1/nope in ${file}`);
+      expect(mapped.message).toBe(
+        `replay: no recorded response for DELETE https://llm.chutes.ai/v1/nope in ${file}; the cassette records nothing for ` +
+          'https://llm.chutes.ai/v1/nope; it has GET https://llm.chutes.ai/v1/models, POST https://llm.chutes.ai/v1/chat/completions',
+      );
+      expect(mapped.data.resolution).toMatch(/^Replay answers only what the cassette recorded/);
+      expect(mapped.data.resolution).not.toMatch(/network connection/);
+      expect(mapped.data.retryable).toBe(false);
+    } finally {
+      await agent.close();
+    }
+  });
+
+  it('says how an unmatched request differs from each one recorded for its URL: method, query, body field, already used', async () => {
+    const agent = replayDispatcher(file);
+    const url = 'https://llm.chutes.ai/v1/chat/completions';
+    const explain = async (method: string, body: string | undefined, at = url) => {
+      const err = await request(at, { dispatcher: agent, method, ...(body === undefined ? {} : { body }) })
+        .then((r) => r.body.text())
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      return errorFromNetwork(err, { method, url: at, replayFile: file }).message.split('; ').slice(1).join('; ');
+    };
+    try {
+      expect(await explain('POST', JSON.stringify({ model: 'b' }))).toBe(
+        'recorded for this URL: #2 POST /v1/chat/completions: body.model is "a" there, "b" here | ' +
+          '#3 POST /v1/chat/completions: body.model is "a" there, "b" here',
+      );
+      expect(await explain('GET', undefined, `${url}?x=1`)).toMatch(
+        /^recorded for this URL: #2 POST \/v1\/chat\/completions: method POST, not GET; query \(none\), not \?x=1; it has a body/,
+      );
+      await request(url, { dispatcher: agent, method: 'POST', body: '{"model":"a"}' }).then((r) => r.body.text());
+      await request(url, { dispatcher: agent, method: 'POST', body: '{"model":"a"}' }).then((r) => r.body.text());
+      expect(await explain('POST', '{"model":"a"}')).toMatch(/#2 POST \/v1\/chat\/completions: matches, but it was already used/);
     } finally {
       await agent.close();
     }

@@ -34,7 +34,7 @@ describe('cost and rate limits', () => {
         'x-chutes-invocationid': 'inv_123',
       }),
     ).toEqual({ limit: 60, chuteLimit: 20, quotaTotal: 5000, quotaUsed: 125, quotaRemaining: 4875, invocationId: 'inv_123' });
-    expect(parseRateLimit({ 'x-chutes-rl-user': 'inf', 'x-chutes-quota-remaining': '7' })).toEqual({ quotaRemaining: 7 });
+    expect(parseRateLimit({ 'x-chutes-rl-user': 'inf', 'x-chutes-quota-remaining': '7' })).toEqual({ quotaRemaining: 7, unlimited: true });
     expect(parseRateLimit({ 'content-type': 'text/event-stream' })).toBeUndefined();
   });
 });

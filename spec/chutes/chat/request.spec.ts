@@ -51,6 +51,7 @@ describe('request mapping', () => {
       stop: ['\n\n'],
       seed: 7,
       reasoning_effort: 'low',
+      chat_template_kwargs: { thinking: true, enable_thinking: true },
     });
     // Extensions are not sent in the body; the original developer message is left alone.
     expect(params.messages[0].role).toBe('developer');
@@ -66,7 +67,7 @@ describe('request mapping', () => {
     const h = wireHeaders({
       token: 'cpk_test_fake_key',
       config: {
-        headers: { 'X-Extra': '1', Authorization: 'Bearer other' },
+        headers: { 'X-Extra': '1', Authorization: 'Bearer other', 'X-Chutes-Trace': 'true' },
         modelEntries: [
           { id: 'chutes/a/B', headers: { 'X-Model': 'b' } },
           { id: 'c/D', headers: { 'X-Not': 'd' } },

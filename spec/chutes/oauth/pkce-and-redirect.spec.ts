@@ -68,7 +68,6 @@ describe('OAuth pieces', () => {
     expect(clientSettings({}, env)).toEqual({
       clientId: 'cid_env',
       clientSecret: 'csc_test_env',
-      secretFromParams: false,
       redirectUri: 'http://127.0.0.1:1456/oauth-callback',
       scopes: ['openid', 'chutes:invoke'],
     });
@@ -76,11 +75,16 @@ describe('OAuth pieces', () => {
       clientSettings({ clientId: 'cid_p', clientSecret: 'csc_test_p', scopes: ['a', 'b'], redirectUri: 'http://localhost:9/cb' }, env),
     ).toMatchObject({
       clientId: 'cid_p',
-      secretFromParams: true,
       scopes: ['a', 'b'],
       redirectUri: 'http://localhost:9/cb',
     });
     expect(clientSettings({}, { CHUTES_CLIENT_ID: 'cid_x' }).scopes).toEqual(['openid', 'profile', 'chutes:invoke']);
+    // The names the official "Sign in with Chutes" app uses are accepted too; CHUTES_CLIENT_* win.
+    expect(clientSettings({}, { CHUTES_OAUTH_CLIENT_ID: 'cid_o', CHUTES_OAUTH_CLIENT_SECRET: 'csc_test_o' })).toMatchObject({
+      clientId: 'cid_o',
+      clientSecret: 'csc_test_o',
+    });
+    expect(clientSettings({}, { ...env, CHUTES_OAUTH_CLIENT_ID: 'cid_o' }).clientId).toBe('cid_env');
     expect(() => clientSettings({}, {})).toThrow(/CHUTES_CLIENT_ID/);
     expect(() => clientSettings({ redirectUri: 'ftp://x/y' }, env)).toThrow(/http: or https:/);
   });

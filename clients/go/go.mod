@@ -1,0 +1,3 @@
+module github.com/chutesai/chutes-rpc/clients/go
+
+go 1.19
