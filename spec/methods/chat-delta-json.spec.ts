@@ -14,7 +14,7 @@ const delta: fc.Arbitrary<ChatDelta> = fc
     contentIsReasoning: optional(fc.constant(true as const)),
     toolCalls: optional(
       fc.array(
-        fc.record({ index: fc.nat(), id: optional(fc.string()), name: optional(fc.string()), argumentsDelta: optional(fc.string()) }),
+        fc.record({ index: fc.nat(), id: fc.string(), name: fc.string(), argumentsDelta: fc.string() }, { requiredKeys: ['index'] }),
       ),
     ),
   })
