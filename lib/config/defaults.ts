@@ -2,6 +2,8 @@ export const DEFAULT_BASE_URL = 'https://llm.chutes.ai/v1';
 export const DEFAULT_IDP_BASE_URL = 'https://api.chutes.ai';
 export const DEFAULT_MODEL = 'chutes/zai-org/GLM-4.7-Flash';
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+/** The longest answer a chat call assembles, in characters (content, reasoning and tool arguments). */
+export const DEFAULT_MAX_ANSWER_CHARS = 64 * 1024 * 1024;
 export const DEFAULT_TIMEOUT_MS = 120_000;
 export const DEFAULT_DISCOVERY_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_RETRIES = 3;

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
+import { directoryTrustProblem, readSafeFile, readSafeFileSync, type SafeRead, UnsafeFileError } from '../util/safe-file';
 import type { ChutesProviderConfig, ConfigFile, ConfigModelEntry, Problem, TeeConfig } from '../generated/types';
 import { addSecret, redactValue } from '../log/redact';
 import { validate } from '../schema-validation';
@@ -23,6 +24,8 @@ export interface ResolvedConfig {
   retryBaseDelayMs: number;
   modelEntries: ConfigModelEntry[];
   maxMessageBytes: number;
+  /** The longest answer a chat call assembles, in characters. */
+  maxAnswerChars: number;
   logLevel?: 'error' | 'warn' | 'info' | 'debug';
   modelsCacheTtlMs: number;
   /** Where /chutes, /e2e and /servers live. */
@@ -77,6 +80,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ResolvedCon
     retryBaseDelayMs: D.DEFAULT_RETRY_BASE_DELAY_MS,
     modelEntries: [],
     maxMessageBytes: D.DEFAULT_MAX_MESSAGE_BYTES,
+    maxAnswerChars: D.DEFAULT_MAX_ANSWER_CHARS,
     modelsCacheTtlMs: D.DEFAULT_MODELS_CACHE_TTL_MS,
     apiBaseUrl: D.DEFAULT_API_BASE_URL,
     tee: {
@@ -187,7 +191,13 @@ function checkBaseUrl(url: string, at: string, out: Problem[]): string {
     out.push({ path: at, message: 'not a valid URL (give an absolute https:// URL)' });
     return url;
   }
-  if (u.protocol === 'http:' && !isLoopbackHost(u.hostname)) {
+  if (u.username !== '' || u.password !== '') {
+    // Refused rather than stripped: a URL with a password would be shown (logs, errors, initialize) somewhere.
+    out.push({
+      path: at,
+      message: 'must not contain a user name or password (user:pass@); send credentials with headers (e.g. "Authorization") instead',
+    });
+  } else if (u.protocol === 'http:' && !isLoopbackHost(u.hostname)) {
     out.push({ path: at, message: 'plain http: is allowed only for loopback hosts (localhost, 127.0.0.1, [::1]); use https:' });
   } else if (u.protocol !== 'http:' && u.protocol !== 'https:') {
     out.push({ path: at, message: `unsupported URL scheme ${u.protocol}; use https:` });
@@ -258,6 +268,7 @@ export function resolveConfigValue(value: unknown, processEnv: NodeJS.ProcessEnv
   const primary = typeof modelSetting === 'string' ? modelSetting : modelSetting?.primary;
   if (primary) config.defaultModel = primary;
   if (settings.maxMessageBytes !== undefined) config.maxMessageBytes = settings.maxMessageBytes;
+  if (settings.maxAnswerChars !== undefined) config.maxAnswerChars = settings.maxAnswerChars;
   if (settings.logLevel !== undefined) config.logLevel = settings.logLevel;
   if (settings.modelsCacheTtlMs !== undefined) config.modelsCacheTtlMs = settings.modelsCacheTtlMs;
 
@@ -302,21 +313,65 @@ export function checkConfigText(text: string, processEnv: NodeJS.ProcessEnv = pr
   return resolveConfigValue(parsed.value, processEnv, path);
 }
 
-export function checkConfigFile(path: string, processEnv: NodeJS.ProcessEnv = process.env): ConfigState {
-  let text: string;
-  try {
-    text = fs.readFileSync(path, 'utf8');
-  } catch (err) {
+/** A config file larger than this is refused unread (a real one is a few KiB). */
+export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+
+function unreadable(path: string, err: unknown, processEnv: NodeJS.ProcessEnv): ConfigState {
+  let why: string;
+  if (err instanceof UnsafeFileError) why = `${err.why}: ${err.resolution}`;
+  else {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code ?? 'error'})`;
-    const base = defaultConfig(processEnv);
-    base.path = path;
-    return { config: base, problems: [{ path: '', message: why }] };
+    why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code ?? 'error'})`;
   }
-  return checkConfigText(text, processEnv, path);
+  const base = defaultConfig(processEnv);
+  base.path = path;
+  return { config: base, problems: [{ path: '', message: why }] };
+}
+
+/**
+ * Checks a config file. Only a regular file of at most MAX_CONFIG_BYTES is read (a FIFO, a device
+ * or a huge file is a problem, never a hang). `trusted`: the file the server or a command runs
+ * with, which must also belong to this user (or root) and not be writable by others, nor sit in a
+ * directory others can write to; a symbolic link must itself belong to this user (or root).
+ */
+export function checkConfigFile(path: string, processEnv: NodeJS.ProcessEnv = process.env, opts: { trusted?: boolean } = {}): ConfigState {
+  let read: SafeRead;
+  try {
+    if (opts.trusted) checkTrustedLocation(path);
+    read = readSafeFileSync(path, { maxBytes: MAX_CONFIG_BYTES, trusted: opts.trusted === true });
+  } catch (err) {
+    return unreadable(path, err, processEnv);
+  }
+  return checkConfigText(read.text, processEnv, path);
+}
+
+/** checkConfigFile for a path a host gave (config.validate): nothing blocks the server's thread. */
+export async function checkConfigFileAsync(path: string, processEnv: NodeJS.ProcessEnv = process.env): Promise<ConfigState> {
+  let read: SafeRead;
+  try {
+    read = await readSafeFile(path, { maxBytes: MAX_CONFIG_BYTES });
+  } catch (err) {
+    return unreadable(path, err, processEnv);
+  }
+  return checkConfigText(read.text, processEnv, path);
+}
+
+function checkTrustedLocation(path: string): void {
+  const dirProblem = directoryTrustProblem(path);
+  if (dirProblem) throw new UnsafeFileError(path, `is in ${dirProblem.file}, which ${dirProblem.why}`, dirProblem.resolution);
+  let link: fs.Stats;
+  try {
+    link = fs.lstatSync(path);
+  } catch {
+    return; // Reported by the read.
+  }
+  const me = process.getuid?.();
+  if (link.isSymbolicLink() && me !== undefined && link.uid !== me && link.uid !== 0) {
+    throw new UnsafeFileError(path, `is a symbolic link owned by another user (uid ${link.uid})`, `Remove the link ${path}.`);
+  }
 }
 
 /** Loads the config the server runs with: a file if one was found, else the defaults. */
 export function loadConfig(path: string | undefined, processEnv: NodeJS.ProcessEnv = process.env): ConfigState {
-  return path ? checkConfigFile(path, processEnv) : { config: defaultConfig(processEnv), problems: [] };
+  return path ? checkConfigFile(path, processEnv, { trusted: true }) : { config: defaultConfig(processEnv), problems: [] };
 }

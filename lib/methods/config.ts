@@ -1,10 +1,10 @@
 import * as path from 'node:path';
 import { apiKeyFormatWarnings } from '../config/api-key-format';
-import { checkConfigFile, checkConfigText, type ConfigState, resolveConfigValue, validationProblems } from '../config/load';
+import { checkConfigFileAsync, checkConfigText, type ConfigState, resolveConfigValue, validationProblems } from '../config/load';
 import type { ConfigValidateParams, ConfigValidateResult } from '../generated/types';
 import { defineMethod } from './method';
 
-export const configValidate = defineMethod('config.validate', (params, { chutes }) => {
+export const configValidate = defineMethod('config.validate', async (params, { chutes }) => {
   const given = ['config', 'text', 'path'].filter((k) => params[k as keyof ConfigValidateParams] !== undefined);
   if (given.length > 1) {
     return { valid: false, errors: [{ path: '', message: `give one of config, text or path, not ${given.join(' and ')}` }] };
@@ -12,8 +12,9 @@ export const configValidate = defineMethod('config.validate', (params, { chutes 
   if (params.config !== undefined) return shape(resolveConfigValue(params.config));
   if (params.text !== undefined) return shape(checkConfigText(params.text));
   if (params.path !== undefined) {
+    // A host-supplied path: read asynchronously, a regular file only, size-capped (never a FIFO or /dev/zero).
     const file = path.resolve(params.path);
-    return shape(checkConfigFile(file), file);
+    return shape(await checkConfigFileAsync(file), file);
   }
   return shape(chutes.configState, chutes.config.path);
 });

@@ -2,6 +2,7 @@ import type { ChutesContext } from '../chutes/context';
 import { schemaCatalog } from '../generated/catalog';
 import type { MethodName } from '../generated/maps';
 import type { ValidatorKey } from '../generated/validator-keys';
+import { redactValue, redactValueExcept } from '../log/redact';
 import { validate } from '../schema-validation';
 import type { RequestHandler, ServerControl } from '../server/server';
 import { RpcError, RpcErrorCode } from '../server/rpc-error';
@@ -12,6 +13,7 @@ import { configValidate } from './config';
 import { initialize, logSetLevel, ping, shutdown } from './lifecycle';
 import type { CallContext, MethodSpec } from './method';
 import { modelsDiscover } from './models';
+import { preloadForCalls } from './preload';
 import { toRpcError } from './rpc-errors';
 import { teeVerify } from './tee';
 
@@ -32,6 +34,14 @@ const methods: { [M in MethodName]: MethodSpec<M> } = {
   'tee.verify': teeVerify,
 };
 
+/**
+ * A result may quote the host's input (a profile name, a config path, a model id), and input may
+ * hold a key: every string is redacted, except the model's own output in a chat result.
+ */
+function redactQuotedInput(method: MethodName, result: unknown): unknown {
+  return method === 'chat.stream' || method === 'chat.complete' ? redactValueExcept(result, ['message']) : redactValue(result);
+}
+
 export const methodNames: readonly string[] = Object.keys(methods);
 export const clientNotifications: readonly string[] = schemaCatalog.clientNotifications;
 export const serverNotifications: readonly string[] = schemaCatalog.serverNotifications;
@@ -49,6 +59,7 @@ export function methodTable(chutes: ChutesContext, server: ServerControl): Map<s
   for (const spec of Object.values(methods) as MethodSpec[]) {
     const key = `params:${spec.name}` as ValidatorKey;
     table.set(spec.name, async (params, request) => {
+      preloadForCalls(methodNames);
       const problems = validate(key, params);
       if (problems.length) {
         const first = problems[0]!;
@@ -66,7 +77,7 @@ export function methodTable(chutes: ChutesContext, server: ServerControl): Map<s
       };
       try {
         if (spec.needsConfig) chutes.requireConfig();
-        return await spec.handler(params as never, ctx);
+        return redactQuotedInput(spec.name, await spec.handler(params as never, ctx));
       } catch (err) {
         throw toRpcError(err);
       }

@@ -25,6 +25,8 @@ export interface RpcConnection {
   listen(): void;
   /** Resolves once every message the gate has delivered so far has been handed to a listener. */
   caughtUp(): Promise<void>;
+  /** Messages delivered and not yet handed to a listener (queued inside vscode-jsonrpc). */
+  pending(): number;
 }
 
 /**
@@ -96,6 +98,7 @@ export function createRpcConnection(gate: InboundGate, writer: FramedStreamWrite
       });
     },
     listen: () => connection.listen(),
+    pending: () => delivered - handled,
     caughtUp: () =>
       new Promise<void>((resolve) => {
         waiters.push(resolve);

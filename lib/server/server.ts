@@ -5,6 +5,7 @@ import { LspDecoder } from './framing/lsp-decoder';
 import { NdjsonDecoder } from './framing/ndjson-decoder';
 import { FramedStreamWriter, type RawWrite } from './framing/stream-writer';
 import { InboundGate } from './inbound-gate';
+import { InputThrottle } from './input-throttle';
 import { createRpcConnection } from './jsonrpc-connection';
 import { type RequestContext, type RequestHandler, RequestRunner } from './request-runner';
 import { RpcError, RpcErrorCode } from './rpc-error';
@@ -141,9 +142,26 @@ export function serve(opts: ServerOptions, log: Logger, makeApp: (control: Serve
     if (opts.onEof === 'wait') await runner.settled();
     await stop(0, why);
   };
-  stdin.on('data', (chunk: Buffer | string) => decoder.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
+  const throttle = new InputThrottle(stdin, connection, writer);
+  stdin.on('data', (chunk: Buffer | string) => {
+    decoder.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    throttle.check();
+  });
   stdin.once('end', () => void onInputEnd('end of input'));
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(signal, () => void onInputEnd(signal));
+  // `on`, not `once`: a package that hooks signals (signal-exit, loaded by proper-lockfile) re-raises
+  // one that has no other listener left, which would kill the process before it answered. A second
+  // signal ends the process at once.
+  let signalled = false;
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      if (!signalled) {
+        signalled = true;
+        return void onInputEnd(signal);
+      }
+      log.warn(`${signal} again: exiting without waiting for the requests in flight`);
+      process.exit(1);
+    });
+  }
   stdout.on('error', (err: NodeJS.ErrnoException) => {
     // The host closed our output: nobody can read a reply any more.
     if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') process.exit(0);

@@ -6,6 +6,7 @@ import type { CredentialsFile, StoredProfile } from '../generated/types';
 import type { Logger } from '../log/logger';
 import { addSecret } from '../log/redact';
 import { validate } from '../schema-validation';
+import { readSafeFileSync, trustProblem, UnsafeFileError } from '../util/safe-file';
 
 export const CREDENTIALS_FILE = 'credentials.json';
 const DIR_MODE = 0o700;
@@ -27,6 +28,19 @@ export class CorruptStoreError extends ChutesError {
       resolution:
         'Log in again (chutes-rpc login, chutes-rpc onboard --auth-choice chutes-api-key, or auth.login): the corrupt file is then moved aside to credentials.json.corrupt-<time> and a new one written. Or set CHUTES_API_KEY.',
     });
+  }
+}
+
+/** Far above any real store (a profile is well under 4 KiB); a larger file is refused unread. */
+export const MAX_STORE_BYTES = 1024 * 1024;
+
+/**
+ * The store, or its directory, could have been planted or changed by someone else: a symbolic
+ * link, a file owned by another user, writable by others. It is never read, moved or changed.
+ */
+export class UntrustedStoreError extends ChutesError {
+  constructor(what: string, why: string, resolution: string) {
+    super('auth_required', { message: `The credential store ${what} ${why}; it was not used.`, resolution });
   }
 }
 
@@ -52,25 +66,50 @@ export class CredentialStore {
     this.lockfile = `${this.file}.lock`;
   }
 
-  /** The stored profiles. A missing file is an empty store; a corrupt one throws CorruptStoreError. */
+  /**
+   * The stored profiles. A missing file is an empty store; a corrupt one throws CorruptStoreError,
+   * an untrusted one UntrustedStoreError. The file is parsed again only when it changed (inode,
+   * size, mtime or ctime), not on every call.
+   */
   read(): CredentialsFile {
     const r = this.tryRead();
     if (r.corrupt !== undefined) throw new CorruptStoreError(this.file, r.corrupt);
     return r.data;
   }
 
+  private cached: { key: string; data: CredentialsFile } | undefined;
+
   private tryRead(): { data: CredentialsFile; corrupt?: undefined } | { data?: undefined; corrupt: string } {
-    let text: string;
+    this.checkHome();
+    let link: fs.Stats;
     try {
-      text = fs.readFileSync(this.file, 'utf8');
+      link = fs.lstatSync(this.file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { data: emptyFile() };
+      throw this.cannotRead(err);
+    }
+    const key = `${link.dev}:${link.ino}:${link.size}:${link.mtimeMs}:${link.ctimeMs}:${link.mode}:${link.uid}`;
+    if (this.cached?.key === key) return { data: structuredClone(this.cached.data) };
+    let text: string;
+    let stat: fs.Stats;
+    try {
+      ({ text, stat } = readSafeFileSync(this.file, { maxBytes: MAX_STORE_BYTES, noFollow: true }));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return { data: emptyFile() };
-      if (code === 'EISDIR') return { corrupt: 'it is a directory' };
-      throw new ChutesError('auth_required', {
-        message: `The credential store ${this.file} cannot be read (${code ?? (err as Error).message}).`,
-        resolution: `Check the permissions of ${this.home} and ${this.file} (they should belong to you, modes 0700 and 0600).`,
-      });
+      if (err instanceof UnsafeFileError) {
+        if (/symbolic link/.test(err.why)) throw new UntrustedStoreError(this.file, err.why, err.resolution);
+        return { corrupt: err.why };
+      }
+      throw this.cannotRead(err);
+    }
+    const untrusted = trustProblem(stat);
+    if (untrusted) {
+      throw new UntrustedStoreError(
+        this.file,
+        untrusted,
+        `Move ${this.file} away and log in again; a store owned or writable by someone else may hold their key, not yours.`,
+      );
     }
     let value: unknown;
     try {
@@ -89,8 +128,38 @@ export class CredentialStore {
     }
     const data = value as CredentialsFile;
     for (const p of Object.values(data.profiles)) registerSecrets(p);
-    this.restrictMode();
+    if (this.restrictMode(stat)) return { data };
+    this.cached = { key, data: structuredClone(data) };
     return { data };
+  }
+
+  private cannotRead(err: unknown): ChutesError {
+    const code = (err as NodeJS.ErrnoException).code;
+    return new ChutesError('auth_required', {
+      message: `The credential store ${this.file} cannot be read (${code ?? (err as Error).message}).`,
+      resolution: `Check the permissions of ${this.home} and ${this.file} (they should belong to you, modes 0700 and 0600).`,
+    });
+  }
+
+  /** The home must belong to this user and be writable by nobody else: otherwise anyone could plant a store there. */
+  private checkHome(): void {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(this.home);
+    } catch {
+      return; // No home yet: nothing stored.
+    }
+    const me = process.getuid?.();
+    const problem = me !== undefined && st.uid !== me ? `is owned by another user (uid ${st.uid})` : trustProblem(st);
+    if (problem) {
+      throw new UntrustedStoreError(
+        `directory ${this.home}`,
+        problem,
+        me !== undefined && st.uid !== me
+          ? `Use a home of your own (--home or CHUTES_RPC_HOME); someone else's directory may hold their files, not yours.`
+          : `Make it yours alone: chmod 700 ${this.home}`,
+      );
+    }
   }
 
   /**
@@ -113,31 +182,48 @@ export class CredentialStore {
       const data = r.data;
       const before = JSON.stringify(data);
       const result = await change(data);
-      if (JSON.stringify(data) !== before) this.writeAtomic(data);
+      if (JSON.stringify(data) !== before) {
+        this.cached = undefined;
+        this.writeAtomic(data);
+      }
       return result;
     } finally {
       await release().catch((err: Error) => this.log.debug(`releasing ${this.lockfile}: ${err.message}`));
     }
   }
 
-  /** A store someone made readable by others is put back to 0600 (once, with a warning). */
-  private restrictMode(): void {
+  /**
+   * A store someone made readable by others is put back to 0600 (once, with a warning), through a
+   * descriptor opened without following links, so a link swapped in meanwhile is never changed.
+   * Returns whether the mode was changed (the file's ctime then moved: it is not cached).
+   */
+  private restrictMode(st: fs.Stats): boolean {
+    if ((st.mode & 0o077) === 0) return false;
     try {
-      const st = fs.statSync(this.file);
-      if ((st.mode & 0o077) !== 0) {
-        fs.chmodSync(this.file, FILE_MODE);
-        this.log.warn(`${this.file} was readable by others (mode ${(st.mode & 0o777).toString(8)}); changed it to 0600`);
+      const fd = fs.openSync(this.file, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0));
+      try {
+        const now = fs.fstatSync(fd);
+        if (now.ino !== st.ino || now.dev !== st.dev || !now.isFile()) return false;
+        fs.fchmodSync(fd, FILE_MODE);
+      } finally {
+        fs.closeSync(fd);
       }
+      this.log.warn(`${this.file} was readable by others (mode ${(st.mode & 0o777).toString(8)}); changed it to 0600`);
     } catch {
       // Best effort: the content was read either way.
     }
+    return true;
   }
 
+  /** Creates the home 0700, or puts a home of this user's back to 0700; another user's home is refused. */
   private ensureDir(): void {
     fs.mkdirSync(this.home, { recursive: true, mode: DIR_MODE });
+    const st = fs.statSync(this.home);
+    const me = process.getuid?.();
+    if (me !== undefined && st.uid !== me) this.checkHome();
+    if ((st.mode & 0o077) === 0) return;
     try {
-      const st = fs.statSync(this.home);
-      if ((st.mode & 0o077) !== 0) fs.chmodSync(this.home, DIR_MODE);
+      fs.chmodSync(this.home, DIR_MODE);
     } catch (err) {
       this.log.warn(`cannot restrict ${this.home} to mode 0700: ${(err as Error).message}`);
     }
@@ -197,13 +283,23 @@ export class CredentialStore {
     }
   }
 
+  /** Renames a corrupt store aside, 0600 first (it may hold secrets): through a descriptor, never through a link. */
   private moveAside(): string {
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     let aside = `${this.file}.corrupt-${stamp}`;
     if (fs.existsSync(aside)) aside += `-${crypto.randomBytes(3).toString('hex')}`;
+    try {
+      const fd = fs.openSync(this.file, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0));
+      try {
+        if (fs.fstatSync(fd).isFile()) fs.fchmodSync(fd, FILE_MODE);
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch {
+      // A link or special file: renamed as it is (rename never follows a link), not changed.
+    }
     fs.renameSync(this.file, aside);
-    // It may still hold secrets.
-    fs.chmodSync(aside, 0o600);
+    this.cached = undefined;
     return aside;
   }
 }

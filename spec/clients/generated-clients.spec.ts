@@ -54,10 +54,26 @@ describe('generated clients (scripts/generate-clients.js from schemas/openrpc.js
     expect(out('lib/client/typed-methods.ts')).toContain('accountQuota(options?: CallOptions)');
   });
 
-  it.each(openrpc.methods.map((m) => [m.name]))('%s has a typed wrapper in the Python, Go and TypeScript clients', (name) => {
-    const py = read('clients/python/src/chutes_rpc/methods.py');
-    expect(py.match(new RegExp(`^    (async )?def ${snake(name)}\\(`, 'gm'))).toHaveLength(2); // Client and AsyncClient
-    expect(read('clients/go/methods.go')).toMatch(new RegExp(`^func \\(c \\*Client\\) ${goPascal(name)}\\(`, 'm'));
-    expect(read('lib/client/typed-methods.ts')).toMatch(new RegExp(`^  ${camel(name)}\\(`, 'm'));
+  // $/ methods (cancellation) have no generated wrapper: each client sends them itself (cancel(),
+  // Cancel(), contexts, signals, leaving a stream), which the client suites exercise.
+  it("leaves $/ methods to each client's own cancel", () => {
+    for (const name of openrpc.methods.map((m) => m.name).filter((n) => n.startsWith('$/'))) {
+      expect(read('clients/python/src/chutes_rpc/methods.py')).not.toContain(JSON.stringify(name));
+      expect(read('clients/go/methods.go')).not.toContain(JSON.stringify(name));
+    }
+    expect(read('clients/python/src/chutes_rpc/client.py')).toContain('"$/cancelRequest"');
+    expect(read('clients/python/src/chutes_rpc/async_client.py')).toContain('"$/cancelRequest"');
+    expect(read('clients/go/client.go')).toContain('"$/cancelRequest"');
+    expect(read('lib/client/host-client.ts')).toContain("'$/cancelRequest'");
   });
+
+  it.each(openrpc.methods.filter((m) => !m.name.startsWith('$/')).map((m) => [m.name]))(
+    '%s has a typed wrapper in the Python, Go and TypeScript clients',
+    (name) => {
+      const py = read('clients/python/src/chutes_rpc/methods.py');
+      expect(py.match(new RegExp(`^    (async )?def ${snake(name)}\\(`, 'gm'))).toHaveLength(2); // Client and AsyncClient
+      expect(read('clients/go/methods.go')).toMatch(new RegExp(`^func \\(c \\*Client\\) ${goPascal(name)}\\(`, 'm'));
+      expect(read('lib/client/typed-methods.ts')).toMatch(new RegExp(`^  ${camel(name)}\\(`, 'm'));
+    },
+  );
 });

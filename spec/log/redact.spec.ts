@@ -28,3 +28,36 @@ describe('redaction', () => {
     expect(lines).toHaveLength(1);
   });
 });
+
+describe('redaction of encoded secrets and quoted URLs', () => {
+  it('masks a registered secret URL-encoded, in base64 and base64url, and a prefixed key without its prefix', () => {
+    const key = 'cpk_enc0ded+/=secretTAIL';
+    addSecret(key);
+    const b64 = Buffer.from(key).toString('base64');
+    const b64url = Buffer.from(key).toString('base64url');
+    const bare = key.slice(4);
+    for (const form of [encodeURIComponent(key), b64, b64url, bare, encodeURIComponent(bare)]) {
+      const out = redact(`before ${form} after`);
+      expect(out).not.toContain(form);
+      expect(out).not.toContain('TAIL');
+      expect(out).toMatch(/^before .*\[redacted\].* after$/);
+    }
+  });
+
+  it('masks a key-shaped string to its end when it is URL-encoded, even unregistered', () => {
+    expect(redact('q=cpk_unreg%2B%2F%3DTAIL&x=1')).toBe('q=cpk_[redacted]&x=1');
+  });
+
+  it('masks the user name and password of any URL', () => {
+    expect(redact('GET https://me:hunter2@llm.example/v1/models failed')).toBe('GET https://[redacted]@llm.example/v1/models failed');
+    expect(redact('see http://token@127.0.0.1:9/x')).toBe('see http://[redacted]@127.0.0.1:9/x');
+    expect(redact('mail me@example.com')).toBe('mail me@example.com');
+  });
+
+  it('masks object keys that quote input, without letting __proto__ change a prototype', () => {
+    const value = JSON.parse('{"cpk_keyasname1":1,"__proto__":{"polluted":true}}') as Record<string, unknown>;
+    const out = redactValue(value);
+    expect(Object.keys(out)).toEqual(['cpk_[redacted]', '__proto__']);
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+  });
+});

@@ -136,7 +136,7 @@ describe('nothing secret in answers', () => {
     });
   });
 
-  it('shows the base URL in initialize without a user or password', async () => {
+  it('refuses a base URL with a user or password (use headers), and shows it nowhere', async () => {
     const home = tempHome();
     writeConfig(home, {
       env: { MY_TOKEN: 'tok_review_secretvalue' },
@@ -144,7 +144,11 @@ describe('nothing secret in answers', () => {
     });
     await withServer({ home }, async (p) => {
       const r = await p.request('initialize', {});
-      expect(r.result.provider.baseUrl).toBe('http://127.0.0.1:9/v1');
+      expect(r.result.provider.baseUrl).toBe('https://llm.chutes.ai/v1');
+      expect(JSON.stringify(r.result.configProblems)).toMatch(/user name or password.*headers/);
+      const chat = await p.request('chat.complete', { messages: [{ role: 'user', content: 'x' }] });
+      expect(chat.error?.code).toBe(-32020);
+      expect(p.stdout.toString() + p.stderr).not.toMatch(/secretvalue|u:tok/);
     });
   });
 

@@ -1,13 +1,27 @@
-import * as fs from 'node:fs';
 import { Agent, type Dispatcher } from 'undici';
-import type { Cassette, CassetteInteraction, CassetteResponse } from '../../generated/types';
-import { redact, redactValue } from '../../log/redact';
+import type { CassetteInteraction, CassetteResponse } from '../../generated/types';
+import { addSecret, redact, redactValue } from '../../log/redact';
+import { CassetteWriter } from './cassette-writer';
 import { type Controller, ForwardingHandler, type ResponseHeaders, wrapEachHandler } from './forwarding-handler';
 import { parseJsonOrUndefined } from '../../util/json';
 
 const DROPPED_HEADERS = ['authorization', 'cookie', 'set-cookie', 'x-api-key', 'proxy-authorization'];
 // Response headers that only describe one connection; they would mislead on replay.
 const TRANSIENT_HEADERS = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'content-encoding']);
+/** Fields that hold a credential whatever its shape (OAuth tokens need not start with cak_/crt_). */
+const SECRET_FIELDS = new Set([
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'client_secret',
+  'accessToken',
+  'refreshToken',
+  'clientSecret',
+  'api_key',
+  'apiKey',
+]);
+/** More of one response than this is not kept (the rest still reaches the caller). */
+const MAX_RECORDED_BODY_BYTES = 64 * 1024 * 1024;
 
 /**
  * A dispatcher that talks to the real service and, on close, writes what it saw as a cassette.
@@ -16,22 +30,39 @@ const TRANSIENT_HEADERS = new Set(['date', 'connection', 'keep-alive', 'transfer
  * handler has no error callback: a dropped connection crashed the process.
  */
 export function recordingDispatcher(file: string): { dispatcher: Dispatcher; close: () => Promise<void> } {
-  const interactions: CassetteInteraction[] = [];
-  const agent = new Agent({ keepAliveTimeout: 30_000 });
+  const writer = new CassetteWriter(file);
+  const agent = new Agent({ keepAliveTimeout: 4_000 });
   const dispatcher = agent.compose(
     wrapEachHandler((handler, opts) =>
       // E2EE traffic is ciphertext under one-time keys and nonces: no replay could use it. The
       // E2EE transport records the decrypted exchange instead (recordPlaintextExchange).
-      E2EE_PATH.test(opts.path) ? handler : new RecordingHandler(opts, handler, (i) => interactions.push(i)),
+      E2EE_PATH.test(opts.path) ? handler : new RecordingHandler(opts, handler, (i) => writer.append(i)),
     ),
   );
-  (dispatcher as PlaintextRecording)[PLAINTEXT_RECORDER] = (i) => interactions.push(i);
+  (dispatcher as PlaintextRecording)[PLAINTEXT_RECORDER] = (i) => writer.append(i);
   const close = async () => {
-    const cassette: Cassette = { version: 1, description: 'recorded by chutes-rpc --record', interactions };
-    fs.writeFileSync(file, JSON.stringify(cassette, null, 2) + '\n', { mode: 0o600 });
+    writer.finish();
     await agent.close();
   };
   return { dispatcher, close };
+}
+
+/**
+ * Masks credential fields by name, registering their values as secrets first, so that the same
+ * value is masked wherever else it appears (another body, a header, a log line).
+ */
+export function redactSecretFields(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redactSecretFields);
+  if (!value || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (k === '__proto__') continue;
+    if (SECRET_FIELDS.has(k) && typeof v === 'string') {
+      addSecret(v);
+      out[k] = '[redacted]';
+    } else out[k] = redactSecretFields(v);
+  }
+  return out;
 }
 
 const E2EE_PATH = /^\/e2e\//;
@@ -49,7 +80,7 @@ export function recordPlaintextExchange(
   const record = (dispatcher as PlaintextRecording)[PLAINTEXT_RECORDER];
   if (!record) return false;
   record({
-    request: { method: 'POST', url: exchange.url, body: redactValue(exchange.requestBody) },
+    request: { method: 'POST', url: exchange.url, body: redactValue(redactSecretFields(exchange.requestBody) as Record<string, unknown>) },
     response: toResponse(exchange.status, exchange.headers, exchange.bodyText),
   });
   return true;
@@ -60,6 +91,7 @@ class RecordingHandler extends ForwardingHandler {
   private status = 0;
   private headers: Record<string, string> = {};
   private readonly chunks: Buffer[] = [];
+  private kept = 0;
 
   constructor(
     private readonly opts: Dispatcher.DispatchOptions,
@@ -80,7 +112,11 @@ class RecordingHandler extends ForwardingHandler {
   }
 
   override onResponseData(controller: Controller, chunk: Buffer): void {
-    this.chunks.push(Buffer.from(chunk));
+    if (this.kept < MAX_RECORDED_BODY_BYTES) {
+      const copy = Buffer.from(chunk.subarray(0, MAX_RECORDED_BODY_BYTES - this.kept));
+      this.chunks.push(copy);
+      this.kept += copy.length;
+    }
     super.onResponseData(controller, chunk);
   }
 
@@ -103,13 +139,18 @@ class RecordingHandler extends ForwardingHandler {
     const body =
       typeof this.opts.body === 'string' ? this.opts.body : Buffer.isBuffer(this.opts.body) ? this.opts.body.toString('utf8') : undefined;
     const json = body === undefined ? undefined : parseJsonOrUndefined(body);
-    if (json && typeof json === 'object' && !Array.isArray(json)) request.body = redactValue(json as Record<string, unknown>);
+    if (json && typeof json === 'object' && !Array.isArray(json)) {
+      request.body = redactValue(redactSecretFields(json) as Record<string, unknown>);
+    }
     return request;
   }
 }
 
 /** `seen`: the response headers, names lowercased (as undici gives them). */
 function toResponse(status: number, seen: Record<string, string>, text: string): CassetteResponse {
+  // Token fields are registered as secrets before anything is redacted, so headers and text are clean too.
+  const raw = (seen['content-type'] ?? '').includes('json') ? parseJsonOrUndefined(text) : undefined;
+  const named = raw === undefined ? undefined : redactSecretFields(raw);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(seen)) {
     if (TRANSIENT_HEADERS.has(name) || DROPPED_HEADERS.includes(name)) continue;
@@ -124,8 +165,7 @@ function toResponse(status: number, seen: Record<string, string>, text: string):
       return response;
     }
   }
-  const json = (headers['content-type'] ?? '').includes('json') ? parseJsonOrUndefined(clean) : undefined;
-  if (json !== undefined) response.json = redactValue(json);
+  if (named !== undefined) response.json = redactValue(named);
   else response.body = clean;
   return response;
 }

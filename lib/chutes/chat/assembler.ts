@@ -102,6 +102,8 @@ export class ChatAssembler {
   private readonly tools = new Map<number, ToolCallState>();
   /** Chunks that carried text, reasoning or tool calls. */
   deltas = 0;
+  /** Characters of content, reasoning and tool-call arguments so far (what the answer will hold). */
+  chars = 0;
   finishReason: string | null = null;
   /** The last usage the stream reported: newer servers send a cumulative one in every chunk, older ones one at the end. */
   usage: WireUsage | undefined;
@@ -160,7 +162,11 @@ export class ChatAssembler {
       }
       if (mapped.length) (out ??= {}).toolCalls = mapped;
     }
-    if (out) this.deltas++;
+    if (out) {
+      this.deltas++;
+      this.chars += (out.content?.length ?? 0) + (out.reasoning?.length ?? 0);
+      for (const t of out.toolCalls ?? []) this.chars += t.argumentsDelta?.length ?? 0;
+    }
     return out;
   }
 

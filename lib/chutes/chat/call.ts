@@ -4,7 +4,7 @@ import { sleep } from '../../util/abort';
 import type { ChutesContext } from '../context';
 import type { Credential } from '../credentials';
 import { CallCancelled, ChutesError, type ChutesErrorInit } from '../errors';
-import { readCappedText } from '../http/body';
+import { dropBody, readCappedText } from '../http/body';
 import { headerValue } from '../http/headers';
 import { parseRateLimit } from '../http/rate-limit-headers';
 import { BodyReadError, type UpstreamBody } from '../http/upstream-body';
@@ -56,6 +56,8 @@ const MAX_ERROR_BODY_BYTES = 64 * 1024;
 const MAX_JSON_BODY_BYTES = 32 * 1024 * 1024;
 /** After [DONE] the response should end at once; it gets this long before the socket is dropped. */
 const AFTER_DONE_MS = 2_000;
+/** A retry wait longer than this is logged as a warning (visible by default), not as info. */
+const LONG_WAIT_MS = 5_000;
 
 const VERSION: string = (require('../../../package.json') as { version: string }).version;
 
@@ -276,7 +278,9 @@ class ChatCall {
     const wait = allowed ? retryDelayMs(this.retries + 1, failure.serverWaitMs, this.retry) : undefined;
     if (wait === undefined) throw this.finalError(failure.error);
     this.retries++;
-    this.chutes.log.info(
+    // A long wait (a server's Retry-After) is shown to the host, which would otherwise see a silent call.
+    this.chutes.log.log(
+      wait > LONG_WAIT_MS ? 'warn' : 'info',
       `chat ${this.chat.streamId}: ${failure.error.message}; retry ${this.retries} of ${this.retry.maxRetries} in ${wait} ms`,
     );
     this.asm = new ChatAssembler();
@@ -316,36 +320,43 @@ class ChatCall {
   /**
    * Reads the event stream, sending a delta for each chunk that carries one. Each piece of the
    * body is decoded and its items handled inside the read callback, in one batch per read; a delta
-   * the consumer asks to wait for, or a full output after the batch, pauses the reading.
+   * the consumer asks to wait for, or a full output after the batch, pauses the reading. The call
+   * is answered at [DONE]; the rest of the response is read to its end in the background (so the
+   * socket can be reused), and dropped if the server keeps it open.
    */
   private async readStream(body: UpstreamBody): Promise<void> {
     const decoder = new SseDecoder();
     let done = false;
-    let timer: NodeJS.Timeout | undefined;
+    let reachedDone!: () => void;
+    const atDone = new Promise<void>((resolve) => (reachedDone = resolve));
+    const afterDone = () => {
+      done = true;
+      reachedDone();
+    };
     const handle = (items: readonly SseItem[]): void | Promise<void> => {
-      if (done || items.length === 0) return; // After [DONE]: only waiting for the response to end.
+      if (done || items.length === 0) return; // After [DONE]: only reading the response to its end.
       const handled = this.handleAll(items, 0);
       if (typeof handled !== 'boolean') return handled.then((d) => (d ? afterDone() : this.chat.outputRoom?.()));
       if (handled) return afterDone();
       return this.chat.outputRoom?.();
     };
-    // The response should end right after; a server that keeps it open loses the socket.
-    const afterDone = () => {
-      done = true;
-      timer = setTimeout(() => body.destroy(), AFTER_DONE_MS);
-    };
+    const reading = body
+      .consume((bytes) => handle(this.decoded(() => decoder.push(bytes))))
+      .then(() => handle(this.decoded(() => decoder.end())));
     try {
-      await body.consume((bytes) => handle(this.decoded(() => decoder.push(bytes))));
-      await handle(this.decoded(() => decoder.end()));
+      await Promise.race([reading, atDone]);
+      if (!done) throw brokenStreamFailure(undefined, this.asm.deltas, this.strayLine);
     } catch (err) {
-      if (done) return;
-      if (err instanceof BodyReadError && !this.signal.aborted) throw brokenStreamFailure(err.cause, this.asm.deltas, this.strayLine);
-      throw err;
-    } finally {
-      clearTimeout(timer);
+      if (!done) {
+        dropBody(body); // Stops the upstream: nothing more of this response is wanted.
+        if (err instanceof BodyReadError && !this.signal.aborted) throw brokenStreamFailure(err.cause, this.asm.deltas, this.strayLine);
+        throw err;
+      }
     }
-    if (!done) throw brokenStreamFailure(undefined, this.asm.deltas, this.strayLine);
     await this.emit(this.asm.flush());
+    const timer = setTimeout(() => dropBody(body), AFTER_DONE_MS);
+    // The answer is complete: what happens to the rest of the response does not matter.
+    reading.catch(() => undefined).finally(() => clearTimeout(timer));
   }
 
   /** The items a piece of the body completed; an oversized event fails the attempt. */
@@ -425,6 +436,7 @@ class ChatCall {
 
   private emit(fields: ReturnType<ChatAssembler['add']>): Promise<void> | void {
     if (!fields) return;
+    if (this.asm.chars > this.config.maxAnswerChars) throw this.answerTooLong();
     const seq = this.seq++;
     if (!this.chat.onDelta) return;
     // Field by field (DELTA_FIELDS lists them): cheaper than a spread, and this runs for every delta.
@@ -442,6 +454,17 @@ class ChatCall {
     const init: ChutesErrorInit = { ...data, attempts: this.attempts };
     if (this.asm.deltas > 0) init.partial = this.asm.message();
     return new ChutesError(type, init);
+  }
+
+  /** An answer past maxAnswerChars: the call ends (the stream is dropped) with what it had. */
+  private answerTooLong(): ChutesError {
+    return this.finalError(
+      new ChutesError('server_error', {
+        message: `The answer grew past ${this.config.maxAnswerChars} characters (chutesRpc.maxAnswerChars); the stream was stopped there`,
+        resolution: 'Ask for a shorter answer (a lower maxTokens), or raise chutesRpc.maxAnswerChars in the config.',
+        retryable: false,
+      }),
+    );
   }
 
   private cancelled(): CallCancelled {

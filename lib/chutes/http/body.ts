@@ -3,6 +3,14 @@ import { BodyReadError, type UpstreamBody } from './upstream-body';
 /** A response body (see UpstreamBody). */
 export type ResponseBody = UpstreamBody;
 
+/**
+ * Drops a body that will not be read (the connection closes). Nothing is emitted: a body over a
+ * stream (bodyOfStream) swallows the abort error nobody may be listening for any more.
+ */
+export function dropBody(body: ResponseBody): void {
+  body.destroy();
+}
+
 /** What to do with a body over its cap: keep its start (an error body), or fail (a body that must be whole). */
 export type Overflow = 'truncate' | 'fail';
 
@@ -29,7 +37,7 @@ const TRUNCATED = new Error('truncated at the cap');
  */
 export async function readCappedText(body: UpstreamBody, maxBytes: number, overflow: Overflow, contentLength?: number): Promise<string> {
   if (overflow === 'fail' && contentLength !== undefined && contentLength > maxBytes) {
-    body.destroy();
+    dropBody(body);
     throw new BodyTooLarge(maxBytes);
   }
   const parts: Buffer[] = [];

@@ -34,6 +34,7 @@ export function errorFromNetwork(
   const code = e?.code ?? e?.cause?.code;
   let message: string;
   let resolution: string | undefined;
+  let retryable: boolean | undefined;
   if (code === 'UND_MOCK_ERR_MOCK_NOT_MATCHED' || /No snapshot found/.test(e?.message ?? '')) {
     message = `replay: no recorded response for ${request.method} ${request.url}${request.replayFile ? ` in ${request.replayFile}` : ''}`;
     // Set by the replay dispatcher (cassette/replay.ts): what the cassette has for that URL instead.
@@ -42,13 +43,18 @@ export function errorFromNetwork(
       message += `; ${detail}`;
       resolution = (require('../cassette/replay') as typeof import('../cassette/replay')).REPLAY_MISMATCH_RESOLUTION;
     }
+  } else if (code === 'EMFILE' || code === 'ENFILE') {
+    message = `${request.method} ${request.url} failed: the process has no file descriptor left to open a connection (${code})`;
+    resolution =
+      'Too many connections or files are open at once: raise the limit of open files (ulimit -n, or LimitNOFILE for a service), or run fewer calls at the same time; retry once some have finished.';
+    retryable = true;
   } else if (code && TIMEOUT_CODES.has(code)) {
     message = `${request.method} ${request.url} timed out: ${TIMEOUT_WORDS[code] ?? code}`;
   } else {
     const why = e?.cause?.message ?? e?.message ?? String(err);
     message = `${request.method} ${request.url} failed: ${why}${code && !why.includes(code) ? ` (${code})` : ''}`;
   }
-  const init: ChutesErrorInit = { message: redact(message), retryable: !resolution, cause: err };
+  const init: ChutesErrorInit = { message: redact(message), retryable: retryable ?? !resolution, cause: err };
   if (resolution) init.resolution = resolution;
   if (request.attempts !== undefined) init.attempts = request.attempts;
   return new ChutesError('network_error', init);

@@ -20,18 +20,39 @@ export interface UpstreamBody extends AsyncIterable<Buffer> {
   destroy(reason?: unknown): void;
 }
 
-/** A body that is a stream already (a decrypted E2EE answer), as an UpstreamBody. */
-export function bodyOfStream(stream: Readable): UpstreamBody {
+/**
+ * A body that is a stream already (a decrypted E2EE answer, a decompressed one), as an
+ * UpstreamBody. With `readErrors`, what the stream fails with is a BodyReadError (a decompressed
+ * body whose connection broke is a broken body); without, it is thrown as it is (the E2EE stream
+ * fails with domain errors). What the consumer throws is thrown as it is.
+ */
+export function bodyOfStream(stream: Readable, options: { readErrors?: boolean } = {}): UpstreamBody {
+  const drop = (reason?: unknown) => {
+    // Destroyed, a stream may emit an error nobody listens for any more: it must not end the process.
+    stream.on('error', () => undefined);
+    stream.destroy(reason instanceof Error ? reason : undefined);
+  };
   return {
     async consume(consumer) {
-      try {
-        for await (const bytes of stream as AsyncIterable<Buffer>) await consumer(bytes);
-      } catch (err) {
-        stream.destroy();
-        throw err;
+      const pieces = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+      for (;;) {
+        let next: IteratorResult<Buffer>;
+        try {
+          next = await pieces.next();
+        } catch (err) {
+          drop();
+          throw options.readErrors ? new BodyReadError(err) : err;
+        }
+        if (next.done) return;
+        try {
+          await consumer(next.value);
+        } catch (err) {
+          drop();
+          throw err;
+        }
       }
     },
-    destroy: (reason) => void stream.destroy(reason instanceof Error ? reason : undefined),
+    destroy: drop,
     [Symbol.asyncIterator]: () => (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator](),
   };
 }

@@ -2,6 +2,9 @@ import type { Dispatcher } from 'undici';
 import type { ChutesSettings } from '../context';
 import type { Logger } from '../../log/logger';
 
+/** How long an idle keep-alive socket to the upstream is kept. */
+export const IDLE_SOCKET_MS = 4_000;
+
 /**
  * The one dispatcher all upstream HTTP goes through: a keep-alive Agent, or a cassette replay
  * (--replay), or a recorder around the real network (--record). No other code knows which.
@@ -19,7 +22,9 @@ export function createUpstreamDispatcher(options: ChutesSettings, log: Logger): 
     return recordingDispatcher(options.record);
   }
   const { Agent } = require('./undici-agent') as typeof import('./undici-agent');
-  // No cap on connections per origin: concurrent streams must not queue behind each other.
-  const agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 300_000, allowH2: false });
+  // No cap on connections per origin: concurrent streams must not queue behind each other. Idle
+  // sockets are closed after a few seconds (whatever the server's keep-alive hint), so a burst of
+  // streams does not hold its file descriptors long after it ended.
+  const agent = new Agent({ keepAliveTimeout: IDLE_SOCKET_MS, keepAliveMaxTimeout: IDLE_SOCKET_MS, allowH2: false });
   return { dispatcher: agent, close: () => agent.close() };
 }

@@ -1,9 +1,9 @@
 import type { ChutesContext } from '../context';
 import { ChutesError } from '../errors';
-import { BodyTooLarge, type Overflow, readCappedText } from './body';
+import { BodyTooLarge, dropBody, type Overflow, readCappedText } from './body';
 import type { HeaderBag } from './headers';
 import { errorFromNetwork } from './network-errors';
-import { type UpstreamBody, UpstreamExchange } from './upstream-body';
+import { bodyOfStream, type UpstreamBody, UpstreamExchange } from './upstream-body';
 
 export interface UpstreamTimeouts {
   /** Until the response headers have arrived. */
@@ -79,19 +79,54 @@ export async function upstreamRequest(ctx: ChutesContext, init: UpstreamRequestI
       exchange,
     );
     const { status, headers } = await exchange.response();
+    const body = decodedBody(exchange, headers, `${method} ${url}`);
     const declared = Number(headers['content-length']);
-    const contentLength = Number.isFinite(declared) ? declared : undefined;
+    const contentLength = Number.isFinite(declared) && body === exchange ? declared : undefined;
     return {
       status,
       headers,
-      body: exchange,
+      body,
       text: (maxBytes, overflow) =>
-        readCappedText(exchange, maxBytes, overflow, contentLength).catch((err: unknown) => {
+        readCappedText(body, maxBytes, overflow, contentLength).catch((err: unknown) => {
           if (!(err instanceof BodyTooLarge)) return fail(err);
           throw new ChutesError('server_error', { message: `${method} ${url}: ${err.message}`, retryable: false });
         }),
     };
   } catch (err) {
+    if (err instanceof ChutesError) throw err;
     return fail(err);
   }
+}
+
+const DECODERS: Record<string, () => import('node:stream').Transform> = {
+  gzip: () => require('node:zlib').createGunzip(),
+  'x-gzip': () => require('node:zlib').createGunzip(),
+  deflate: () => require('node:zlib').createInflate(),
+  br: () => require('node:zlib').createBrotliDecompress(),
+};
+
+/**
+ * The body as its bytes were meant: no Accept-Encoding is sent, but a server (or a proxy) that
+ * compresses anyway is decoded (gzip, deflate, br) rather than shown as binary text; any other
+ * encoding is refused with a clear server_error. Caps apply to the decoded bytes.
+ */
+function decodedBody(raw: UpstreamExchange, headers: HeaderBag, what: string): UpstreamBody {
+  const encoding = String(headers['content-encoding'] ?? '')
+    .trim()
+    .toLowerCase();
+  if (encoding === '' || encoding === 'identity') return raw;
+  const make = DECODERS[encoding];
+  if (!make) {
+    dropBody(raw);
+    throw new ChutesError('server_error', {
+      message: `${what}: the answer is encoded with "${encoding.slice(0, 40)}", which chutes-rpc cannot decode`,
+      retryable: false,
+    });
+  }
+  const { pipeline, Readable } = require('node:stream') as typeof import('node:stream');
+  // A corrupt encoding fails the read as a broken connection would.
+  return bodyOfStream(
+    pipeline(Readable.from(raw), make(), () => undefined),
+    { readErrors: true },
+  );
 }

@@ -15,6 +15,13 @@ export interface FrameDecoder {
   end(): void;
 }
 
+/**
+ * The largest message any decoder holds, whatever the setting: a message becomes one string, and
+ * V8 cannot make a string of much more than 512 Mi characters (ERR_STRING_TOO_LONG). Larger ones
+ * are skipped as oversize; config.schema.json caps maxMessageBytes at the same value.
+ */
+export const MAX_MESSAGE_BYTES_LIMIT = 256 * 1024 * 1024;
+
 /** How many leading bytes of an oversize message are kept to find its id. */
 export const OVERSIZE_PREFIX_BYTES = 64 * 1024;
 

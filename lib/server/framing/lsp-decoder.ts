@@ -1,9 +1,9 @@
-import { type FrameDecoder, type FrameSink, leadingBytes, OVERSIZE_PREFIX_BYTES } from './frame-decoder';
+import { type FrameDecoder, type FrameSink, leadingBytes, MAX_MESSAGE_BYTES_LIMIT, OVERSIZE_PREFIX_BYTES } from './frame-decoder';
 
 const HEADER_END = Buffer.from('\r\n\r\n', 'latin1');
 const MAX_HEADER_BYTES = 8 * 1024;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const CONTENT_LENGTH = /content-length[ \t]*:/i;
+const CONTENT_LENGTH = Buffer.from('content-length', 'latin1');
 
 type State =
   | { kind: 'header' }
@@ -21,10 +21,15 @@ export class LspDecoder implements FrameDecoder {
   private size = 0;
   private state: State = { kind: 'header' };
 
+  /** The size limit in force: the setting, but never above MAX_MESSAGE_BYTES_LIMIT. */
+  readonly maxBytes: number;
+
   constructor(
     private readonly sink: FrameSink,
-    private readonly maxBytes: number,
-  ) {}
+    maxBytes: number,
+  ) {
+    this.maxBytes = Math.min(maxBytes, MAX_MESSAGE_BYTES_LIMIT);
+  }
 
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
@@ -96,7 +101,10 @@ export class LspDecoder implements FrameDecoder {
       this.consume(start);
       return this.size > 0;
     }
-    const end = buf.indexOf(HEADER_END);
+    const early = earlyProblem(buf);
+    if (early) return this.fail(early);
+    // Only a header's worth is searched: garbage without a header end costs O(8 KiB), not O(input).
+    const end = buf.subarray(0, MAX_HEADER_BYTES + HEADER_END.length).indexOf(HEADER_END);
     if (end === -1) {
       if (buf.length > MAX_HEADER_BYTES) return this.fail('no end of header (\\r\\n\\r\\n) within 8 KiB');
       return false;
@@ -132,18 +140,53 @@ export class LspDecoder implements FrameDecoder {
     return true;
   }
 
-  /** Skips to the next `Content-Length:`; returns false when more input is needed. */
+  /**
+   * Skips to the next `Content-Length` header name (any case); returns false when more input is
+   * needed. Each byte is looked at once, so skipping garbage costs time linear in its size.
+   */
   private resync(): boolean {
-    const text = this.joined().toString('latin1');
-    const m = CONTENT_LENGTH.exec(text);
-    if (!m) {
-      // Keep a tail in case the header name is split across chunks.
-      const keep = Math.min(this.size, 20);
-      this.consume(this.size - keep);
-      return false;
+    const buf = this.joined();
+    const last = buf.length - CONTENT_LENGTH.length;
+    for (let i = 0; i <= last; i++) {
+      if ((buf[i]! | 0x20) !== 0x63 || !matchesIgnoringCase(buf, i, CONTENT_LENGTH)) continue;
+      this.consume(i);
+      this.state = { kind: 'header' };
+      return true;
     }
-    this.consume(m.index);
-    this.state = { kind: 'header' };
-    return true;
+    // Keep a tail in case the header name is split across chunks.
+    this.consume(Math.max(0, buf.length - (CONTENT_LENGTH.length - 1)));
+    return false;
   }
+}
+
+/**
+ * A header that starts with a bad Content-Length line, told from its first bytes (so that garbage
+ * full of "Content-Length" costs no header-sized search per occurrence); undefined when the
+ * header does not start with Content-Length, looks right so far, or needs more bytes to tell.
+ */
+function earlyProblem(buf: Buffer): string | undefined {
+  if (buf.length < CONTENT_LENGTH.length || !matchesIgnoringCase(buf, 0, CONTENT_LENGTH)) return undefined;
+  let j = CONTENT_LENGTH.length;
+  const ws = (b: number | undefined) => b === 0x20 || b === 0x09;
+  while (ws(buf[j])) j++;
+  if (j >= buf.length) return undefined;
+  if (buf[j] !== 0x3a) return `malformed header line ${JSON.stringify(buf.subarray(0, Math.min(j + 1, 80)).toString('latin1'))}`;
+  j++;
+  while (ws(buf[j])) j++;
+  const digitsFrom = j;
+  while (j < buf.length && buf[j]! >= 0x30 && buf[j]! <= 0x39) j++;
+  while (ws(buf[j])) j++;
+  if (j >= buf.length) return j - digitsFrom > 20 ? 'bad Content-Length (too long)' : undefined;
+  if (buf[j] === 0x0d && j > digitsFrom) return undefined;
+  return `bad Content-Length ${JSON.stringify(buf.subarray(digitsFrom, Math.min(j + 1, digitsFrom + 40)).toString('latin1'))}`;
+}
+
+/** Whether `buf` holds `lower` (lowercase ASCII letters and '-') at `at`, in any case. */
+function matchesIgnoringCase(buf: Buffer, at: number, lower: Buffer): boolean {
+  for (let j = 0; j < lower.length; j++) {
+    const b = buf[at + j]!;
+    const want = lower[j]!;
+    if (b !== want && (want < 0x61 || want > 0x7a || (b | 0x20) !== want)) return false;
+  }
+  return true;
 }

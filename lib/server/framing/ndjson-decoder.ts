@@ -1,4 +1,4 @@
-import { type FrameDecoder, type FrameSink, leadingBytes, OVERSIZE_PREFIX_BYTES } from './frame-decoder';
+import { type FrameDecoder, type FrameSink, leadingBytes, MAX_MESSAGE_BYTES_LIMIT, OVERSIZE_PREFIX_BYTES } from './frame-decoder';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -12,10 +12,15 @@ export class NdjsonDecoder implements FrameDecoder {
   private size = 0;
   private prefix: Buffer | undefined;
 
+  /** The size limit in force: the setting, but never above MAX_MESSAGE_BYTES_LIMIT. */
+  readonly maxBytes: number;
+
   constructor(
     private readonly sink: FrameSink,
-    private readonly maxBytes: number,
-  ) {}
+    maxBytes: number,
+  ) {
+    this.maxBytes = Math.min(maxBytes, MAX_MESSAGE_BYTES_LIMIT);
+  }
 
   push(chunk: Buffer): void {
     let start = 0;

@@ -56,6 +56,11 @@ export class FramedStreamWriter {
   private releasing = false;
   private lastFlushed: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Messages in `parts` and `queue`: posted, not yet handed to the stream (an input throttle watches this). */
+  private queued = 0;
+  /** How many messages each entry of `queue` holds. */
+  private queueCounts: number[] = [];
+  private belowWaiters: Array<{ count: number; resolve: () => void }> = [];
   private readonly writeBatch = () => {
     this.scheduled = false;
     if (!this.blocked) this.writeOut();
@@ -73,7 +78,10 @@ export class FramedStreamWriter {
       this.closed = true;
       this.parts = [];
       this.queue = [];
+      this.queueCounts = [];
       this.queuedLength = 0;
+      this.queued = 0;
+      this.releaseBelow();
       const closed = new Error('output closed');
       this.drain?.reject(closed);
       this.drain = undefined;
@@ -96,6 +104,7 @@ export class FramedStreamWriter {
     if (this.closed || this.stream.destroyed) return Promise.reject(new Error('output closed'));
     const framed = frameJson(json, this.framing());
     this.queuedLength += framed.length;
+    this.queued++;
     if (this.parts.push(framed) >= MESSAGES_PER_CHUNK) this.joinParts();
     if (this.blocked) return this.drained();
     if (this.queuedLength >= this.highWaterMark) {
@@ -112,6 +121,25 @@ export class FramedStreamWriter {
   /** post(), always as a promise. */
   write(msg: object): Promise<void> {
     return this.post(msg) ?? Promise.resolve();
+  }
+
+  /** Messages posted that the stream has not taken yet (an input throttle watches this). */
+  get queuedMessages(): number {
+    return this.queued;
+  }
+
+  /** Resolves once fewer than `count` messages are queued (at once when the output closed). */
+  whenQueuedBelow(count: number): Promise<void> {
+    if (this.queued < count || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.belowWaiters.push({ count, resolve }));
+  }
+
+  private releaseBelow(): void {
+    if (this.belowWaiters.length === 0) return;
+    const ready = this.belowWaiters.filter((w) => this.queued < w.count);
+    if (ready.length === 0) return;
+    this.belowWaiters = this.belowWaiters.filter((w) => this.queued >= w.count);
+    for (const w of ready) w.resolve();
   }
 
   /** Whether the output is full, or others already wait for room: room() would make the caller wait. */
@@ -166,6 +194,7 @@ export class FramedStreamWriter {
   private joinParts(): void {
     if (this.parts.length === 0) return;
     this.queue.push(this.parts.length === 1 ? this.parts[0]! : this.parts.join(''));
+    this.queueCounts.push(this.parts.length);
     this.parts = [];
   }
 
@@ -178,6 +207,7 @@ export class FramedStreamWriter {
       while (n < this.queue.length && length + this.queue[n]!.length <= this.highWaterMark) length += this.queue[n++]!.length;
       const text = n === 1 ? this.queue[0]! : this.queue.slice(0, n).join('');
       this.queue.splice(0, n);
+      for (const c of this.queueCounts.splice(0, n)) this.queued -= c;
       this.queuedLength -= length;
       let ok = true;
       this.lastFlushed = new Promise<void>((resolve) => {
@@ -185,6 +215,7 @@ export class FramedStreamWriter {
       });
       if (!ok) this.blocked = true;
     }
+    this.releaseBelow();
   }
 
   private onDrain(): void {

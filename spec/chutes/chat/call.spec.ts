@@ -112,7 +112,8 @@ describe('runChat', () => {
       res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '30' });
       res.end(JSON.stringify({ detail: 'No instances available (yet)' }));
     });
-    const { app } = makeApp(`${up.url}/v1`);
+    // A cold chute's 503: with warm-up on, the (unscripted) warm-up would answer first.
+    const { app } = makeApp(`${up.url}/v1`, { warmup: false });
     try {
       const ac = new AbortController();
       const t0 = Date.now();
