@@ -13,7 +13,7 @@ import { configValidate } from './config';
 import { initialize, logSetLevel, ping, shutdown } from './lifecycle';
 import type { CallContext, MethodSpec } from './method';
 import { modelsDiscover } from './models';
-import { preloadForCalls } from './preload';
+import { withPreload } from './preload';
 import { toRpcError } from './rpc-errors';
 import { teeVerify } from './tee';
 
@@ -58,8 +58,7 @@ export function methodTable(chutes: ChutesContext, server: ServerControl): Map<s
   const table = new Map<string, RequestHandler>();
   for (const spec of Object.values(methods) as MethodSpec[]) {
     const key = `params:${spec.name}` as ValidatorKey;
-    table.set(spec.name, async (params, request) => {
-      preloadForCalls(methodNames);
+    const call: RequestHandler = async (params, request) => {
       const problems = validate(key, params);
       if (problems.length) {
         const first = problems[0]!;
@@ -81,7 +80,8 @@ export function methodTable(chutes: ChutesContext, server: ServerControl): Map<s
       } catch (err) {
         throw toRpcError(err);
       }
-    });
+    };
+    table.set(spec.name, (params, request) => withPreload(methodNames, () => call(params, request)));
   }
   return table;
 }
