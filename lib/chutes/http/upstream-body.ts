@@ -22,11 +22,11 @@ export interface UpstreamBody extends AsyncIterable<Buffer> {
 
 /**
  * A body that is a stream already (a decrypted E2EE answer, a decompressed one), as an
- * UpstreamBody. With `readErrors`, what the stream fails with is a BodyReadError (a decompressed
- * body whose connection broke is a broken body); without, it is thrown as it is (the E2EE stream
- * fails with domain errors). What the consumer throws is thrown as it is.
+ * UpstreamBody. What the stream fails with is a BodyReadError, as a broken connection is (the chat
+ * call reports it as a broken stream with its reason: an E2EE fault, a corrupt encoding); what the
+ * consumer throws is thrown as it is.
  */
-export function bodyOfStream(stream: Readable, options: { readErrors?: boolean } = {}): UpstreamBody {
+export function bodyOfStream(stream: Readable): UpstreamBody {
   const drop = (reason?: unknown) => {
     // Destroyed, a stream may emit an error nobody listens for any more: it must not end the process.
     stream.on('error', () => undefined);
@@ -41,7 +41,7 @@ export function bodyOfStream(stream: Readable, options: { readErrors?: boolean }
           next = await pieces.next();
         } catch (err) {
           drop();
-          throw options.readErrors ? new BodyReadError(err) : err;
+          throw new BodyReadError(err);
         }
         if (next.done) return;
         try {
@@ -170,6 +170,9 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler, UpstreamBod
   }
 
   onResponseData(controller: Dispatcher.DispatchController, bytes: Buffer): void {
+    // undici hands over an empty piece when it resumes a paused parser: handed on, each would make
+    // a reader that waits per piece pause and resume again, for ever (an iterating reader spins).
+    if (bytes.length === 0) return;
     if (this.settle && !this.waitingFor && this.queue.length === 0) return this.deliver(bytes);
     // No consumer yet, or it asked to wait (undici may hand over one more piece after a pause).
     this.queue.push(bytes);

@@ -125,8 +125,5 @@ function decodedBody(raw: UpstreamExchange, headers: HeaderBag, what: string): U
   }
   const { pipeline, Readable } = require('node:stream') as typeof import('node:stream');
   // A corrupt encoding fails the read as a broken connection would.
-  return bodyOfStream(
-    pipeline(Readable.from(raw), make(), () => undefined),
-    { readErrors: true },
-  );
+  return bodyOfStream(pipeline(Readable.from(raw), make(), () => undefined));
 }
