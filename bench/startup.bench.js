@@ -1,64 +1,107 @@
 #!/usr/bin/env node
-// Start-up: spawn to the first initialize reply, against spawning a bare `node -e 0` to its exit,
-// alternating the two in one run. Target: at most 1.5x bare node.
+// Start-up, with NODE_EXTRA_CA_CERTS unset for every arm (a machine that sets it slows every node
+// start alike, bare node included, which would flatter the ratio):
+//   - spawn to the `initialize` reply, against spawning a bare `node -e 0` to its exit: <= 1.4x
+//   - spawn to the reply of a first chat.stream (sent with initialize) against a local upstream:
+//     at most 30 ms more than initialize alone
+//   - resident memory right after initialize: <= 50 MiB
+//   - the single executable (dist/chutes-rpc, where the build made one) to initialize, against
+//     node running bin/chutes-rpc (which loads dist/serve.bundle.js): <= 1.1x, else skipped
+// Arms alternate within each round; medians of the rounds.
 'use strict';
-const { spawn } = require('node:child_process');
+const fs = require('node:fs');
 const path = require('node:path');
+const { spawn } = require('node:child_process');
+const { startUpstream, MODEL } = require('./support/upstream');
+const { adapterHome, benchEnv, BIN, KEY, ROOT } = require('./support/rpc-host');
+const { Targets, interleaved, median } = require('./support/targets');
 
-const BIN = path.join(__dirname, '..', 'bin', 'chutes-rpc');
-const RUNS = Number(process.env.BENCH_RUNS || 25);
-const TARGET = 1.5;
+const ROUNDS = Number(process.env.BENCH_ROUNDS || 21);
+const SEA = path.join(ROOT, 'dist', 'chutes-rpc');
+
+const INITIALIZE = '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}\n';
+const CHAT = `{"jsonrpc":"2.0","id":2,"method":"chat.stream","params":{"model":"chutes/${MODEL}","messages":[{"role":"user","content":"x"}],"maxTokens":20}}\n`;
+
+const since = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
 
 function bareNode() {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const c = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+    const c = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore', env: benchEnv() });
     c.on('error', reject);
-    c.on('exit', () => resolve(Number(process.hrtime.bigint() - t0) / 1e6));
+    c.on('exit', () => resolve(since(t0)));
   });
 }
 
-function adapter() {
+/**
+ * Spawns `file args`, sends `input`, and resolves with the ms to the reply with id `untilId`
+ * (and the RSS then, when asked), after which the process is ended.
+ */
+function timeToReply(file, args, env, input, untilId, measureRss = false) {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const c = spawn(process.execPath, [BIN, 'serve'], {
-      stdio: ['pipe', 'pipe', 'ignore'],
-      env: { ...process.env, CHUTES_RPC_HOME: '/nonexistent-bench-home' },
-    });
+    const c = spawn(file, args, { stdio: ['pipe', 'pipe', 'inherit'], env });
     c.on('error', reject);
     let out = '';
+    let done = false;
+    c.stdout.setEncoding('utf8');
     c.stdout.on('data', (d) => {
       out += d;
-      if (out.includes('\n')) {
-        const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-        if (!out.includes('"protocolVersion"')) return reject(new Error(`unexpected reply: ${out}`));
+      if (done) return;
+      for (const line of out.split('\n').slice(0, -1)) {
+        const m = JSON.parse(line);
+        if (m.id !== untilId) continue;
+        const ms = since(t0);
+        done = true;
+        if (m.error) return reject(new Error(`reply ${untilId}: ${JSON.stringify(m.error)}`));
+        let rss;
+        if (measureRss) rss = Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${c.pid}/status`, 'utf8'))[1]) * 1024;
         c.stdin.end();
-        c.on('exit', () => resolve(ms));
+        c.on('exit', () => resolve({ ms, rss }));
+        return;
       }
     });
-    c.stdin.write('{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}\n');
+    c.stdin.write(input);
   });
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-(async () => {
-  await bareNode();
-  await adapter();
-  const bare = [];
-  const ours = [];
-  for (let i = 0; i < RUNS; i++) {
-    bare.push(await bareNode());
-    ours.push(await adapter());
+async function main() {
+  const upstream = await startUpstream();
+  const env = benchEnv({ CHUTES_RPC_HOME: adapterHome(upstream.url), CHUTES_API_KEY: KEY });
+  const targets = new Targets();
+  const rss = [];
+  const arms = {
+    'node -e 0': bareNode,
+    initialize: async () => {
+      const r = await timeToReply(process.execPath, [BIN, 'serve'], env, INITIALIZE, 1, true);
+      rss.push(r.rss);
+      return r.ms;
+    },
+    'initialize + first chat': async () => (await timeToReply(process.execPath, [BIN, 'serve'], env, INITIALIZE + CHAT, 2)).ms,
+  };
+  const sea = fs.existsSync(SEA);
+  if (sea) {
+    arms['dist/chutes-rpc (single executable)'] = async () => (await timeToReply(SEA, ['serve'], env, INITIALIZE, 1)).ms;
   }
-  const b = median(bare);
-  const a = median(ours);
-  const ratio = a / b;
-  console.log(`bare node -e 0:            median ${b.toFixed(1)} ms (${RUNS} runs)`);
-  console.log(`chutes-rpc to initialize:  median ${a.toFixed(1)} ms`);
-  console.log(`ratio: ${ratio.toFixed(2)}x bare node (target <= ${TARGET}x) ${ratio <= TARGET ? 'OK' : 'MISSED'}`);
-  process.exit(ratio <= TARGET ? 0 : 1);
-})().catch((err) => {
+  for (const arm of Object.values(arms)) await arm();
+  const results = await interleaved(ROUNDS, arms);
+  console.log(`spawn to reply, NODE_EXTRA_CA_CERTS unset, median of ${ROUNDS} interleaved rounds:`);
+  for (const [name, xs] of Object.entries(results)) console.log(`  ${name.padEnd(36)} ${median(xs).toFixed(1).padStart(6)} ms`);
+  const bare = median(results['node -e 0']);
+  const init = median(results.initialize);
+  targets.atMost('initialize / bare node', init / bare, 1.4);
+  targets.atMost('first chat - initialize', median(results['initialize + first chat']) - init, 30, ' ms', 1);
+  targets.atMost('RSS after initialize', median(rss) / 1048576, 50, ' MiB', 1);
+  if (sea) {
+    targets.atMost('single executable / node bundle', median(results['dist/chutes-rpc (single executable)']) / init, 1.1);
+  } else {
+    targets.skipped('single executable / node bundle', `${path.relative(ROOT, SEA)} was not built (the install issue's build makes it)`);
+  }
+  await upstream.close();
+  targets.finish();
+}
+
+main().catch((err) => {
   console.error(err);
-  process.exit(2);
+  process.exit(1);
 });

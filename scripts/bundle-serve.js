@@ -2,35 +2,122 @@
 // Bundles the compiled serve path (dist/cli/serve-entry.js and what it reaches) into one file,
 // dist/serve.bundle.js, which bin/chutes-rpc loads first. Hosts spawn `chutes-rpc serve` on every
 // start, and one file instead of ~50 (vscode-jsonrpc's included) takes about a fifth off the time to
-// the first reply on this machine (bench/startup.bench.js). tsc still compiles everything; this
-// only joins its output. Packages the serve path loads on demand stay external.
+// the first reply (bench/startup.bench.js). tsc still compiles everything; this only joins its output.
+//
+// What makes the first start and the first chat cheap besides:
+//   - dist/undici-agent.bundle.js holds undici's Agent alone (what the upstream path uses), which
+//     the serve bundle loads in place of dist/chutes/http/undici-agent.js: the first chat loads one
+//     file, not all of undici (~110 modules). (Inside the serve bundle it would cost every start.)
+//   - dist/serve.bundle.cache is V8's code cache for the bundle, made by starting the server once
+//     and answering initialize and one chat.stream against a local stand-in for the API: the
+//     functions both run need no compiling either (bin/chutes-rpc reads it; V8 refuses a cache
+//     made by another node version or for another source, and then compiles as usual).
+// Packages the serve path loads on demand elsewhere (--replay, --record: all of undici) stay external.
 'use strict';
+const fs = require('node:fs');
+const http = require('node:http');
+const os = require('node:os');
 const path = require('node:path');
+const { spawn } = require('node:child_process');
 const esbuild = require('esbuild');
 
 const root = path.resolve(__dirname, '..');
-esbuild.buildSync({
-  entryPoints: [path.join(root, 'dist', 'cli', 'serve-entry.js')],
-  outfile: path.join(root, 'dist', 'serve.bundle.js'),
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  sourcemap: false,
-  logLevel: 'warning',
-  external: [
-    'undici',
-    'ajv',
-    'ajv/*',
-    'ajv-formats',
-    'ajv-formats/*',
-    'json5',
-    'proper-lockfile',
-    'eventsource-parser',
-    'yargs',
-    'yargs/*',
-    '@phala/dcap-qvl',
-    // ESM only: Node loads it through require(esm) on the first E2EE call.
-    '@noble/post-quantum/*',
-  ],
+const dist = path.join(root, 'dist');
+const agentModule = path.join(dist, 'chutes', 'http', 'undici-agent.js');
+const external = [
+  'undici',
+  'ajv',
+  'ajv/*',
+  'ajv-formats',
+  'ajv-formats/*',
+  'json5',
+  'proper-lockfile',
+  'yargs',
+  'yargs/*',
+  '@phala/dcap-qvl',
+  // ESM only: Node loads it through require(esm) on the first E2EE call.
+  '@noble/post-quantum/*',
+];
+
+/** dist/chutes/http/undici-agent.js becomes a require of the Agent bundle; `undici` itself stays external. */
+const undiciAgentBundle = {
+  name: 'undici-agent-bundle',
+  setup(build) {
+    build.onResolve({ filter: /undici-agent$/ }, (args) =>
+      path.resolve(args.resolveDir, `${args.path}.js`) === agentModule ? { path: './undici-agent.bundle.js', external: true } : undefined,
+    );
+  },
+};
+
+/** A local stand-in for the API, for the one chat that warms the code cache. */
+function startStandIn() {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.method === 'GET') return void res.end('{"object":"list","data":[]}');
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const chunk = (delta, finish) => `data: ${JSON.stringify({ choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+      res.end(`${chunk({ role: 'assistant', content: 'warm' }, null)}${chunk({}, 'stop')}data: [DONE]\n\n`);
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+/** Starts the server once through bin/chutes-rpc, which writes the code cache at exit. */
+async function writeCodeCache() {
+  const cache = path.join(dist, 'serve.bundle.cache');
+  fs.rmSync(cache, { force: true });
+  const server = await startStandIn();
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'chutes-rpc-cache-'));
+  const baseUrl = `http://127.0.0.1:${server.address().port}/v1`;
+  fs.writeFileSync(path.join(home, 'config.json5'), JSON.stringify({ models: { providers: { chutes: { baseUrl } } } }));
+  const env = { ...process.env, CHUTES_RPC_HOME: home, CHUTES_API_KEY: 'cpk_code_cache_warm_up', CHUTES_RPC_WRITE_CODE_CACHE: cache };
+  delete env.NODE_EXTRA_CA_CERTS;
+  const messages = [
+    { jsonrpc: '2.0', id: 1, method: 'initialize', params: {} },
+    { jsonrpc: '2.0', id: 2, method: 'chat.stream', params: { messages: [{ role: 'user', content: 'warm up' }] } },
+  ];
+  // --on-eof wait: both are answered, then the server exits 0.
+  const child = spawn(process.execPath, [path.join(root, 'bin', 'chutes-rpc'), 'serve', '--on-eof', 'wait'], { env });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  child.stdin.end(messages.map((m) => `${JSON.stringify(m)}\n`).join(''));
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  server.close();
+  fs.rmSync(home, { recursive: true, force: true });
+  if (code !== 0 || !fs.existsSync(cache) || out.includes('"error"')) {
+    throw new Error(`the code cache was not made (exit ${code}): ${out.slice(0, 500)} ${err}`);
+  }
+}
+
+async function main() {
+  await esbuild.build({
+    stdin: { contents: "module.exports = { Agent: require('undici/lib/dispatcher/agent.js') };", resolveDir: root, loader: 'js' },
+    outfile: path.join(dist, 'undici-agent.bundle.js'),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    logLevel: 'warning',
+  });
+  await esbuild.build({
+    entryPoints: [path.join(dist, 'cli', 'serve-entry.js')],
+    outfile: path.join(dist, 'serve.bundle.js'),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    sourcemap: false,
+    logLevel: 'warning',
+    external,
+    plugins: [undiciAgentBundle],
+  });
+  await writeCodeCache();
+}
+
+main().catch((err) => {
+  console.error(`bundle-serve: ${err.message}`);
+  process.exit(1);
 });

@@ -32,8 +32,10 @@ async function run(params: ChatParams, ctx: CallContext, stream: boolean): Promi
       streamId,
       signal: ctx.signal,
       onStatus,
-      // Awaited: while the host reads slowly, the writer holds this promise and the upstream waits.
-      onDelta: (delta) => ctx.notify('chat.delta', delta),
+      // Deltas are queued in order however full the output is; what the host has not read yet is
+      // bounded by pausing the upstream after each read of its body until the output has room.
+      onDelta: (delta) => void ctx.notify('chat.delta', delta)?.catch(() => undefined),
+      outputRoom: ctx.outputRoom,
     });
   } finally {
     activeStreams.delete(streamId);

@@ -9,11 +9,12 @@ import { RpcError, RpcErrorCode } from '../server/rpc-error';
 import { accountQuota, chatReport } from './account';
 import { authComplete, authLogin, authLogout, authStatus } from './auth';
 import { chatComplete, chatStream } from './chat';
+import { chatDeltaJson } from './chat-delta-json';
 import { configValidate } from './config';
 import { initialize, logSetLevel, ping, shutdown } from './lifecycle';
 import type { CallContext, MethodSpec } from './method';
 import { modelsDiscover } from './models';
-import { preloadForCalls } from './preload';
+import { withPreload } from './preload';
 import { toRpcError } from './rpc-errors';
 import { teeVerify } from './tee';
 
@@ -48,6 +49,9 @@ export const methodNames: readonly string[] = Object.keys(methods);
 export const clientNotifications: readonly string[] = schemaCatalog.clientNotifications;
 export const serverNotifications: readonly string[] = schemaCatalog.serverNotifications;
 
+/** How the server encodes the params of the notifications sent most (see ServedApp.paramsEncoders). */
+export const paramsEncoders: ReadonlyMap<string, (params: never) => string> = new Map([['chat.delta', chatDeltaJson]]);
+
 /**
  * The server's method table: each handler gets its params checked against the method's schema
  * (-32602 with every problem), config_invalid when it needs a config that is invalid, and its
@@ -57,8 +61,7 @@ export function methodTable(chutes: ChutesContext, server: ServerControl): Map<s
   const table = new Map<string, RequestHandler>();
   for (const spec of Object.values(methods) as MethodSpec[]) {
     const key = `params:${spec.name}` as ValidatorKey;
-    table.set(spec.name, async (params, request) => {
-      preloadForCalls(methodNames);
+    const call: RequestHandler = async (params, request) => {
       const problems = validate(key, params);
       if (problems.length) {
         const first = problems[0]!;
@@ -66,14 +69,22 @@ export function methodTable(chutes: ChutesContext, server: ServerControl): Map<s
           errors: problems,
         });
       }
-      const ctx: CallContext = { id: request.id, signal: request.signal, notify: server.notify, chutes, server };
+      const ctx: CallContext = {
+        id: request.id,
+        signal: request.signal,
+        notify: server.notify,
+        outputRoom: server.outputRoom,
+        chutes,
+        server,
+      };
       try {
         if (spec.needsConfig) chutes.requireConfig();
         return redactQuotedInput(spec.name, await spec.handler(params as never, ctx));
       } catch (err) {
         throw toRpcError(err);
       }
-    });
+    };
+    table.set(spec.name, (params, request) => withPreload(methodNames, () => call(params, request)));
   }
   return table;
 }

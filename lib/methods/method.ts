@@ -8,8 +8,10 @@ export interface CallContext {
   id: RequestId;
   /** Aborted by $/cancelRequest, end of input, SIGTERM or SIGINT. */
   signal: AbortSignal;
-  /** Sends a notification; resolves once it is written (or the output has room): await it for backpressure. */
-  notify<N extends NotificationName>(method: N, params: NotificationMap[N]): Promise<void>;
+  /** Sends a notification: nothing while the output has room, else a promise to await (backpressure). */
+  notify<N extends NotificationName>(method: N, params: NotificationMap[N]): Promise<void> | undefined;
+  /** Undefined while the output has room; else a promise that resolves once it has (see ServerControl). */
+  outputRoom(): Promise<void> | undefined;
   chutes: ChutesContext;
   server: ServerControl;
 }

@@ -1,18 +1,37 @@
 import type { ValidatorKey } from '../generated/validator-keys';
 import { validate } from '../schema-validation';
 
-let scheduled = false;
+let wanted = false;
+let loaded = false;
+let inFlight = 0;
+let methodList: readonly string[] = [];
 
 /**
  * Loads, once, what any call may need from disk later: each method's params validator and the
- * packages the provider loads on first use. Under a burst that uses up the file descriptors, a
+ * modules the provider loads on first use. Under a burst that uses up the file descriptors, a
  * call that had to open a module file then would fail (EMFILE) for no reason of its own.
+ *
+ * Not at start-up, and not while a call is in flight: the first time no call is, after the reply
+ * of the last one has been written (the writer sends what a turn posted in the next check phase;
+ * this looks one turn later). The first replies, the first chat's included, pay nothing for it.
  */
-export function preloadForCalls(methods: readonly string[]): void {
-  if (scheduled) return;
-  scheduled = true;
-  // After the call that asked has started, not at start-up: the time to the first reply stays short.
-  setImmediate(() => load(methods));
+export async function withPreload<T>(methods: readonly string[], call: () => Promise<T>): Promise<T> {
+  inFlight++;
+  if (!loaded) {
+    wanted = true;
+    methodList = methods;
+  }
+  try {
+    return await call();
+  } finally {
+    if (--inFlight === 0 && wanted && !loaded) setImmediate(() => setImmediate(loadWhenIdle));
+  }
+}
+
+function loadWhenIdle(): void {
+  if (loaded || inFlight > 0) return; // Tried again when the calls in flight have ended.
+  loaded = true;
+  load(methodList);
 }
 
 function load(methods: readonly string[]): void {
@@ -23,9 +42,17 @@ function load(methods: readonly string[]): void {
       // A method without a params schema: nothing to load.
     }
   }
-  for (const pkg of ['undici', 'eventsource-parser', 'json5', 'proper-lockfile']) {
+  // What the upstream path loads: undici's Agent alone (in the serve bundle, one file; not all of
+  // undici, which only --replay and --record use and which costs ~70 ms and ~15 MB), then the
+  // config and credential store packages.
+  for (const load of [
+    () => require('../chutes/http/undici-agent'),
+    () => require('eventsource-parser'),
+    () => require('json5'),
+    () => require('proper-lockfile'),
+  ]) {
     try {
-      require(pkg);
+      load();
     } catch {
       // Loaded again (and reported) by the call that needs it.
     }

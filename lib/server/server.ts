@@ -28,8 +28,16 @@ export interface ServerControl {
   beginShutdown(): void;
   /** Also sends log lines at `level` and above as `log` notifications; undefined stops them. */
   forwardLogs(level: LogLevel | undefined): void;
-  /** Sends a notification; resolves once it is written or the output has room (await it for backpressure). */
-  notify(method: string, params: unknown): Promise<void>;
+  /**
+   * Sends a notification, in order with everything else written. Returns nothing while the output
+   * has room; when it is full, a promise that resolves once it drained: awaiting that is backpressure.
+   */
+  notify(method: string, params: unknown): Promise<void> | undefined;
+  /**
+   * Undefined while the output has room; when it is full (the host reads slower than we write), a
+   * promise that resolves once it drained, and rejects if the output closed.
+   */
+  outputRoom(): Promise<void> | undefined;
 }
 
 /** What the server serves: a method table, what to do with notifications, and what to close at exit. */
@@ -37,6 +45,8 @@ export interface ServedApp {
   methods: ReadonlyMap<string, RequestHandler>;
   /** Notifications from the host other than `exit` and `$/...`, which the server handles. */
   onNotification?(method: string, params: unknown): void;
+  /** Encoders of notification params the app sends often (the same JSON as JSON.stringify, faster). */
+  paramsEncoders?: ReadonlyMap<string, (params: never) => string>;
   close(): Promise<void>;
 }
 
@@ -53,7 +63,7 @@ export function serve(opts: ServerOptions, log: Logger, makeApp: (control: Serve
   const rawWrite: RawWrite = guardStdout();
 
   let framing: Framing | undefined = opts.framing === 'auto' ? undefined : opts.framing;
-  const gate: InboundGate = new InboundGate((reply) => void writer.write(reply).catch(() => undefined), log, opts.maxMessageBytes);
+  const gate: InboundGate = new InboundGate((reply) => void writer.post(reply)?.catch(() => undefined), log, opts.maxMessageBytes);
   const writer = new FramedStreamWriter(
     stdout,
     rawWrite,
@@ -71,7 +81,14 @@ export function serve(opts: ServerOptions, log: Logger, makeApp: (control: Serve
       : makeDecoder(opts.framing);
 
   // Straight to the writer: it keeps order with replies, waits for room, and still works after end of input.
-  const notify = (method: string, params: unknown) => writer.write({ jsonrpc: '2.0', method, params });
+  const envelopes = new Map<string, string>();
+  const notify = (method: string, params: unknown): Promise<void> | undefined => {
+    const encode = app.paramsEncoders?.get(method) as ((p: unknown) => string) | undefined;
+    if (!encode) return writer.post({ jsonrpc: '2.0', method, params });
+    let envelope = envelopes.get(method);
+    if (envelope === undefined) envelopes.set(method, (envelope = `{"jsonrpc":"2.0","method":${JSON.stringify(method)},"params":`));
+    return writer.postJson(`${envelope}${encode(params)}}`);
+  };
   let shutdownRequested = false;
   const control: ServerControl = {
     framing: () => framing,
@@ -80,8 +97,9 @@ export function serve(opts: ServerOptions, log: Logger, makeApp: (control: Serve
       shutdownRequested = true;
       runner.refuseNewRequests(new RpcError(RpcErrorCode.InvalidRequest, 'Invalid request: the server is shutting down'));
     },
-    forwardLogs: (level) => log.forward(level, (l, message) => void notify('log', { level: l, message }).catch(() => undefined)),
+    forwardLogs: (level) => log.forward(level, (l, message) => void notify('log', { level: l, message })?.catch(() => undefined)),
     notify,
+    outputRoom: () => (writer.backedUp ? writer.room() : undefined),
   };
   const app = makeApp(control);
   const runner = new RequestRunner(app.methods, log);

@@ -4,20 +4,21 @@ import { sleep } from '../../util/abort';
 import type { ChutesContext } from '../context';
 import type { Credential } from '../credentials';
 import { CallCancelled, ChutesError, type ChutesErrorInit } from '../errors';
-import { dropBody, readCappedText, type ResponseBody } from '../http/body';
+import { dropBody, readCappedText } from '../http/body';
 import { headerValue } from '../http/headers';
 import { parseRateLimit } from '../http/rate-limit-headers';
+import { BodyReadError, type UpstreamBody } from '../http/upstream-body';
 import { upstreamRequest } from '../http/upstream-request';
 import { modelIds, publicModelId } from '../models/model-id';
 import { attestChat, e2eeBinding } from '../tee/chat-gate';
-import { ChatAssembler, completionAsChunk, mapUsage, type WireChunk } from './assembler';
+import { ChatAssembler, completionAsChunk, type DeltaFields, mapUsage, type WireChunk } from './assembler';
 import { AttemptFailure, badEventFailure, brokenStreamFailure, httpFailure, networkFailure, streamErrorFailure } from './attempt-failure';
 import { computeCost } from './cost';
 import { runWithFallbacks } from './fallbacks';
 import { wireHeaders, wireRequest } from './request';
 import { isColdChute } from './warmup';
 import { DEFAULT_MAX_DELAY_MS, DEFAULT_MAX_RETRY_AFTER_MS, type RetrySettings, retryDelayMs } from './retry';
-import { type SseItem, sseEvents } from './sse';
+import { type SseItem, SseDecoder } from './sse';
 import { parseJsonOrUndefined } from '../../util/json';
 import type { E2eeTransport } from '../e2ee/transport';
 import type { PacedSend } from '../pacing/pacer';
@@ -29,13 +30,27 @@ export interface ChatRun {
   /** Aborting it aborts the upstream request at once; the call then fails with CallCancelled (and what it had so far). */
   signal: AbortSignal;
   /**
-   * Receives each delta (seq from 0, no gaps). It is awaited before more of the upstream body is
-   * read: a slow consumer slows the upstream down instead of filling memory.
+   * Receives each delta (seq from 0, no gaps). A promise it returns is awaited before the next
+   * delta and before more of the upstream body is read: a slow consumer slows the upstream down
+   * instead of filling memory. Returning nothing says it has room, and costs no wait at all.
    */
   onDelta?: (delta: ChatDelta) => Promise<void> | void;
+  /**
+   * Asked after the deltas of each read of the upstream body: a promise pauses the reading until it
+   * resolves (a rejection ends the call with its error). For a consumer that queues deltas without
+   * waiting: what it holds stays bounded by one read per stream.
+   */
+  outputRoom?: () => Promise<void> | undefined;
   /** Receives progress while the call waits for something the host cannot see (a retry back-off, …). */
   onStatus?: (status: ChatStatus) => Promise<void> | void;
 }
+
+/** The fields chunk() copies into a delta: adding one to DeltaFields breaks the build here until it is copied too. */
+const DELTA_FIELDS = { content: true, reasoning: true, contentIsReasoning: true, toolCalls: true } satisfies Record<
+  keyof DeltaFields,
+  true
+>;
+void DELTA_FIELDS;
 
 /** Error bodies are read up to this size; the message keeps far less. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
@@ -340,46 +355,59 @@ class ChatCall {
     await this.chat.onStatus?.({ streamId: this.chat.streamId, ...status });
   }
 
-  /** Reads the event stream, sending a delta for each chunk that carries one. */
-  private async readStream(body: ResponseBody): Promise<void> {
-    const events = this.events(body);
+  /**
+   * Reads the event stream, sending a delta for each chunk that carries one. Each piece of the
+   * body is decoded and its items handled inside the read callback, in one batch per read; a delta
+   * the consumer asks to wait for, or a full output after the batch, pauses the reading. The call
+   * is answered at [DONE]; the rest of the response is read to its end in the background (so the
+   * socket can be reused), and dropped if the server keeps it open.
+   */
+  private async readStream(body: UpstreamBody): Promise<void> {
+    const decoder = new SseDecoder();
+    let done = false;
+    let reachedDone!: () => void;
+    const atDone = new Promise<void>((resolve) => (reachedDone = resolve));
+    const afterDone = () => {
+      done = true;
+      reachedDone();
+    };
+    const handle = (items: readonly SseItem[]): void | Promise<void> => {
+      if (done || items.length === 0) return; // After [DONE]: only reading the response to its end.
+      const handled = this.handleAll(items, 0);
+      if (typeof handled !== 'boolean') return handled.then((d) => (d ? afterDone() : this.chat.outputRoom?.()));
+      if (handled) return afterDone();
+      return this.chat.outputRoom?.();
+    };
+    const reading = body
+      .consume((bytes) => handle(this.decoded(() => decoder.push(bytes))))
+      .then(() => handle(this.decoded(() => decoder.end())));
     try {
-      for (;;) {
-        const next = await events.next();
-        if (next.done) throw brokenStreamFailure(undefined, this.asm.deltas, this.strayLine);
-        if (await this.handleAll(next.value)) break;
-      }
+      await Promise.race([reading, atDone]);
+      if (!done) throw brokenStreamFailure(undefined, this.asm.deltas, this.strayLine);
     } catch (err) {
-      dropBody(body); // Stops the upstream: nothing more of this response is wanted.
-      throw err;
+      if (!done) {
+        dropBody(body); // Stops the upstream: nothing more of this response is wanted.
+        if (err instanceof BodyReadError && !this.signal.aborted) throw brokenStreamFailure(err.cause, this.asm.deltas, this.strayLine);
+        throw err;
+      }
     }
     await this.emit(this.asm.flush());
-    // At [DONE] the call is answered at once. The response should end right after; it is read to
-    // its end in the background (so the socket can be reused), and dropped if the server keeps it open.
     const timer = setTimeout(() => dropBody(body), AFTER_DONE_MS);
-    void (async () => {
-      try {
-        while (!(await events.next()).done);
-      } catch {
-        // The answer is complete: what happens to the rest of the response does not matter.
-      } finally {
-        clearTimeout(timer);
-      }
-    })();
+    // The answer is complete: what happens to the rest of the response does not matter.
+    reading.catch(() => undefined).finally(() => clearTimeout(timer));
   }
 
-  /** The stream's items; a read error, or an oversized event, fails the attempt (unless the call was cancelled). */
-  private async *events(body: ResponseBody): AsyncGenerator<readonly SseItem[], void, undefined> {
+  /** The items a piece of the body completed; an oversized event fails the attempt. */
+  private decoded(decode: () => SseItem[]): SseItem[] {
     try {
-      yield* sseEvents(body);
+      return decode();
     } catch (err) {
-      if (this.signal.aborted) throw err;
       throw brokenStreamFailure(err, this.asm.deltas, this.strayLine);
     }
   }
 
   /** A server that answered the stream with one JSON completion. */
-  private async readCompletion(body: ResponseBody): Promise<void> {
+  private async readCompletion(body: UpstreamBody): Promise<void> {
     let value: Record<string, unknown> | null;
     try {
       value = JSON.parse(await readCappedText(body, MAX_JSON_BODY_BYTES, 'truncate')) as Record<string, unknown> | null;
@@ -392,18 +420,24 @@ class ChatCall {
     await this.emit(this.asm.flush());
   }
 
-  /** One SSE item: true at [DONE]; an error the upstream reports throws its AttemptFailure. */
-  /** Handles items until one is [DONE] (true); the rest of the batch after it is ignored. */
-  private async handleAll(items: readonly SseItem[]): Promise<boolean> {
-    for (const item of items) {
-      // Cancelled while a delta was being written: not one more goes out.
-      if (this.signal.aborted) throw this.signal.reason;
-      if (await this.handle(item)) return true;
+  /**
+   * Handles items from `from` on until one is [DONE] (true); the rest of the batch after it is
+   * ignored. Synchronous while the host keeps up: only a delta the output must wait for is awaited.
+   */
+  private handleAll(items: readonly SseItem[], from: number): boolean | Promise<boolean> {
+    // Cancelled while a delta was being written: not one more goes out. (Only a wait lets a
+    // cancellation in: the loop below runs in one go until it has to wait.)
+    if (this.signal.aborted) throw this.signal.reason;
+    for (let i = from; i < items.length; i++) {
+      const handled = this.handle(items[i]!);
+      if (handled === true) return true;
+      if (handled) return handled.then(() => this.handleAll(items, i + 1));
     }
     return false;
   }
 
-  private async handle(item: SseItem): Promise<boolean> {
+  /** One SSE item: true at [DONE], a promise while its delta waits for the output; an error the upstream reports throws its AttemptFailure. */
+  private handle(item: SseItem): boolean | Promise<void> {
     if (item.kind === 'raw') {
       this.rawLine(item.line);
       return false;
@@ -416,8 +450,7 @@ class ChatCall {
     const chunk = value as WireChunk;
     if (item.event === 'error' || (chunk.error !== undefined && chunk.error !== null))
       throw streamErrorFailure(chunk as Record<string, unknown>);
-    await this.chunk(chunk);
-    return false;
+    return this.chunk(chunk) ?? false;
   }
 
   /** A line that is no SSE field: Chutes writes an error after output started as raw JSON, with no data: prefix. */
@@ -430,16 +463,27 @@ class ChatCall {
     this.strayLine ??= line.slice(0, 200);
   }
 
-  private async chunk(chunk: WireChunk): Promise<void> {
-    await this.refuseNonTeeServed(typeof chunk.model === 'string' && chunk.model !== '' ? chunk.model : undefined);
-    await this.emit(this.asm.add(chunk));
+  /** Adds a chunk; a promise when the consumer of its delta (or a check of the served model) asks to be waited for. */
+  private chunk(chunk: WireChunk): Promise<void> | void {
+    const served = typeof chunk.model === 'string' && chunk.model !== '' ? chunk.model : undefined;
+    if (this.teeOnly && served !== undefined && served !== this.checkedServed) {
+      return this.refuseNonTeeServed(served).then(() => this.emit(this.asm.add(chunk)));
+    }
+    return this.emit(this.asm.add(chunk));
   }
 
-  private async emit(fields: ReturnType<ChatAssembler['add']>): Promise<void> {
+  private emit(fields: ReturnType<ChatAssembler['add']>): Promise<void> | void {
     if (!fields) return;
     if (this.asm.chars > this.config.maxAnswerChars) throw this.answerTooLong();
     const seq = this.seq++;
-    if (this.chat.onDelta) await this.chat.onDelta({ streamId: this.chat.streamId, seq, ...fields });
+    if (!this.chat.onDelta) return;
+    // Field by field (DELTA_FIELDS lists them): cheaper than a spread, and this runs for every delta.
+    const delta: ChatDelta = { streamId: this.chat.streamId, seq };
+    if (fields.content !== undefined) delta.content = fields.content;
+    if (fields.reasoning !== undefined) delta.reasoning = fields.reasoning;
+    if (fields.contentIsReasoning !== undefined) delta.contentIsReasoning = fields.contentIsReasoning;
+    if (fields.toolCalls !== undefined) delta.toolCalls = fields.toolCalls;
+    return this.chat.onDelta(delta);
   }
 
   /** The error the call ends with: attempts made, and the partial message once output started. */

@@ -10,6 +10,8 @@ export type SseItem =
 export const MAX_EVENT_CHARS = 8 * 1024 * 1024;
 /** How much of a non-SSE line is kept: enough for any error body. */
 const MAX_RAW_LINE_CHARS = 64 * 1024;
+/** How much of the end of the text is kept, to see a last `data: [DONE]` line. */
+const TAIL_CHARS = 32;
 
 /**
  * Bytes in, SSE items out. UTF-8 is decoded in streaming mode (a character split across TCP
@@ -48,22 +50,21 @@ export class SseDecoder {
   /** Feeds bytes; returns the items they completed (possibly none). */
   push(bytes: Uint8Array): SseItem[] {
     const s = this.text.decode(bytes, { stream: true });
-    if (s !== '') {
-      this.parser.feed(s);
-      this.pendingCr = s.charCodeAt(s.length - 1) === 13;
-      this.tail = (this.tail + s).slice(-32);
-    }
+    if (s !== '') this.feed(s);
     return this.take();
+  }
+
+  private feed(s: string): void {
+    this.parser.feed(s);
+    this.pendingCr = s.charCodeAt(s.length - 1) === 13;
+    // Slicing the piece itself: a slice of (tail + piece) would copy the whole piece every time.
+    this.tail = s.length >= TAIL_CHARS ? s.slice(-TAIL_CHARS) : (this.tail + s).slice(-TAIL_CHARS);
   }
 
   /** The stream ended: flushes a partial character and an unterminated last line. */
   end(): SseItem[] {
     const s = this.text.decode();
-    if (s !== '' && !this.overflow) {
-      this.parser.feed(s);
-      this.pendingCr = s.charCodeAt(s.length - 1) === 13;
-      this.tail = (this.tail + s).slice(-32);
-    }
+    if (s !== '' && !this.overflow) this.feed(s);
     // The parser holds back a final CR in case an LF follows; at the end it is a line end.
     if (this.pendingCr && !this.overflow) this.parser.feed('\n');
     // An unterminated line is parsed as a line (a raw error written without a newline shows up);
@@ -86,9 +87,9 @@ export class SseDecoder {
 const NONE: SseItem[] = [];
 
 /**
- * The items of an event stream, as they arrive, in the batches each read of the body completes:
+ * The items of an event stream read by iterating it (the warm-up, the E2EE decryption; the chat call feeds an SseDecoder itself), in the batches each read of the body completes:
  * `for await (const items of sseEvents(body))`. One step of the iterator per read, not per event,
- * keeps the async machinery off the per-delta path. A read error, or an event over the size
+ * keeps the async machinery off the per-event path. A read error, or an event over the size
  * limit, is thrown from the loop; leaving the loop early destroys the body (which drops the
  * connection, and stops the upstream).
  */

@@ -5,6 +5,7 @@ import type { Credential } from '../credentials';
 import { ChutesError } from '../errors';
 import type { ResponseBody } from '../http/body';
 import { BodyTooLarge, readCappedText } from '../http/body';
+import { bodyOfStream } from '../http/upstream-body';
 import { upstreamRequest, type UpstreamResponse, type UpstreamTimeouts } from '../http/upstream-request';
 import { publicModelId } from '../models/model-id';
 import { filterVerified } from './attestation-filter';
@@ -288,9 +289,9 @@ export class E2eeTransport {
   }
 }
 
-/** An UpstreamResponse around a plaintext body. The chat call reads a body only by iterating it and destroy(). */
+/** An UpstreamResponse around a plaintext body. */
 function answer(headers: Record<string, string | string[] | undefined>, body: Readable): UpstreamResponse {
-  const typed = body as unknown as ResponseBody;
+  const typed: ResponseBody = bodyOfStream(body);
   return {
     status: 200,
     headers,

@@ -1,13 +1,13 @@
-import type { Dispatcher } from 'undici';
+import { BodyReadError, type UpstreamBody } from './upstream-body';
 
-export type ResponseBody = Dispatcher.ResponseData['body'];
+/** A response body (see UpstreamBody). */
+export type ResponseBody = UpstreamBody;
 
 /**
- * Drops a body that will not be read (the connection closes). undici's body emits an abort error
- * when destroyed; nobody may be listening any more, and an unheard 'error' would end the process.
+ * Drops a body that will not be read (the connection closes). Nothing is emitted: a body over a
+ * stream (bodyOfStream) swallows the abort error nobody may be listening for any more.
  */
 export function dropBody(body: ResponseBody): void {
-  body.on('error', () => undefined);
   body.destroy();
 }
 
@@ -27,28 +27,36 @@ function formatBytes(n: number): string {
   return n >= 1024 * 1024 ? `${Math.round(n / (1024 * 1024))} MiB` : n >= 1024 ? `${Math.round(n / 1024)} KiB` : `${n} bytes`;
 }
 
+/** Ends a capped read early: what came before the cap is kept. */
+const TRUNCATED = new Error('truncated at the cap');
+
 /**
  * A response body as UTF-8 text, at most `maxBytes` of it. Past the cap the connection is dropped;
  * `truncate` returns what came before it, `fail` throws BodyTooLarge (at once when Content-Length
  * already says so). Read errors are thrown as they are.
  */
-export async function readCappedText(body: ResponseBody, maxBytes: number, overflow: Overflow, contentLength?: number): Promise<string> {
+export async function readCappedText(body: UpstreamBody, maxBytes: number, overflow: Overflow, contentLength?: number): Promise<string> {
   if (overflow === 'fail' && contentLength !== undefined && contentLength > maxBytes) {
     dropBody(body);
     throw new BodyTooLarge(maxBytes);
   }
   const parts: Buffer[] = [];
   let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    if (size + chunk.length <= maxBytes) {
-      parts.push(chunk);
-      size += chunk.length;
-      continue;
-    }
-    dropBody(body);
-    if (overflow === 'fail') throw new BodyTooLarge(maxBytes);
-    parts.push(chunk.subarray(0, maxBytes - size));
-    break;
+  try {
+    await body.consume((chunk) => {
+      if (size + chunk.length <= maxBytes) {
+        parts.push(chunk);
+        size += chunk.length;
+        return;
+      }
+      if (overflow === 'fail') throw new BodyTooLarge(maxBytes);
+      parts.push(chunk.subarray(0, maxBytes - size));
+      size = maxBytes;
+      throw TRUNCATED;
+    });
+  } catch (err) {
+    if (err instanceof BodyReadError) throw err.cause;
+    if (err !== TRUNCATED) throw err;
   }
   return Buffer.concat(parts).toString('utf8');
 }

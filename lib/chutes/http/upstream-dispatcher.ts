@@ -21,7 +21,7 @@ export function createUpstreamDispatcher(options: ChutesSettings, log: Logger): 
     log.info(`recording upstream traffic to ${options.record}`);
     return recordingDispatcher(options.record);
   }
-  const { Agent } = require('undici') as typeof import('undici');
+  const { Agent } = require('./undici-agent') as typeof import('./undici-agent');
   // No cap on connections per origin: concurrent streams must not queue behind each other. Idle
   // sockets are closed after a few seconds (whatever the server's keep-alive hint), so a burst of
   // streams does not hold its file descriptors long after it ended.

@@ -1,8 +1,9 @@
 import type { ChutesContext } from '../context';
 import { ChutesError } from '../errors';
-import { BodyTooLarge, dropBody, type Overflow, readCappedText, type ResponseBody } from './body';
+import { BodyTooLarge, dropBody, type Overflow, readCappedText } from './body';
 import type { HeaderBag } from './headers';
 import { errorFromNetwork } from './network-errors';
+import { bodyOfStream, type UpstreamBody, UpstreamExchange } from './upstream-body';
 
 export interface UpstreamTimeouts {
   /** Until the response headers have arrived. */
@@ -29,7 +30,8 @@ export interface UpstreamResponse {
   status: number;
   /** Names lowercased, as undici gives them. */
   headers: HeaderBag;
-  body: ResponseBody;
+  /** Read it piece by piece with consume(), or whole with text(). */
+  body: UpstreamBody;
   /**
    * The body as text, capped (see readCappedText), failing as the request does (the caller's
    * abort as it is, a lost connection as a network_error); a body over a `fail` cap is a server_error.
@@ -45,10 +47,9 @@ export interface UpstreamResponse {
  * answer is no failure here: the caller knows what it means.
  */
 export async function upstreamRequest(ctx: ChutesContext, init: UpstreamRequestInit): Promise<UpstreamResponse> {
-  const { request } = require('undici') as typeof import('undici');
   const { method, url, timeouts } = init;
   const deadline = timeouts.totalMs !== undefined ? AbortSignal.timeout(timeouts.totalMs) : undefined;
-  const signals = [init.signal, deadline].filter((s): s is AbortSignal => s !== undefined);
+  const signal = deadline ? (init.signal ? AbortSignal.any([init.signal, deadline]) : deadline) : init.signal;
   const fail = (err: unknown): never => {
     if (init.signal?.aborted) throw init.signal.reason ?? err;
     if (deadline?.aborted) {
@@ -62,21 +63,28 @@ export async function upstreamRequest(ctx: ChutesContext, init: UpstreamRequestI
     throw errorFromNetwork(err, { method, url, ...(replay ? { replayFile: replay } : {}) });
   };
   try {
-    const res = await request(url, {
-      dispatcher: ctx.http,
-      method,
-      headers: init.headers,
-      ...(init.body !== undefined ? { body: init.body } : {}),
-      ...(signals.length ? { signal: signals.length === 1 ? signals[0] : AbortSignal.any(signals) } : {}),
-      headersTimeout: timeouts.headersMs,
-      bodyTimeout: timeouts.idleMs,
-    });
-    const body = decodedBody(res.body, res.headers, `${method} ${url}`);
-    const declared = Number(res.headers['content-length']);
-    const contentLength = Number.isFinite(declared) && body === res.body ? declared : undefined;
+    const exchange = new UpstreamExchange(signal);
+    const target = new URL(url);
+    // The handler API rather than request(): the chat stream reads its body with no stream in between.
+    ctx.http.dispatch(
+      {
+        origin: target.origin,
+        path: `${target.pathname}${target.search}`,
+        method,
+        headers: init.headers,
+        ...(init.body !== undefined ? { body: init.body } : {}),
+        headersTimeout: timeouts.headersMs,
+        bodyTimeout: timeouts.idleMs,
+      },
+      exchange,
+    );
+    const { status, headers } = await exchange.response();
+    const body = decodedBody(exchange, headers, `${method} ${url}`);
+    const declared = Number(headers['content-length']);
+    const contentLength = Number.isFinite(declared) && body === exchange ? declared : undefined;
     return {
-      status: res.statusCode,
-      headers: res.headers,
+      status,
+      headers,
       body,
       text: (maxBytes, overflow) =>
         readCappedText(body, maxBytes, overflow, contentLength).catch((err: unknown) => {
@@ -102,7 +110,7 @@ const DECODERS: Record<string, () => import('node:stream').Transform> = {
  * compresses anyway is decoded (gzip, deflate, br) rather than shown as binary text; any other
  * encoding is refused with a clear server_error. Caps apply to the decoded bytes.
  */
-function decodedBody(raw: ResponseBody, headers: HeaderBag, what: string): ResponseBody {
+function decodedBody(raw: UpstreamExchange, headers: HeaderBag, what: string): UpstreamBody {
   const encoding = String(headers['content-encoding'] ?? '')
     .trim()
     .toLowerCase();
@@ -115,7 +123,7 @@ function decodedBody(raw: ResponseBody, headers: HeaderBag, what: string): Respo
       retryable: false,
     });
   }
-  const { pipeline } = require('node:stream') as typeof import('node:stream');
+  const { pipeline, Readable } = require('node:stream') as typeof import('node:stream');
   // A corrupt encoding fails the read as a broken connection would.
-  return pipeline(raw, make(), () => undefined) as unknown as ResponseBody;
+  return bodyOfStream(pipeline(Readable.from(raw), make(), () => undefined));
 }

@@ -46,6 +46,8 @@ async function callOnce(run: CommandRun, argv: CallArgs): Promise<void> {
     beginShutdown: () => undefined,
     forwardLogs: () => undefined,
     notify: (method: string, p: unknown) => write({ jsonrpc: '2.0', method, params: p }),
+    outputRoom: () =>
+      process.stdout.writableNeedDrain ? new Promise<void>((resolve) => process.stdout.once('drain', () => resolve())) : undefined,
   };
   const chutes = run.chutes();
   const runner = new RequestRunner(methodTable(chutes, server), chutes.log);

@@ -3,8 +3,8 @@ import type { Framing } from './frame-decoder';
 
 const LINE_SEPARATORS = /[\u2028\u2029]/g;
 
-export function encodeMessage(msg: unknown, framing: Framing): string {
-  const json = JSON.stringify(msg);
+/** One message's JSON text, framed for the wire. */
+export function frameJson(json: string, framing: Framing): string {
   if (framing === 'ndjson') {
     // Valid JSON either way, but escaped they cannot trip a host that splits lines on U+2028/U+2029.
     return (
@@ -16,52 +16,125 @@ export function encodeMessage(msg: unknown, framing: Framing): string {
   return `Content-Length: ${Buffer.byteLength(json, 'utf8')}\r\n\r\n${json}`;
 }
 
+export function encodeMessage(msg: unknown, framing: Framing): string {
+  return frameJson(JSON.stringify(msg), framing);
+}
+
 export type RawWrite = (chunk: string, callback: (err?: Error | null) => void) => boolean;
 
+/** Text written to the stream in one write at most (and queued before a turn's batch is written early). */
+const DEFAULT_HIGH_WATER_MARK = 256 * 1024;
 /**
- * Writes whole messages in order, one `write` each, so no two interleave. A write resolves at
- * once while the stream has room, and waits for 'drain' when it has none: that wait is what
- * makes a slow host slow down the upstream reads.
+ * Messages joined into one string while they wait. A message built by concatenation is a tree of
+ * string pieces several times its length; joined, it costs its length (and many streams' deltas
+ * queued behind a slow host stay a fraction of what their tree form would hold).
+ */
+const MESSAGES_PER_CHUNK = 256;
+
+/**
+ * Writes whole messages in the order they are posted. Messages posted in one turn of the event
+ * loop leave in one write of their joined text (a burst of deltas costs one syscall, not one
+ * each). While the stream has room, posting returns nothing and the poster goes on at once; when
+ * the stream is full, the message is still queued in order, and posting returns a promise that
+ * resolves once the queue has drained: awaiting it is what makes a slow host slow down the
+ * upstream reads. What waits is held here as joined text, and handed to the stream a high-water
+ * mark at a time, not copied into it all at once.
  */
 export class FramedStreamWriter {
-  private tail: Promise<void> = Promise.resolve();
+  /** Messages posted since they were last joined into `queue`. */
+  private parts: string[] = [];
+  /** Joined text waiting for the stream, oldest first. */
+  private queue: string[] = [];
+  private queuedLength = 0;
+  private scheduled = false;
+  /** The stream said it is full; nothing more is written to it before 'drain'. */
+  private blocked = false;
+  /** The promise posters get while the stream is full: resolved at the next 'drain'. */
+  private drain: Deferred | undefined;
+  /** Callers of room(), released one per turn while there is room, oldest first. */
+  private waiters: Deferred[] = [];
+  private releasing = false;
   private lastFlushed: Promise<void> = Promise.resolve();
   private closed = false;
-  private corked = false;
+  /** Messages in `parts` and `queue`: posted, not yet handed to the stream (an input throttle watches this). */
   private queued = 0;
+  /** How many messages each entry of `queue` holds. */
+  private queueCounts: number[] = [];
   private belowWaiters: Array<{ count: number; resolve: () => void }> = [];
+  private readonly writeBatch = () => {
+    this.scheduled = false;
+    if (!this.blocked) this.writeOut();
+  };
 
   constructor(
     private readonly stream: Writable,
     private readonly rawWrite: RawWrite,
     private readonly framing: () => Framing,
     private readonly beforeResponse?: (reply: { id?: string | number | null }) => void,
+    private readonly highWaterMark = DEFAULT_HIGH_WATER_MARK,
   ) {
+    stream.on('drain', () => this.onDrain());
     stream.once('close', () => {
       this.closed = true;
+      this.parts = [];
+      this.queue = [];
+      this.queueCounts = [];
+      this.queuedLength = 0;
+      this.queued = 0;
+      this.releaseBelow();
+      const closed = new Error('output closed');
+      this.drain?.reject(closed);
+      this.drain = undefined;
+      for (const w of this.waiters.splice(0)) w.reject(closed);
     });
   }
 
-  write(msg: object): Promise<void> {
-    this.queued++;
-    const next = this.tail.then(() => this.send(msg));
-    this.tail = next.catch(() => undefined).finally(() => this.dequeued());
-    return next;
+  /**
+   * Queues a message. Undefined while there is room; otherwise a promise that resolves at the
+   * stream's next 'drain' (rejects if the output closed). The message is queued either way.
+   */
+  post(msg: object): Promise<void> | undefined {
+    const m = msg as { id?: string | number | null; method?: string };
+    if (m.method === undefined && 'id' in m) this.beforeResponse?.(m);
+    return this.postJson(JSON.stringify(msg));
   }
 
-  /** Messages given to write() that the stream has not taken yet (an input throttle watches this). */
+  /** post() for a message already encoded as JSON (a notification; responses go through post). */
+  postJson(json: string): Promise<void> | undefined {
+    if (this.closed || this.stream.destroyed) return Promise.reject(new Error('output closed'));
+    const framed = frameJson(json, this.framing());
+    this.queuedLength += framed.length;
+    this.queued++;
+    if (this.parts.push(framed) >= MESSAGES_PER_CHUNK) this.joinParts();
+    if (this.blocked) return this.drained();
+    if (this.queuedLength >= this.highWaterMark) {
+      this.writeOut();
+      return this.blocked ? this.drained() : undefined;
+    }
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.writeBatch);
+    }
+    return undefined;
+  }
+
+  /** post(), always as a promise. */
+  write(msg: object): Promise<void> {
+    return this.post(msg) ?? Promise.resolve();
+  }
+
+  /** Messages posted that the stream has not taken yet (an input throttle watches this). */
   get queuedMessages(): number {
     return this.queued;
   }
 
-  /** Resolves once fewer than `count` messages are queued. */
+  /** Resolves once fewer than `count` messages are queued (at once when the output closed). */
   whenQueuedBelow(count: number): Promise<void> {
-    if (this.queued < count) return Promise.resolve();
+    if (this.queued < count || this.closed) return Promise.resolve();
     return new Promise((resolve) => this.belowWaiters.push({ count, resolve }));
   }
 
-  private dequeued(): void {
-    this.queued--;
+  private releaseBelow(): void {
     if (this.belowWaiters.length === 0) return;
     const ready = this.belowWaiters.filter((w) => this.queued < w.count);
     if (ready.length === 0) return;
@@ -69,40 +142,109 @@ export class FramedStreamWriter {
     for (const w of ready) w.resolve();
   }
 
-  private send(msg: object): Promise<void> {
-    if (this.closed || this.stream.destroyed) return Promise.reject(new Error('output closed'));
-    const m = msg as { id?: string | number | null; method?: string };
-    if (m.method === undefined && 'id' in m) this.beforeResponse?.(m);
-    const data = encodeMessage(msg, this.framing());
-    // Messages written in the same tick (a burst of deltas) leave in one write to the pipe.
-    if (!this.corked) {
-      this.corked = true;
-      this.stream.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.stream.uncork();
-      });
-    }
-    let ok = true;
-    this.lastFlushed = new Promise<void>((resolve) => {
-      ok = this.rawWrite(data, () => resolve());
-    });
-    if (ok) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const done = () => {
-        this.stream.off('drain', done);
-        this.stream.off('close', done);
-        if (this.closed) reject(new Error('output closed'));
-        else resolve();
-      };
-      this.stream.on('drain', done);
-      this.stream.on('close', done);
-    });
+  /** Whether the output is full, or others already wait for room: room() would make the caller wait. */
+  get backedUp(): boolean {
+    return this.blocked || this.waiters.length > 0;
   }
 
-  /** Resolves when everything written so far has been handed to the OS. */
+  /**
+   * Resolves when the output has room for more (at once if it has and nobody waits before the
+   * caller); rejects if it closed. Waiting callers are let go one per turn of the event loop, oldest
+   * first: each then adds what it has (a stream reads one more piece) before the next goes, so many
+   * streams behind a slow host add a bounded amount, not one piece each at once.
+   */
+  room(): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('output closed'));
+    if (!this.backedUp) return Promise.resolve();
+    const w = deferred();
+    this.waiters.push(w);
+    return w.promise;
+  }
+
+  private drained(): Promise<void> {
+    return (this.drain ??= deferred()).promise;
+  }
+
+  private readonly releaseWaiter = () => {
+    this.releasing = false;
+    if (this.blocked || this.closed || this.waiters.length === 0) return;
+    if (this.queuedLength >= this.highWaterMark) {
+      this.writeOut();
+      if (this.blocked) return;
+    }
+    this.waiters.shift()!.resolve();
+    if (this.waiters.length > 0) this.releaseNext();
+  };
+
+  private releaseNext(): void {
+    if (this.releasing) return;
+    this.releasing = true;
+    setImmediate(this.releaseWaiter);
+  }
+
+  /** Resolves when everything posted so far has been handed to the OS (or the output closed). */
   async flush(): Promise<void> {
-    await this.tail;
+    while (!this.closed && this.queuedLength > 0) {
+      if (this.blocked) await this.drained().catch(() => undefined);
+      else this.writeOut();
+    }
     if (!this.closed) await this.lastFlushed;
   }
+
+  private joinParts(): void {
+    if (this.parts.length === 0) return;
+    this.queue.push(this.parts.length === 1 ? this.parts[0]! : this.parts.join(''));
+    this.queueCounts.push(this.parts.length);
+    this.parts = [];
+  }
+
+  /** Writes what is queued, a high-water mark at a time, until the stream is full. */
+  private writeOut(): void {
+    this.joinParts();
+    while (!this.blocked && !this.closed && this.queue.length > 0) {
+      let n = 1;
+      let length = this.queue[0]!.length;
+      while (n < this.queue.length && length + this.queue[n]!.length <= this.highWaterMark) length += this.queue[n++]!.length;
+      const text = n === 1 ? this.queue[0]! : this.queue.slice(0, n).join('');
+      this.queue.splice(0, n);
+      for (const c of this.queueCounts.splice(0, n)) this.queued -= c;
+      this.queuedLength -= length;
+      let ok = true;
+      this.lastFlushed = new Promise<void>((resolve) => {
+        ok = this.rawWrite(text, () => resolve());
+      });
+      if (!ok) this.blocked = true;
+    }
+    this.releaseBelow();
+  }
+
+  private onDrain(): void {
+    if (!this.blocked) return;
+    this.blocked = false;
+    // What was queued while the stream was full goes first; it may fill the stream again.
+    this.writeOut();
+    if (this.blocked) return;
+    const drain = this.drain;
+    this.drain = undefined;
+    drain?.resolve();
+    if (this.waiters.length > 0) this.releaseNext();
+  }
+}
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (err: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // A waiter that stopped listening (its call was cancelled) must not make this unhandled.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
 }

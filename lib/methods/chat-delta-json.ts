@@ -1,0 +1,25 @@
+import type { ChatDelta } from '../generated/types';
+
+/**
+ * The fields chat.delta has, in the order they are written. Adding one to the schema breaks the
+ * build here until chatDeltaJson writes it too.
+ */
+const FIELDS = { streamId: true, seq: true, content: true, reasoning: true, contentIsReasoning: true, toolCalls: true } satisfies Record<
+  keyof ChatDelta,
+  true
+>;
+void FIELDS;
+
+/**
+ * A chat.delta's params as JSON, the same text JSON.stringify gives for a delta built in field
+ * order, written from a template: only the strings are stringified. One is sent for every piece
+ * of every answer, so this is on the hottest path (bench/cpu-per-delta.bench.js).
+ */
+export function chatDeltaJson(d: ChatDelta): string {
+  let s = `{"streamId":${JSON.stringify(d.streamId)},"seq":${d.seq}`;
+  if (d.content !== undefined) s += `,"content":${JSON.stringify(d.content)}`;
+  if (d.reasoning !== undefined) s += `,"reasoning":${JSON.stringify(d.reasoning)}`;
+  if (d.contentIsReasoning !== undefined) s += `,"contentIsReasoning":${JSON.stringify(d.contentIsReasoning)}`;
+  if (d.toolCalls !== undefined) s += `,"toolCalls":${JSON.stringify(d.toolCalls)}`;
+  return `${s}}`;
+}

@@ -1,0 +1,85 @@
+import { Writable } from 'node:stream';
+import { FramedStreamWriter } from '../../lib/server/framing/stream-writer';
+
+/** A stream that accepts `room` bytes before it says it is full, and drains when told to. */
+function slowStream(highWaterMark: number) {
+  const written: string[] = [];
+  let release: (() => void)[] = [];
+  const stream = new Writable({
+    highWaterMark,
+    decodeStrings: false,
+    write(chunk: string, _enc, cb) {
+      written.push(chunk);
+      release.push(cb);
+    },
+  });
+  const drain = () => {
+    const now = release;
+    release = [];
+    for (const cb of now) cb();
+  };
+  const writer = new FramedStreamWriter(
+    stream,
+    (chunk, cb) => stream.write(chunk, 'utf8', cb),
+    () => 'ndjson',
+    undefined,
+    1024,
+  );
+  return { stream, writer, written, drain, text: () => written.join('') };
+}
+
+const turn = () => new Promise((r) => setImmediate(r));
+
+describe('FramedStreamWriter', () => {
+  it('returns nothing while there is room, and writes a turn of messages in one write, in order', async () => {
+    const { writer, written, text } = slowStream(1 << 20);
+    for (let i = 0; i < 50; i++) expect(writer.post({ n: i })).toBeUndefined();
+    await turn();
+    expect(written).toHaveLength(1);
+    expect(
+      text()
+        .split('\n')
+        .slice(0, -1)
+        .map((l) => JSON.parse(l).n),
+    ).toEqual([...Array(50).keys()]);
+  });
+
+  it('when the stream is full: queues in order, says so, and lets room() waiters go oldest first once it drained', async () => {
+    const { writer, drain, text } = slowStream(16);
+    const big = 'x'.repeat(2000);
+    // Past the high-water mark: written at once, and the stream is full now.
+    expect(writer.post({ n: 0, big })).toBeInstanceOf(Promise);
+    expect(writer.backedUp).toBe(true);
+    const waited = writer.post({ n: 1 });
+    expect(waited).toBeInstanceOf(Promise);
+    const order: string[] = [];
+    const first = writer.room().then(() => order.push('first'));
+    const second = writer.room().then(() => order.push('second'));
+    void writer.post({ n: 2 });
+    // The host reads on: every write is taken a moment later.
+    const host = setInterval(drain, 1);
+    try {
+      await waited;
+      await Promise.all([first, second]);
+      await writer.flush();
+    } finally {
+      clearInterval(host);
+    }
+    expect(order).toEqual(['first', 'second']);
+    expect(
+      text()
+        .split('\n')
+        .slice(0, -1)
+        .map((l) => JSON.parse(l).n),
+    ).toEqual([0, 1, 2]);
+  });
+
+  it('rejects what waits when the output closes', async () => {
+    const { stream, writer } = slowStream(16);
+    void writer.post({ big: 'x'.repeat(2000) });
+    const waiting = writer.room();
+    stream.destroy();
+    await expect(waiting).rejects.toThrow('output closed');
+    await expect(writer.post({ n: 1 })).rejects.toThrow('output closed');
+  });
+});
