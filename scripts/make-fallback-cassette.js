@@ -13,7 +13,7 @@ const fs = require('node:fs');
 const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
-const { spawn } = require('node:child_process');
+const { startRecordingAdapter } = require('./support/recording-adapter');
 
 const root = path.join(__dirname, '..');
 const out = path.join(root, 'fixtures', 'cassettes', 'fallback.json');
@@ -98,26 +98,8 @@ async function main() {
     }),
   );
   const file = path.join(home, 'recorded.json');
-  const child = spawn(process.execPath, [path.join(root, 'bin', 'chutes-rpc'), 'serve', '--framing', 'ndjson', '--record', file], {
-    env: { PATH: process.env.PATH, CHUTES_RPC_HOME: home, CHUTES_RPC_CONFIG: path.join(home, 'config.json5') },
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const replies = new Map();
-  let buffered = '';
-  child.stdout.on('data', (d) => {
-    buffered += d;
-    for (let i; (i = buffered.indexOf('\n')) >= 0;) {
-      const msg = JSON.parse(buffered.slice(0, i));
-      buffered = buffered.slice(i + 1);
-      if (msg.id !== undefined) replies.get(msg.id)?.(msg);
-    }
-  });
-  let id = 0;
-  const call = (params) =>
-    new Promise((resolve) => {
-      replies.set(++id, resolve);
-      child.stdin.write(JSON.stringify({ jsonrpc: '2.0', id, method: 'chat.complete', params }) + '\n');
-    });
+  const adapter = startRecordingAdapter(home, file);
+  const call = (params) => adapter.call('chat.complete', params);
   const messages = [{ role: 'user', content: 'Hello' }];
   for (const params of [
     { messages },
@@ -129,8 +111,7 @@ async function main() {
     const passed = r.result.fallbackReasons.map((f) => `${f.model} ${f.type}${f.skipped ? ' (skipped)' : ''}`).join(', ');
     console.log(`${r.result.requestedModel} -> ${r.result.model}: passed over ${passed}`);
   }
-  child.stdin.end();
-  await new Promise((r) => child.on('exit', r));
+  await adapter.finish();
   server.close();
 
   const recorded = JSON.parse(fs.readFileSync(file, 'utf8'));

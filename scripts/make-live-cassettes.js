@@ -26,7 +26,7 @@ const fs = require('node:fs');
 const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
-const { spawn } = require('node:child_process');
+const { startRecordingAdapter } = require('./support/recording-adapter');
 
 const root = path.join(__dirname, '..');
 const fixtures = path.join(root, 'fixtures', 'cassettes');
@@ -745,32 +745,9 @@ async function record(name, session) {
     };
     fs.writeFileSync(path.join(home, 'config.json5'), JSON.stringify({ models: { providers: { chutes: provider } } }));
     const file = path.join(home, 'recorded.json');
-    const child = spawn(process.execPath, [path.join(root, 'bin', 'chutes-rpc'), 'serve', '--framing', 'ndjson', '--record', file], {
-      env: { PATH: process.env.PATH, CHUTES_RPC_HOME: home, CHUTES_RPC_CONFIG: path.join(home, 'config.json5') },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const replies = new Map();
-    let buffered = '';
-    child.stdout.on('data', (d) => {
-      buffered += d;
-      for (let i; (i = buffered.indexOf('\n')) >= 0;) {
-        const msg = JSON.parse(buffered.slice(0, i));
-        buffered = buffered.slice(i + 1);
-        if (msg.id !== undefined) replies.get(msg.id)?.(msg);
-      }
-    });
-    let id = 0;
-    const call = (method, params) =>
-      new Promise((resolve) => {
-        replies.set(++id, resolve);
-        child.stdin.write(JSON.stringify({ jsonrpc: '2.0', id, method, params }) + '\n');
-      });
-    const exited = new Promise((r) => child.on('exit', r));
-    await session.drive(call);
-    child.stdin.end();
-    const code = await exited;
+    const adapter = startRecordingAdapter(home, file, { stderr: 'pipe' });
+    await session.drive(adapter.call);
+    const { code, stderr } = await adapter.finish();
     if (code !== 0) throw new Error(`${name}: the adapter exited ${code}: ${stderr}`);
     const recorded = JSON.parse(fs.readFileSync(file, 'utf8'));
     return toCassette(session, recorded.interactions, origin);
