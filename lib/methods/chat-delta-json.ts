@@ -10,13 +10,21 @@ const FIELDS = { streamId: true, seq: true, content: true, reasoning: true, cont
 >;
 void FIELDS;
 
+/** The streamId last encoded, and its JSON: a stream's deltas usually follow one another. */
+let lastStreamId: string | undefined;
+let lastStreamIdJson = '';
+
 /**
  * A chat.delta's params as JSON, the same text JSON.stringify gives for a delta built in field
  * order, written from a template: only the strings are stringified. One is sent for every piece
  * of every answer, so this is on the hottest path (bench/cpu-per-delta.bench.js).
  */
 export function chatDeltaJson(d: ChatDelta): string {
-  let s = `{"streamId":${JSON.stringify(d.streamId)},"seq":${d.seq}`;
+  if (d.streamId !== lastStreamId) {
+    lastStreamId = d.streamId;
+    lastStreamIdJson = JSON.stringify(d.streamId);
+  }
+  let s = `{"streamId":${lastStreamIdJson},"seq":${d.seq}`;
   if (d.content !== undefined) s += `,"content":${JSON.stringify(d.content)}`;
   if (d.reasoning !== undefined) s += `,"reasoning":${JSON.stringify(d.reasoning)}`;
   if (d.contentIsReasoning !== undefined) s += `,"contentIsReasoning":${JSON.stringify(d.contentIsReasoning)}`;

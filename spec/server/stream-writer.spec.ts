@@ -44,6 +44,23 @@ describe('FramedStreamWriter', () => {
     ).toEqual([...Array(50).keys()]);
   });
 
+  it('escapes U+2028/U+2029 in every NDJSON message it writes, and only there', async () => {
+    const { writer, text } = slowStream(1 << 20);
+    writer.post({ s: 'a\u2028b' });
+    writer.postJson('{"s":"c\u2029d"}');
+    writer.post({ s: 'plain' });
+    await turn();
+    expect(text()).toBe('{"s":"a\\u2028b"}\n{"s":"c\\u2029d"}\n{"s":"plain"}\n');
+    expect(text().split('\n').slice(0, -1).map((l) => JSON.parse(l).s)).toEqual(['a\u2028b', 'c\u2029d', 'plain']);
+
+    const lspOut: string[] = [];
+    const lsp = new FramedStreamWriter(new Writable({ write: (_c, _e, cb) => cb() }), (c, cb) => (lspOut.push(c), cb(), true), () => 'lsp');
+    lsp.post({ s: 'a\u2028b' });
+    await turn();
+    const body = '{"s":"a\u2028b"}';
+    expect(lspOut.join('')).toBe(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  });
+
   it('when the stream is full: queues in order, says so, and lets room() waiters go oldest first once it drained', async () => {
     const { writer, drain, text } = slowStream(16);
     const big = 'x'.repeat(2000);

@@ -165,7 +165,7 @@ export class ChatAssembler {
     if (out) {
       this.deltas++;
       this.chars += (out.content?.length ?? 0) + (out.reasoning?.length ?? 0);
-      for (const t of out.toolCalls ?? []) this.chars += t.argumentsDelta?.length ?? 0;
+      if (out.toolCalls) for (const t of out.toolCalls) this.chars += t.argumentsDelta?.length ?? 0;
     }
     return out;
   }

@@ -32,6 +32,8 @@ export class ThinkTagSplitter {
   private sawTag = false;
 
   push(piece: string): SplitText {
+    // Past the start, with nothing held: a piece with no '<' can hold no tag, nor the start of one.
+    if (this.state === 'content' && this.held === '' && !this.trimNext && (this.sawTag || !piece.includes('<'))) return { content: piece };
     let text = this.held + piece;
     this.held = '';
     const out: { content: string[]; reasoning: string[]; contentIsReasoning?: true } = { content: [], reasoning: [] };

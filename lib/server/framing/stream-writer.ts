@@ -3,17 +3,26 @@ import type { Framing } from './frame-decoder';
 
 const LINE_SEPARATORS = /[\u2028\u2029]/g;
 
+/**
+ * NDJSON text with U+2028 and U+2029 escaped: valid JSON either way, but escaped they cannot trip a
+ * host that splits lines on them. They can only occur inside JSON strings, where the escape means
+ * the same character, so a batch of lines is escaped as one text.
+ */
+export function escapeLineSeparators(text: string): string {
+  return text.includes('\u2028') || text.includes('\u2029')
+    ? text.replace(LINE_SEPARATORS, (c) => (c === '\u2028' ? '\\u2028' : '\\u2029'))
+    : text;
+}
+
 /** One message's JSON text, framed for the wire. */
 export function frameJson(json: string, framing: Framing): string {
-  if (framing === 'ndjson') {
-    // Valid JSON either way, but escaped they cannot trip a host that splits lines on U+2028/U+2029.
-    return (
-      (json.includes('\u2028') || json.includes('\u2029')
-        ? json.replace(LINE_SEPARATORS, (c) => (c === '\u2028' ? '\\u2028' : '\\u2029'))
-        : json) + '\n'
-    );
-  }
-  return `Content-Length: ${Buffer.byteLength(json, 'utf8')}\r\n\r\n${json}`;
+  if (framing === 'ndjson') return escapeLineSeparators(json) + '\n';
+  return unescapedFrame(json, framing);
+}
+
+/** frameJson() without the NDJSON escape, which the writer applies to whole batches. */
+function unescapedFrame(json: string, framing: Framing): string {
+  return framing === 'ndjson' ? json + '\n' : `Content-Length: ${Buffer.byteLength(json, 'utf8')}\r\n\r\n${json}`;
 }
 
 export function encodeMessage(msg: unknown, framing: Framing): string {
@@ -102,10 +111,11 @@ export class FramedStreamWriter {
   /** post() for a message already encoded as JSON (a notification; responses go through post). */
   postJson(json: string): Promise<void> | undefined {
     if (this.closed || this.stream.destroyed) return Promise.reject(new Error('output closed'));
-    const framed = frameJson(json, this.framing());
+    const framed = unescapedFrame(json, this.framing());
     this.queuedLength += framed.length;
     this.queued++;
-    if (this.parts.push(framed) >= MESSAGES_PER_CHUNK) this.joinParts();
+    // Joined as they wait behind a full stream; otherwise they leave in this turn's one write, joined then.
+    if (this.parts.push(framed) >= MESSAGES_PER_CHUNK && this.blocked) this.joinParts();
     if (this.blocked) return this.drained();
     if (this.queuedLength >= this.highWaterMark) {
       this.writeOut();
@@ -205,7 +215,9 @@ export class FramedStreamWriter {
       let n = 1;
       let length = this.queue[0]!.length;
       while (n < this.queue.length && length + this.queue[n]!.length <= this.highWaterMark) length += this.queue[n++]!.length;
-      const text = n === 1 ? this.queue[0]! : this.queue.slice(0, n).join('');
+      const joined = n === 1 ? this.queue[0]! : this.queue.slice(0, n).join('');
+      // One scan of the batch instead of one per message (a joined batch is flat: this copies nothing).
+      const text = this.framing() === 'ndjson' ? escapeLineSeparators(joined) : joined;
       this.queue.splice(0, n);
       for (const c of this.queueCounts.splice(0, n)) this.queued -= c;
       this.queuedLength -= length;
