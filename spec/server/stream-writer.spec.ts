@@ -46,16 +46,25 @@ describe('FramedStreamWriter', () => {
 
   it('escapes U+2028/U+2029 in every NDJSON message it writes, and only there', async () => {
     const { writer, text } = slowStream(1 << 20);
-    writer.post({ s: 'a\u2028b' });
-    writer.postJson('{"s":"c\u2029d"}');
-    writer.post({ s: 'plain' });
+    expect(writer.post({ s: 'a\u2028b' })).toBeUndefined();
+    expect(writer.postJson('{"s":"c\u2029d"}')).toBeUndefined();
+    expect(writer.post({ s: 'plain' })).toBeUndefined();
     await turn();
     expect(text()).toBe('{"s":"a\\u2028b"}\n{"s":"c\\u2029d"}\n{"s":"plain"}\n');
-    expect(text().split('\n').slice(0, -1).map((l) => JSON.parse(l).s)).toEqual(['a\u2028b', 'c\u2029d', 'plain']);
+    expect(
+      text()
+        .split('\n')
+        .slice(0, -1)
+        .map((l) => JSON.parse(l).s),
+    ).toEqual(['a\u2028b', 'c\u2029d', 'plain']);
 
     const lspOut: string[] = [];
-    const lsp = new FramedStreamWriter(new Writable({ write: (_c, _e, cb) => cb() }), (c, cb) => (lspOut.push(c), cb(), true), () => 'lsp');
-    lsp.post({ s: 'a\u2028b' });
+    const lsp = new FramedStreamWriter(
+      new Writable({ write: (_c, _e, cb) => cb() }),
+      (c, cb) => (lspOut.push(c), cb(), true),
+      () => 'lsp',
+    );
+    expect(lsp.post({ s: 'a\u2028b' })).toBeUndefined();
     await turn();
     const body = '{"s":"a\u2028b"}';
     expect(lspOut.join('')).toBe(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);

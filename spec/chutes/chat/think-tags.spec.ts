@@ -1,5 +1,6 @@
 import { ChatAssembler, type DeltaFields } from '../../../lib/chutes/chat/assembler';
 import { ThinkTagSplitter } from '../../../lib/chutes/chat/think-tags';
+import fc from 'fast-check';
 
 const chunk = (content: string) => ({ model: 'm/served', choices: [{ index: 0, delta: { content }, finish_reason: null }] });
 
@@ -90,5 +91,28 @@ describe('ChatAssembler, live shapes', () => {
       { id: 'c0', type: 'function', name: 'f', arguments: '{"a": 1}' },
       { id: 'c1', type: 'function', name: 'g', arguments: '{"city": "Lis', argumentsValid: false },
     ]);
+  });
+});
+
+describe('inline <think> tags, for any text cut anywhere', () => {
+  // Pieces drawn from tag fragments and plain text, so tags, partial tags and '<' alone all occur.
+  const piece = fc.oneof(
+    fc.constantFrom('<think>', '</think>', '<', '</', '<th', '</thi', 'k>', '>', ' ', '\n', 'a<b', 'x'),
+    fc.string({ maxLength: 6 }),
+  );
+  it('gives the same content and reasoning however the text is split (a piece with no "<" goes straight through)', () => {
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 24 }), fc.array(fc.nat(), { maxLength: 8 }), (parts, cuts) => {
+        const text = parts.join('');
+        const at = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
+        const pieces = [0, ...at].map((from, i) => text.slice(from, [...at, text.length][i])).filter((p) => p !== '');
+        const whole = run([text]);
+        const split = run(pieces);
+        expect(applied(split.deltas)).toEqual(applied(whole.deltas));
+        expect(split.message).toEqual(whole.message);
+        expect(applied(split.deltas)).toEqual({ content: split.message.content, reasoning: split.message.reasoning ?? '' });
+      }),
+      { numRuns: 400, seed: 13 },
+    );
   });
 });
