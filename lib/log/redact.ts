@@ -6,6 +6,8 @@ const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi;
 // The user name and password of a URL (https://user:pass@host/) are masked wherever a URL is shown.
 const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^/?#\s@"'<>]*@/gi;
 const PREFIX = /^(cpk|cak|crt|csc)_/;
+/** What any of the three patterns above needs: a text without it is left as it is, unscanned. */
+const MAYBE_PATTERN = /[_@]|bearer|basic/i;
 
 const registered = new Set<string>();
 
@@ -14,7 +16,7 @@ const registered = new Set<string>();
  * it is, URL-encoded, in base64 and base64url, and (for a prefixed Chutes key) without its prefix.
  */
 export function addSecret(value: string | undefined | null): void {
-  if (!value || value.length < 6) return;
+  if (!value || value.length < 6 || registered.has(value)) return;
   for (const form of encodedForms(value)) if (form.length >= 6) registered.add(form);
 }
 
@@ -33,6 +35,7 @@ export function redact(text: string): string {
   for (const secret of registered) {
     if (out.includes(secret)) out = out.split(secret).join('[redacted]');
   }
+  if (!MAYBE_PATTERN.test(out)) return out;
   return out.replace(SHAPED, '$1_[redacted]').replace(BEARER, '$1 [redacted]').replace(USERINFO, '$1[redacted]@');
 }
 

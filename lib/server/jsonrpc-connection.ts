@@ -14,8 +14,12 @@ import type { FramedStreamWriter } from './framing/stream-writer';
 import type { InboundGate, RequestId } from './inbound-gate';
 import { RpcError, RpcErrorCode } from './rpc-error';
 
-/** Runs one request; what it throws is answered (an RpcError as it is). */
-export type RequestListener = (id: RequestId, method: string, params: unknown, signal: AbortSignal) => Promise<unknown>;
+/**
+ * Runs one request; what it throws is answered (an RpcError as it is). The controller is the
+ * request's own, aborted by $/cancelRequest: the listener may abort it too (one per request, as
+ * each costs an EventTarget).
+ */
+export type RequestListener = (id: RequestId, method: string, params: unknown, controller: AbortController) => Promise<unknown>;
 export type NotificationListener = (method: string, params: unknown) => void;
 
 export interface RpcConnection {
@@ -32,7 +36,7 @@ export interface RpcConnection {
 /**
  * The one place vscode-jsonrpc is used: its connection queues the messages the gate lets through,
  * turns $/cancelRequest into cancellation, and writes each reply. The rest of the server sees
- * `onRequest(id, method, params, signal)` and plain errors.
+ * `onRequest(id, method, params, controller)` and plain errors.
  */
 export function createRpcConnection(gate: InboundGate, writer: FramedStreamWriter, log: Logger): RpcConnection {
   const reader = new GateReader(gate);
@@ -83,7 +87,7 @@ export function createRpcConnection(gate: InboundGate, writer: FramedStreamWrite
         const sub = token.onCancellationRequested(cancel);
         if (token.isCancellationRequested) cancel();
         try {
-          return await listener(id, method, params, controller.signal);
+          return await listener(id, method, params, controller);
         } catch (err) {
           if (err instanceof RpcError) throw new ResponseError(err.code, err.message, err.data);
           throw err;

@@ -53,10 +53,8 @@ export class RequestRunner {
     while (this.running.size) await Promise.allSettled([...this.running].map((r) => r.done));
   }
 
-  run(id: RequestId, method: string, params: unknown, signal: AbortSignal): Promise<unknown> {
-    const controller = new AbortController();
-    if (signal.aborted) controller.abort(signal.reason);
-    else signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+  /** Runs a request under `controller`, which the host's cancellation (and cancelAll) aborts. */
+  run(id: RequestId, method: string, params: unknown, controller: AbortController): Promise<unknown> {
     const entry: Running = { controller, done: Promise.resolve() };
     entry.done = this.handle(id, method, params, controller.signal).finally(() => this.running.delete(entry));
     this.running.add(entry);

@@ -104,7 +104,7 @@ export function serve(opts: ServerOptions, log: Logger, makeApp: (control: Serve
   const app = makeApp(control);
   const runner = new RequestRunner(app.methods, log);
   const connection = createRpcConnection(gate, writer, log);
-  connection.onRequest((id, method, params, signal) => runner.run(id, method, params, signal));
+  connection.onRequest((id, method, params, controller) => runner.run(id, method, params, controller));
   connection.onNotification((method, params) => {
     if (method === 'exit') void stop(shutdownRequested ? 0 : 1, 'exit notification');
     // LSP's and MCP's "I have your initialize result": nothing here waits for it.

@@ -9,6 +9,20 @@ describe('redaction', () => {
     expect(redact('Authorization: Bearer sk-abcdefghijkl')).toBe('Authorization: Bearer [redacted]');
   });
 
+  it('masks Bearer and Basic values in any letter case, and leaves text with none of the patterns as it is', () => {
+    expect(redact('authorization: BEARER sk-abcdefghijkl')).toBe('authorization: BEARER [redacted]');
+    expect(redact('basic dXNlcjpwYXNzd29yZA==')).toBe('basic [redacted]');
+    const plain = 'zai-org/GLM-4.7-Flash stop 42';
+    expect(redact(plain)).toBe(plain);
+  });
+
+  it('masks every encoded form of a secret registered more than once', () => {
+    addSecret('cpk_twice.registered-key');
+    addSecret('cpk_twice.registered-key');
+    const b64 = Buffer.from('cpk_twice.registered-key').toString('base64').replace(/=+$/, '');
+    expect(redact(`x ${b64} twice.registered-key`)).toBe('x [redacted] [redacted]');
+  });
+
   it('masks registered secret values of any shape, inside nested values too', () => {
     addSecret('plain-secret-42');
     expect(redactValue({ a: ['x plain-secret-42 y'], n: 1 })).toEqual({ a: ['x [redacted] y'], n: 1 });

@@ -248,7 +248,13 @@ export class ModelSource {
 }
 
 /** Lists are cached per credential, keyed by a digest (the token itself is not kept as a key). */
+/** The token hashed last and its hash: every chat call asks, nearly always with the same token. */
+let hashed: { token: string; hash: string } | undefined;
+
 function cacheKey(credential: Credential | undefined): string {
   if (!credential) return 'anonymous';
-  return `${credential.method}:${createHash('sha256').update(credential.token).digest('hex').slice(0, 32)}`;
+  if (hashed?.token !== credential.token) {
+    hashed = { token: credential.token, hash: createHash('sha256').update(credential.token).digest('hex').slice(0, 32) };
+  }
+  return `${credential.method}:${hashed.hash}`;
 }

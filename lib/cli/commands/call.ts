@@ -52,7 +52,10 @@ async function callOnce(run: CommandRun, argv: CallArgs): Promise<void> {
   const chutes = run.chutes();
   const runner = new RequestRunner(methodTable(chutes, server), chutes.log);
   try {
-    const result = await runner.run(1, argv.method, params, run.signal);
+    const controller = new AbortController();
+    if (run.signal.aborted) controller.abort(run.signal.reason);
+    else run.signal.addEventListener('abort', () => controller.abort(run.signal.reason), { once: true });
+    const result = await runner.run(1, argv.method, params, controller);
     await write({ jsonrpc: '2.0', id: 1, result: result ?? null });
   } catch (err) {
     const e = err instanceof RpcError ? err : new RpcError(-32603, (err as Error).message);
