@@ -22,7 +22,7 @@ export function startServer(options: ParsedOptions): void {
 /** The composition root of `serve`: the provider context, the method table, and the generic server. */
 function runServer(settings: Settings): void {
   const { serve } = require('../server/server') as typeof import('../server/server');
-  const { methodTable, paramsEncoders } = require('../methods') as typeof import('../methods');
+  const { methodTable, messageEncoders } = require('../methods') as typeof import('../methods');
   const chutes = createChutesContext(settings, log);
   const { config, problems, warnings } = chutes.configState;
   for (const p of [...problems, ...(warnings ?? [])]) log.warn(`config ${config.path ?? ''} ${p.path || '(root)'}: ${p.message}`);
@@ -30,7 +30,7 @@ function runServer(settings: Settings): void {
   const onEof = settings.onEof ?? SERVE_OPTIONS['on-eof'].default;
   serve({ framing, onEof, maxMessageBytes: config.maxMessageBytes }, log, (server) => ({
     methods: methodTable(chutes, server),
-    paramsEncoders,
+    messageEncoders,
     close: () => chutes.close(),
   }));
 }

@@ -9,7 +9,7 @@ import { RpcError, RpcErrorCode } from '../server/rpc-error';
 import { accountQuota, chatReport } from './account';
 import { authComplete, authLogin, authLogout, authStatus } from './auth';
 import { chatComplete, chatStream } from './chat';
-import { chatDeltaJson } from './chat-delta-json';
+import { chatDeltaMessage } from './chat-delta-message';
 import { configValidate } from './config';
 import { initialize, logSetLevel, ping, shutdown } from './lifecycle';
 import type { CallContext, MethodSpec } from './method';
@@ -49,8 +49,8 @@ export const methodNames: readonly string[] = Object.keys(methods);
 export const clientNotifications: readonly string[] = schemaCatalog.clientNotifications;
 export const serverNotifications: readonly string[] = schemaCatalog.serverNotifications;
 
-/** How the server encodes the params of the notifications sent most (see ServedApp.paramsEncoders). */
-export const paramsEncoders: ReadonlyMap<string, (params: never) => string> = new Map([['chat.delta', chatDeltaJson]]);
+/** How the server encodes the notifications sent most (see ServedApp.messageEncoders). */
+export const messageEncoders: ReadonlyMap<string, (params: never) => string> = new Map([['chat.delta', chatDeltaMessage]]);
 
 /**
  * The server's method table: each handler gets its params checked against the method's schema

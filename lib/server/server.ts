@@ -45,8 +45,11 @@ export interface ServedApp {
   methods: ReadonlyMap<string, RequestHandler>;
   /** Notifications from the host other than `exit` and `$/...`, which the server handles. */
   onNotification?(method: string, params: unknown): void;
-  /** Encoders of notification params the app sends often (the same JSON as JSON.stringify, faster). */
-  paramsEncoders?: ReadonlyMap<string, (params: never) => string>;
+  /**
+   * Encoders of the notifications the app sends most, by method: given the params, the whole
+   * message's JSON (the same text as JSON.stringify of {jsonrpc, method, params}, faster).
+   */
+  messageEncoders?: ReadonlyMap<string, (params: never) => string>;
   close(): Promise<void>;
 }
 
@@ -81,13 +84,9 @@ export function serve(opts: ServerOptions, log: Logger, makeApp: (control: Serve
       : makeDecoder(opts.framing);
 
   // Straight to the writer: it keeps order with replies, waits for room, and still works after end of input.
-  const envelopes = new Map<string, string>();
   const notify = (method: string, params: unknown): Promise<void> | undefined => {
-    const encode = app.paramsEncoders?.get(method) as ((p: unknown) => string) | undefined;
-    if (!encode) return writer.post({ jsonrpc: '2.0', method, params });
-    let envelope = envelopes.get(method);
-    if (envelope === undefined) envelopes.set(method, (envelope = `{"jsonrpc":"2.0","method":${JSON.stringify(method)},"params":`));
-    return writer.postJson(`${envelope}${encode(params)}}`);
+    const encode = app.messageEncoders?.get(method) as ((p: unknown) => string) | undefined;
+    return encode ? writer.postJson(encode(params)) : writer.post({ jsonrpc: '2.0', method, params });
   };
   let shutdownRequested = false;
   const control: ServerControl = {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import type { ChatDelta } from '../../lib/generated/types';
-import { chatDeltaJson } from '../../lib/methods/chat-delta-json';
+import { chatDeltaMessage } from '../../lib/methods/chat-delta-message';
 
 const optional = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
 
@@ -27,8 +27,18 @@ const delta: fc.Arbitrary<ChatDelta> = fc
     return out;
   });
 
-describe('chatDeltaJson', () => {
+const stringified = (d: ChatDelta) => JSON.stringify({ jsonrpc: '2.0', method: 'chat.delta', params: d });
+
+describe('chatDeltaMessage', () => {
   it('writes the same text as JSON.stringify, for any delta (lone surrogates and control characters included)', () => {
-    fc.assert(fc.property(delta, (d) => chatDeltaJson(d) === JSON.stringify(d)));
+    fc.assert(fc.property(delta, (d) => chatDeltaMessage(d) === stringified(d)));
+  });
+
+  it('keeps each stream its own id when deltas of several streams interleave', () => {
+    fc.assert(
+      fc.property(fc.array(delta, { minLength: 2, maxLength: 6 }), fc.array(fc.nat(5), { maxLength: 30 }), (ds, order) => {
+        for (const i of order) expect(chatDeltaMessage(ds[i % ds.length]!)).toBe(stringified(ds[i % ds.length]!));
+      }),
+    );
   });
 });
