@@ -15,6 +15,7 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
+const { staticValidators } = require('./support/static-validators');
 
 const root = path.resolve(__dirname, '..');
 const dist = path.join(root, 'dist');
@@ -38,7 +39,10 @@ async function bundle() {
   }
   const esbuild = require('esbuild');
   const validatorDir = path.join(dist, 'generated', 'validators');
-  const validators = fs.readdirSync(validatorDir).filter((f) => f.endsWith('.js'));
+  const validators = fs
+    .readdirSync(validatorDir)
+    .filter((f) => f.endsWith('.js'))
+    .map((f) => f.slice(0, -3));
   const entry = path.join(work, 'entry.js');
   fs.writeFileSync(entry, `require(${JSON.stringify(path.join(dist, 'cli.js'))}).main(process.argv.slice(2));\n`);
   await esbuild.build({
@@ -65,22 +69,7 @@ async function bundle() {
           }));
         },
       },
-      {
-        name: 'static-validators',
-        setup(build) {
-          build.onLoad({ filter: /[\\/]dist[\\/]schema-validation\.js$/ }, (args) => {
-            const text = fs.readFileSync(args.path, 'utf8');
-            const dynamic = "require(path.join(__dirname, 'generated', 'validators', `${file}.js`))";
-            if (!text.includes(dynamic)) throw new Error(`build-binary: ${args.path} no longer loads validators as expected`);
-            const table = validators.map((f) => `${JSON.stringify(f)}: () => require(${JSON.stringify(`./generated/validators/${f}`)})`);
-            return {
-              contents: text.replace(dynamic, '__validators[`${file}.js`]()') + `\nconst __validators = {${table.join(',')}};\n`,
-              loader: 'js',
-              resolveDir: path.dirname(args.path),
-            };
-          });
-        },
-      },
+      staticValidators(validators),
     ],
   });
   return path.join(work, 'chutes-rpc.js');
