@@ -8,10 +8,10 @@
 //   - dist/undici-agent.bundle.js holds undici's Agent alone (what the upstream path uses), which
 //     the serve bundle loads in place of dist/chutes/http/undici-agent.js: the first chat loads one
 //     file, not all of undici (~110 modules). (Inside the serve bundle it would cost every start.)
-//   - dist/serve.bundle.cache is V8's code cache for the bundle, made by starting the server once
-//     and answering initialize and one chat.stream against a local stand-in for the API: the
-//     functions both run need no compiling either (bin/chutes-rpc reads it; V8 refuses a cache
-//     made by another node version or for another source, and then compiles as usual).
+//   - Each bundle has V8's code cache beside it (dist/<name>.bundle.cache), made by starting the
+//     server and answering initialize (the serve bundle's) and one chat.stream (the Agent bundle's)
+//     against a local stand-in for the API: the functions they ran need no compiling again
+//     (bin/cached-bundle.js reads them).
 // Packages the serve path loads on demand elsewhere (--replay, --record: all of undici) stay external.
 'use strict';
 const fs = require('node:fs');
@@ -39,12 +39,24 @@ const external = [
   '@noble/post-quantum/*',
 ];
 
-/** dist/chutes/http/undici-agent.js becomes a require of the Agent bundle; `undici` itself stays external. */
+/** bin/cached-bundle.js, from dist/: the serve bundle loads the Agent bundle through it. */
+const CACHED_BUNDLE = '../bin/cached-bundle.js';
+
+/** dist/chutes/http/undici-agent.js becomes the Agent bundle, loaded with its code cache; `undici` itself stays external. */
 const undiciAgentBundle = {
   name: 'undici-agent-bundle',
   setup(build) {
     build.onResolve({ filter: /undici-agent$/ }, (args) =>
-      path.resolve(args.resolveDir, `${args.path}.js`) === agentModule ? { path: './undici-agent.bundle.js', external: true } : undefined,
+      path.resolve(args.resolveDir, `${args.path}.js`) === agentModule
+        ? { path: agentModule, namespace: 'undici-agent-bundle' }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'undici-agent-bundle' }, () => ({
+      contents: `module.exports = require(${JSON.stringify(CACHED_BUNDLE)}).loadBundle('undici-agent');`,
+      loader: 'js',
+    }));
+    build.onResolve({ filter: /cached-bundle\.js$/ }, (args) =>
+      args.path === CACHED_BUNDLE ? { path: CACHED_BUNDLE, external: true } : undefined,
     );
   },
 };
@@ -63,21 +75,25 @@ function startStandIn() {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-/** Starts the server once through bin/chutes-rpc, which writes the code cache at exit. */
-async function writeCodeCache() {
-  const cache = path.join(dist, 'serve.bundle.cache');
-  fs.rmSync(cache, { force: true });
+/**
+ * Starts the server through bin/chutes-rpc, sends `messages`, and has it write the code cache of the
+ * bundles named in `caches` at exit.
+ */
+async function warmUp(messages, caches) {
+  const files = caches.map((name) => path.join(dist, `${name}.bundle.cache`));
+  for (const file of files) fs.rmSync(file, { force: true });
   const server = await startStandIn();
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'chutes-rpc-cache-'));
   const baseUrl = `http://127.0.0.1:${server.address().port}/v1`;
   fs.writeFileSync(path.join(home, 'config.json5'), JSON.stringify({ models: { providers: { chutes: { baseUrl } } } }));
-  const env = { ...process.env, CHUTES_RPC_HOME: home, CHUTES_API_KEY: 'cpk_code_cache_warm_up', CHUTES_RPC_WRITE_CODE_CACHE: cache };
+  const env = {
+    ...process.env,
+    CHUTES_RPC_HOME: home,
+    CHUTES_API_KEY: 'cpk_code_cache_warm_up',
+    CHUTES_RPC_WRITE_CODE_CACHE: caches.join(','),
+  };
   delete env.NODE_EXTRA_CA_CERTS;
-  const messages = [
-    { jsonrpc: '2.0', id: 1, method: 'initialize', params: {} },
-    { jsonrpc: '2.0', id: 2, method: 'chat.stream', params: { messages: [{ role: 'user', content: 'warm up' }] } },
-  ];
-  // --on-eof wait: both are answered, then the server exits 0.
+  // --on-eof wait: every message is answered, then the server exits 0.
   const child = spawn(process.execPath, [path.join(root, 'bin', 'chutes-rpc'), 'serve', '--on-eof', 'wait'], { env });
   let out = '';
   let err = '';
@@ -87,34 +103,40 @@ async function writeCodeCache() {
   const code = await new Promise((resolve) => child.once('exit', resolve));
   server.close();
   fs.rmSync(home, { recursive: true, force: true });
-  if (code !== 0 || !fs.existsSync(cache) || out.includes('"error"')) {
+  if (code !== 0 || !files.every((file) => fs.existsSync(file)) || out.includes('"error"')) {
     throw new Error(`the code cache was not made (exit ${code}): ${out.slice(0, 500)} ${err}`);
   }
 }
 
+/**
+ * The serve bundle's cache holds what start-up and initialize compile, and no more: one that also
+ * held what a chat compiles took longer to load than the chat then saved. The Agent bundle's holds
+ * what one chat.stream compiled.
+ */
+async function writeCodeCaches() {
+  const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: {} };
+  const chat = { jsonrpc: '2.0', id: 2, method: 'chat.stream', params: { messages: [{ role: 'user', content: 'warm up' }] } };
+  await warmUp([initialize], ['serve']);
+  await warmUp([initialize, chat], ['undici-agent']);
+}
+
 async function main() {
+  const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning' };
+  const agentBundle = path.join(dist, 'undici-agent.bundle.js');
   await esbuild.build({
+    ...common,
     stdin: { contents: "module.exports = { Agent: require('undici/lib/dispatcher/agent.js') };", resolveDir: root, loader: 'js' },
-    outfile: path.join(dist, 'undici-agent.bundle.js'),
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    logLevel: 'warning',
+    outfile: agentBundle,
   });
+  const serveBundle = path.join(dist, 'serve.bundle.js');
   await esbuild.build({
+    ...common,
     entryPoints: [path.join(dist, 'cli', 'serve-entry.js')],
-    outfile: path.join(dist, 'serve.bundle.js'),
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    sourcemap: false,
-    logLevel: 'warning',
+    outfile: serveBundle,
     external,
     plugins: [undiciAgentBundle],
   });
-  await writeCodeCache();
+  await writeCodeCaches();
 }
 
 main().catch((err) => {
