@@ -8,6 +8,12 @@
 //   - dist/undici-agent.bundle.js holds undici's Agent alone (what the upstream path uses), which
 //     the serve bundle loads in place of dist/chutes/http/undici-agent.js: the first chat loads one
 //     file, not all of undici (~110 modules). (Inside the serve bundle it would cost every start.)
+//     Its HTTP/2 client, which requires node:http2 (~7 ms), is loaded only if a connection is HTTP/2:
+//     the Agent is made with allowH2 false, so never.
+//   - The validators start-up and the first chat use (config, initialize's and chat.stream's params,
+//     the model catalog) and json5 are inside the serve bundle; the other validators stay files.
+//   - vscode-jsonrpc requires node:crypto (~3 ms) for pipe names and UUIDs the server never asks
+//     for at start-up: in the bundle, it is required on first use.
 //   - Each bundle has V8's code cache beside it (dist/<name>.bundle.cache), made by starting the
 //     server and answering initialize (the serve bundle's) and one chat.stream (the Agent bundle's)
 //     against a local stand-in for the API: the functions they ran need no compiling again
@@ -20,17 +26,13 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const esbuild = require('esbuild');
+const { staticValidators } = require('./support/static-validators');
 
 const root = path.resolve(__dirname, '..');
 const dist = path.join(root, 'dist');
 const agentModule = path.join(dist, 'chutes', 'http', 'undici-agent.js');
 const external = [
   'undici',
-  'ajv',
-  'ajv/*',
-  'ajv-formats',
-  'ajv-formats/*',
-  'json5',
   'proper-lockfile',
   'yargs',
   'yargs/*',
@@ -39,6 +41,8 @@ const external = [
   '@noble/post-quantum/*',
 ];
 
+/** The validators in the serve bundle (lib/generated/validator-keys.ts's file names). */
+const BUNDLED_VALIDATORS = ['config', 'params_initialize', 'params_chat_stream', 'catalog'];
 /** bin/cached-bundle.js, from dist/: the serve bundle loads the Agent bundle through it. */
 const CACHED_BUNDLE = '../bin/cached-bundle.js';
 
@@ -60,6 +64,39 @@ const undiciAgentBundle = {
     );
   },
 };
+
+/** Replaces `find` in the module at `file` (a path ending) by `replace`; the build fails when `find` is gone. */
+function patchModule(name, file, find, replace) {
+  const filter = new RegExp(`${file.split('/').join('[\\\\/]').replace(/\./g, '\\.')}$`);
+  return {
+    name,
+    setup(build) {
+      build.onLoad({ filter }, (args) => {
+        const text = fs.readFileSync(args.path, 'utf8');
+        if (!text.includes(find)) throw new Error(`${args.path} no longer holds ${JSON.stringify(find)}`);
+        return { contents: text.split(find).join(replace), loader: 'js', resolveDir: path.dirname(args.path) };
+      });
+    },
+  };
+}
+
+/** undici's HTTP/2 client module (and node:http2 with it) is loaded when a connection turns out to be HTTP/2. */
+const lazyHttp2 = patchModule(
+  'lazy-http2',
+  'undici/lib/dispatcher/client.js',
+  "const connectH2 = require('./client-h2.js')",
+  "const connectH2 = (client, socket) => require('./client-h2.js')(client, socket)",
+);
+
+/** vscode-jsonrpc's node:crypto, required on first use. */
+const lazyCrypto = ['main', 'ril'].map((name) =>
+  patchModule(
+    `lazy-crypto-${name}`,
+    `vscode-jsonrpc/lib/node/${name}.js`,
+    'const crypto_1 = require("crypto");',
+    'const crypto_1 = { randomBytes: (n) => require("crypto").randomBytes(n), randomUUID: () => require("crypto").randomUUID() };',
+  ),
+);
 
 /** A local stand-in for the API, for the one chat that warms the code cache. */
 function startStandIn() {
@@ -127,6 +164,7 @@ async function main() {
     ...common,
     stdin: { contents: "module.exports = { Agent: require('undici/lib/dispatcher/agent.js') };", resolveDir: root, loader: 'js' },
     outfile: agentBundle,
+    plugins: [lazyHttp2],
   });
   const serveBundle = path.join(dist, 'serve.bundle.js');
   await esbuild.build({
@@ -134,7 +172,7 @@ async function main() {
     entryPoints: [path.join(dist, 'cli', 'serve-entry.js')],
     outfile: serveBundle,
     external,
-    plugins: [undiciAgentBundle],
+    plugins: [undiciAgentBundle, staticValidators(BUNDLED_VALIDATORS), ...lazyCrypto],
   });
   await writeCodeCaches();
 }
