@@ -13,7 +13,8 @@ function loadBundle(name) {
   const file = path.join(DIST, `${name}.bundle.js`);
   let source;
   try {
-    source = fs.readFileSync(file, 'utf8');
+    // latin1: the bundles are ASCII (esbuild escapes the rest), and this skips UTF-8 decoding.
+    source = fs.readFileSync(file, 'latin1');
   } catch (err) {
     if (err.code === 'ENOENT') return undefined;
     throw err;

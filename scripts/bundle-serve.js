@@ -98,6 +98,16 @@ const lazyCrypto = ['main', 'ril'].map((name) =>
   ),
 );
 
+/**
+ * The bundles are read as latin1 (bin/cached-bundle.js): a one-byte string, no UTF-8 decoding. esbuild
+ * escapes non-ASCII characters except in regular expression literals; \uXXXX means the same there.
+ */
+function escapeNonAscii(file) {
+  const text = fs.readFileSync(file, 'utf8');
+  const ascii = text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (ascii !== text) fs.writeFileSync(file, ascii);
+}
+
 /** A local stand-in for the API, for the one chat that warms the code cache. */
 function startStandIn() {
   const server = http.createServer((req, res) => {
@@ -158,7 +168,18 @@ async function writeCodeCaches() {
 }
 
 async function main() {
-  const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning' };
+  // Without whitespace and comments (licence comments go to <bundle>.LEGAL.txt beside it), the
+  // bundles are 40% smaller: less to read on every start. Names are kept, so stacks still read.
+  const common = {
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    charset: 'ascii',
+    minifyWhitespace: true,
+    legalComments: 'external',
+    logLevel: 'warning',
+  };
   const agentBundle = path.join(dist, 'undici-agent.bundle.js');
   await esbuild.build({
     ...common,
@@ -174,6 +195,7 @@ async function main() {
     external,
     plugins: [undiciAgentBundle, staticValidators(BUNDLED_VALIDATORS), ...lazyCrypto],
   });
+  for (const file of [agentBundle, serveBundle]) escapeNonAscii(file);
   await writeCodeCaches();
 }
 
