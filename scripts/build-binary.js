@@ -37,6 +37,8 @@ async function bundle() {
     const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
     execFileSync(npm, ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
   }
+  // After the build, which starts by removing dist/.
+  fs.mkdirSync(work, { recursive: true });
   const esbuild = require('esbuild');
   const validatorDir = path.join(dist, 'generated', 'validators');
   const validators = fs
@@ -78,7 +80,6 @@ async function bundle() {
 async function main() {
   const force = process.argv.includes('--force');
   const started = Date.now();
-  fs.mkdirSync(work, { recursive: true });
   const main = await bundle();
   const files = listFiles('fixtures');
   const hash = crypto.createHash('sha256');
