@@ -26,6 +26,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const esbuild = require('esbuild');
+const { escapeNonAscii } = require('./support/escape-non-ascii');
 const { staticValidators } = require('./support/static-validators');
 
 const root = path.resolve(__dirname, '..');
@@ -97,16 +98,6 @@ const lazyCrypto = ['main', 'ril'].map((name) =>
     'const crypto_1 = { randomBytes: (n) => require("crypto").randomBytes(n), randomUUID: () => require("crypto").randomUUID() };',
   ),
 );
-
-/**
- * The bundles are read as latin1 (bin/cached-bundle.js): a one-byte string, no UTF-8 decoding. esbuild
- * escapes non-ASCII characters except in regular expression literals; \uXXXX means the same there.
- */
-function escapeNonAscii(file) {
-  const text = fs.readFileSync(file, 'utf8');
-  const ascii = text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  if (ascii !== text) fs.writeFileSync(file, ascii);
-}
 
 /** A local stand-in for the API, for the one chat that warms the code cache. */
 function startStandIn() {
