@@ -1,20 +1,27 @@
 #!/usr/bin/env node
 // `npm run build:binary`: one executable, dist/chutes-rpc, for hosts without Node (Node's single
-// executable applications: https://nodejs.org/api/single-executable-applications.html).
-//   1. esbuild joins the compiled CLI (dist/, built first by `npm run build` unless it is up to date) and every package it uses into
-//      one CommonJS file; the schema validators, which dist/ loads by a computed path, are required
-//      by name so that they are inside it too.
-//   2. The package files the commands read (fixtures/: the demo cassette and the conformance kit)
-//      become SEA assets; lib/util/package-files.ts writes them out on first use.
-//   3. node --experimental-sea-config makes the blob (with V8's code cache, so start-up matches
-//      `node bundle.js`); postject injects it into a copy of this Node binary.
-// The result is reused while its inputs (the bundle, the assets, this Node) are unchanged: the
+// executable applications: https://nodejs.org/api/single-executable-applications.html). Its main
+// script is scripts/sea-entry.js, and what it runs are SEA assets:
+//   - serve.bundle.js and undici-agent.bundle.js, with their code caches: the very files
+//     `npm run build` made in dist/ for `node bin/chutes-rpc serve` (scripts/bundle-serve.js), so
+//     `serve` starts as it does with node;
+//   - serve-deps.js: what the serve bundle requires from outside itself (packages it loads on
+//     demand, the schema validators it loads by path), bundled;
+//   - cli.js: the compiled CLI (dist/cli.js) and every package it uses, for every other command,
+//     with a code cache of its compiled top level (what Node's own SEA code cache would hold);
+//   - the package files the commands read (fixtures/: the demo cassette and the conformance kit),
+//     which lib/util/package-files.ts writes out on first use.
+// node --experimental-sea-config makes the blob; postject injects it into a copy of this Node binary.
+// The result is reused while its inputs (the bundles, the assets, this Node) are unchanged: the
 // stamp dist/chutes-rpc.stamp holds their hash. --force rebuilds anyway.
 'use strict';
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
+const vm = require('node:vm');
 const { execFileSync } = require('node:child_process');
+const { escapeNonAscii } = require('./support/escape-non-ascii');
+const { staticValidators } = require('./support/static-validators');
 
 const root = path.resolve(__dirname, '..');
 const dist = path.join(root, 'dist');
@@ -23,6 +30,8 @@ const output = path.join(dist, process.platform === 'win32' ? 'chutes-rpc.exe' :
 const stampFile = `${output}.stamp`;
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 const MANIFEST_ASSET = 'package-files.json'; // lib/util/package-files.ts SEA_MANIFEST_ASSET
+/** What `npm run build` made that the executable holds as it is (scripts/sea-entry.js loads them). */
+const SERVE_FILES = ['serve.bundle.js', 'serve.bundle.cache', 'undici-agent.bundle.js', 'undici-agent.bundle.cache'];
 
 function listFiles(dir) {
   return fs
@@ -31,23 +40,33 @@ function listFiles(dir) {
     .sort();
 }
 
-async function bundle() {
+/** The CLI bundle, dist/sea/cli.js. */
+async function bundleCli() {
   if (require('./build-stamp').staleness()) {
     const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
     execFileSync(npm, ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
   }
+  // After the build, which starts by removing dist/.
+  fs.mkdirSync(work, { recursive: true });
   const esbuild = require('esbuild');
   const validatorDir = path.join(dist, 'generated', 'validators');
-  const validators = fs.readdirSync(validatorDir).filter((f) => f.endsWith('.js'));
+  const validators = fs
+    .readdirSync(validatorDir)
+    .filter((f) => f.endsWith('.js'))
+    .map((f) => f.slice(0, -3));
   const entry = path.join(work, 'entry.js');
   fs.writeFileSync(entry, `require(${JSON.stringify(path.join(dist, 'cli.js'))}).main(process.argv.slice(2));\n`);
+  const outfile = path.join(work, 'cli.js');
   await esbuild.build({
     entryPoints: [entry],
-    outfile: path.join(work, 'chutes-rpc.js'),
+    outfile,
     bundle: true,
     platform: 'node',
     target: 'node20',
     format: 'cjs',
+    // As the serve bundle: less to read at every start, and ASCII (read as latin1).
+    charset: 'ascii',
+    minifyWhitespace: true,
     logLevel: 'warning',
     // yargs is an ES module that finds its own files through import.meta.url, which a CommonJS bundle lacks.
     define: { 'import.meta.url': '__chutesRpcModuleUrl' },
@@ -65,36 +84,65 @@ async function bundle() {
           }));
         },
       },
-      {
-        name: 'static-validators',
-        setup(build) {
-          build.onLoad({ filter: /[\\/]dist[\\/]schema-validation\.js$/ }, (args) => {
-            const text = fs.readFileSync(args.path, 'utf8');
-            const dynamic = "require(path.join(__dirname, 'generated', 'validators', `${file}.js`))";
-            if (!text.includes(dynamic)) throw new Error(`build-binary: ${args.path} no longer loads validators as expected`);
-            const table = validators.map((f) => `${JSON.stringify(f)}: () => require(${JSON.stringify(`./generated/validators/${f}`)})`);
-            return {
-              contents: text.replace(dynamic, '__validators[`${file}.js`]()') + `\nconst __validators = {${table.join(',')}};\n`,
-              loader: 'js',
-              resolveDir: path.dirname(args.path),
-            };
-          });
-        },
-      },
+      staticValidators(validators),
     ],
   });
-  return path.join(work, 'chutes-rpc.js');
+  escapeNonAscii(outfile);
+  return { cli: outfile, validators };
+}
+
+/**
+ * dist/sea/serve-deps.js: every package the serve bundle requires (by name, outside Node's own),
+ * and every schema validator (which it requires by path), each made on first use.
+ */
+async function bundleServeDeps(validators) {
+  const serveBundle = fs.readFileSync(path.join(dist, 'serve.bundle.js'), 'latin1');
+  const { isBuiltin } = require('node:module');
+  const names = [...new Set([...serveBundle.matchAll(/\brequire\((["'])([^"'./][^"']*)\1\)/g)].map((m) => m[2]))]
+    .filter((n) => !isBuiltin(n))
+    .sort();
+  const table = (entries) =>
+    `{${entries.map(([key, file]) => `${JSON.stringify(key)}: () => require(${JSON.stringify(file)})`).join(',')}}`;
+  const contents =
+    `exports.modules = ${table(names.map((n) => [n, n]))};\n` +
+    `exports.validators = ${table(validators.map((v) => [v, path.join(dist, 'generated', 'validators', `${v}.js`)]))};\n`;
+  const outfile = path.join(work, 'serve-deps.js');
+  await require('esbuild').build({
+    stdin: { contents, resolveDir: root, loader: 'js' },
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    charset: 'ascii',
+    minifyWhitespace: true,
+    logLevel: 'warning',
+  });
+  escapeNonAscii(outfile);
+  return outfile;
+}
+
+/** A code cache of what compiling `file` makes (as scripts/sea-entry.js compiles it), nothing run. */
+function compileCache(file) {
+  const Module = require('node:module');
+  const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'latin1')), { filename: file });
+  const cache = file.replace(/\.js$/, '.cache');
+  fs.writeFileSync(cache, script.createCachedData());
+  return cache;
 }
 
 async function main() {
   const force = process.argv.includes('--force');
   const started = Date.now();
-  fs.mkdirSync(work, { recursive: true });
-  const main = await bundle();
+  const { cli, validators } = await bundleCli();
+  const serveDeps = await bundleServeDeps(validators);
+  const entry = path.join(__dirname, 'sea-entry.js');
   const files = listFiles('fixtures');
   const hash = crypto.createHash('sha256');
   hash.update(process.version).update(fs.readFileSync(process.execPath).subarray(0, 1 << 20));
-  hash.update(fs.readFileSync(main));
+  for (const f of [entry, cli, serveDeps, ...SERVE_FILES.filter((f) => f.endsWith('.js')).map((f) => path.join(dist, f))]) {
+    hash.update(fs.readFileSync(f));
+  }
   for (const f of files) hash.update(f).update(fs.readFileSync(path.join(root, f)));
   const id = hash.digest('hex').slice(0, 16);
   if (!force && fs.existsSync(output) && fs.existsSync(stampFile) && fs.readFileSync(stampFile, 'utf8').trim() === id) {
@@ -103,13 +151,26 @@ async function main() {
   }
   const manifest = path.join(work, MANIFEST_ASSET);
   fs.writeFileSync(manifest, JSON.stringify({ id, files }));
-  const assets = { [MANIFEST_ASSET]: manifest };
+  // The names scripts/sea-entry.js reads.
+  const assets = { [MANIFEST_ASSET]: manifest, 'cli.js': cli, 'cli.cache': compileCache(cli), 'serve-deps.js': serveDeps };
+  for (const f of SERVE_FILES) assets[f] = path.join(dist, f);
   for (const f of files) assets[f] = path.join(root, f);
   const blob = path.join(work, 'sea-prep.blob');
   const config = path.join(work, 'sea-config.json');
   fs.writeFileSync(
     config,
-    JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, useSnapshot: false, assets }, null, 2),
+    JSON.stringify(
+      {
+        main: entry,
+        output: blob,
+        disableExperimentalSEAWarning: true,
+        useCodeCache: true,
+        useSnapshot: false,
+        assets,
+      },
+      null,
+      2,
+    ),
   );
   execFileSync(process.execPath, ['--experimental-sea-config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
 

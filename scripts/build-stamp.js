@@ -14,8 +14,8 @@ const path = require('node:path');
 const root = path.resolve(__dirname, '..');
 const STAMP = path.join(root, 'dist', '.build-inputs.json');
 const PENDING = path.join(root, 'dist', '.build-inputs.pending.json');
-// What the build reads. lib/generated/ and schemas/openrpc.json are not in it: the build writes them.
-const INPUT_DIRS = ['lib', 'schemas', 'scripts'];
+// What the build reads (bin/: the code cache is made by running it). lib/generated/ and schemas/openrpc.json are not in it: the build writes them.
+const INPUT_DIRS = ['bin', 'lib', 'schemas', 'scripts'];
 const INPUT_FILES = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'];
 const OUTPUTS = new Set(['lib/generated', 'schemas/openrpc.json']);
 

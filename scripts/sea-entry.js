@@ -1,0 +1,45 @@
+'use strict';
+// The single executable's main script (scripts/build-binary.js). It does what bin/chutes-rpc and
+// bin/cached-bundle.js do, from SEA assets instead of dist/: `serve` starts from the serve bundle
+// with its code cache, everything else runs the CLI bundle. Node's own SEA code cache (useCodeCache)
+// holds only what compiling the main script makes, and a main script that was the whole CLI meant
+// reading and compiling ~3 MB at every start.
+const sea = require('node:sea');
+const vm = require('node:vm');
+const Module = require('node:module');
+
+/**
+ * Asset `<name>.js` run as a CommonJS module, compiled with `<name>.cache` when there is one. Its
+ * require is `requireFor`; its __dirname stands for dist/ beside the executable (nothing is read there).
+ */
+function load(name, requireFor) {
+  // The bundles are ASCII (scripts/support/escape-non-ascii.js): latin1 makes a one-byte string, undecoded.
+  const source = Buffer.from(sea.getAsset(`${name}.js`)).toString('latin1');
+  let cachedData;
+  try {
+    cachedData = Buffer.from(sea.getAsset(`${name}.cache`));
+  } catch {
+    // No cache: compiled from source.
+  }
+  const dirname = require('node:path').join(require('node:path').dirname(process.execPath), 'dist');
+  const filename = `${dirname}/${name}.js`;
+  const script = new vm.Script(Module.wrap(source), { filename, ...(cachedData ? { cachedData } : {}) });
+  const module = { exports: {} };
+  script.runInThisContext()(module.exports, requireFor, module, filename, dirname);
+  return module.exports;
+}
+
+let serveDeps;
+/** The serve bundle's require: Node's modules, the Agent bundle, and serve-deps.js for the rest. */
+function serveRequire(id) {
+  if (Module.isBuiltin(id)) return require(id);
+  if (id === '../bin/cached-bundle.js') return { loadBundle: (name) => load(`${name}.bundle`, serveRequire) };
+  serveDeps ??= load('serve-deps', require);
+  const validator = /[\\/]generated[\\/]validators[\\/]([^\\/]+)\.js$/.exec(id);
+  const get = validator ? serveDeps.validators[validator[1]] : serveDeps.modules[id];
+  if (get) return get();
+  throw Object.assign(new Error(`Cannot find module '${id}'`), { code: 'MODULE_NOT_FOUND' });
+}
+
+// The CLI bundle runs its main() when loaded.
+if (!load('serve.bundle', serveRequire).tryServe(process.argv.slice(2))) load('cli', require);
