@@ -93,10 +93,17 @@ function byUpstreamId<T>(items: readonly T[], idOf: (t: T) => string): Map<strin
 }
 
 /** Stable, readable order: by id, case-insensitively. */
+/**
+ * Case-insensitive by code unit, then exact. Not localeCompare: its first call starts ICU, which
+ * the first chat of a process would wait for (the lookup lists the models) for a list of ASCII ids.
+ */
 function sortModels(models: Model[]): Model[] {
-  return models.sort(
-    (a, b) => a.upstreamId.localeCompare(b.upstreamId, 'en', { sensitivity: 'base' }) || (a.upstreamId < b.upstreamId ? -1 : 1),
-  );
+  const key = new Map(models.map((m) => [m, m.upstreamId.toLowerCase()]));
+  return models.sort((a, b) => compare(key.get(a)!, key.get(b)!) || compare(a.upstreamId, b.upstreamId));
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**
