@@ -5,15 +5,22 @@ let wanted = false;
 let loaded = false;
 let inFlight = 0;
 let methodList: readonly string[] = [];
+let idleTimer: NodeJS.Timeout | undefined;
+
+/**
+ * How long no call must be in flight before the preload runs. A host that waits for one reply
+ * before it sends a burst (initialize, then many chats) is then not made to wait for it; a few
+ * turns of the event loop were not enough for that.
+ */
+export const PRELOAD_IDLE_MS = 200;
 
 /**
  * Loads, once, what any call may need from disk later: each method's params validator and the
  * modules the provider loads on first use. Under a burst that uses up the file descriptors, a
  * call that had to open a module file then would fail (EMFILE) for no reason of its own.
  *
- * Not at start-up, and not while a call is in flight: the first time no call is, after the reply
- * of the last one has been written (the writer sends what a turn posted in the next check phase;
- * this looks one turn later). The first replies, the first chat's included, pay nothing for it.
+ * Not at start-up, and not while a call is in flight: the first time no call has been for
+ * PRELOAD_IDLE_MS. The first replies, the first chat's included, pay nothing for it.
  */
 export async function withPreload<T>(methods: readonly string[], call: () => Promise<T>): Promise<T> {
   inFlight++;
@@ -21,10 +28,14 @@ export async function withPreload<T>(methods: readonly string[], call: () => Pro
     wanted = true;
     methodList = methods;
   }
+  clearTimeout(idleTimer);
   try {
     return await call();
   } finally {
-    if (--inFlight === 0 && wanted && !loaded) setImmediate(() => setImmediate(loadWhenIdle));
+    if (--inFlight === 0 && wanted && !loaded) {
+      idleTimer = setTimeout(loadWhenIdle, PRELOAD_IDLE_MS);
+      idleTimer.unref();
+    }
   }
 }
 
