@@ -10,8 +10,8 @@
 //     file, not all of undici (~110 modules). (Inside the serve bundle it would cost every start.)
 //     Its HTTP/2 client, which requires node:http2 (~7 ms), is loaded only if a connection is HTTP/2:
 //     the Agent is made with allowH2 false, so never.
-//   - The validators start-up and the first chat use (config, initialize's and chat.stream's params,
-//     the model catalog) and json5 are inside the serve bundle; the other validators stay files.
+//   - The validators of the config, the model catalog and every method's params, and json5, are
+//     inside the serve bundle; the other validators (results, stored files) stay files.
 //   - vscode-jsonrpc requires node:crypto (~3 ms) for pipe names and UUIDs the server never asks
 //     for at start-up: in the bundle, it is required on first use.
 //   - Each bundle has V8's code cache beside it (dist/<name>.bundle.cache), made by starting the
@@ -42,8 +42,20 @@ const external = [
   '@noble/post-quantum/*',
 ];
 
-/** The validators in the serve bundle (lib/generated/validator-keys.ts's file names). */
-const BUNDLED_VALIDATORS = ['config', 'params_initialize', 'params_chat_stream', 'catalog'];
+/**
+ * The validators in the serve bundle (lib/generated/validator-keys.ts's file names): the config's,
+ * the catalog's and every method's params. A call's params are checked before anything else it
+ * does, so none may need a file read then: a burst of streams right after initialize can hold every
+ * descriptor before the preload (which waits for an idle moment) has run.
+ */
+const BUNDLED_VALIDATORS = [
+  'config',
+  'catalog',
+  ...fs
+    .readdirSync(path.join(__dirname, '..', 'dist', 'generated', 'validators'))
+    .filter((f) => /^params_\w+\.js$/.test(f))
+    .map((f) => f.slice(0, -3)),
+];
 /** bin/cached-bundle.js, from dist/: the serve bundle loads the Agent bundle through it. */
 const CACHED_BUNDLE = '../bin/cached-bundle.js';
 
