@@ -51,10 +51,11 @@ const external = [
 const BUNDLED_VALIDATORS = [
   'config',
   'catalog',
-  ...fs
-    .readdirSync(path.join(__dirname, '..', 'dist', 'generated', 'validators'))
-    .filter((f) => /^params_\w+\.js$/.test(f))
-    .map((f) => f.slice(0, -3)),
+  ...new Set(
+    Object.entries(require('../dist/generated/validator-keys').validatorFiles)
+      .filter(([key]) => key.startsWith('params:'))
+      .map(([, file]) => file),
+  ),
 ];
 /** bin/cached-bundle.js, from dist/: the serve bundle loads the Agent bundle through it. */
 const CACHED_BUNDLE = '../bin/cached-bundle.js';
