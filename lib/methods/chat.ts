@@ -34,7 +34,7 @@ async function run(params: ChatParams, ctx: CallContext, stream: boolean): Promi
       onStatus,
       // Deltas are queued in order however full the output is; what the host has not read yet is
       // bounded by pausing the upstream after each read of its body until the output has room.
-      onDelta: (delta) => void ctx.notify('chat.delta', delta)?.catch(() => undefined),
+      onDelta: (delta) => void ctx.notify('chat.delta', delta),
       outputRoom: ctx.outputRoom,
     });
   } finally {

@@ -108,4 +108,22 @@ describe('FramedStreamWriter', () => {
     await expect(waiting).rejects.toThrow('output closed');
     await expect(writer.post({ n: 1 })).rejects.toThrow('output closed');
   });
+
+  it('hands out promises a poster may drop: none goes unhandled, full or closed', async () => {
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', record);
+    try {
+      const { stream, writer } = slowStream(16);
+      void writer.post({ big: 'x'.repeat(2000) });
+      void writer.post({ n: 1 });
+      stream.destroy();
+      void writer.post({ n: 2 });
+      void writer.postJson('{"n":3}');
+      for (let i = 0; i < 3; i++) await turn();
+    } finally {
+      process.off('unhandledRejection', record);
+    }
+    expect(unhandled).toEqual([]);
+  });
 });

@@ -165,6 +165,9 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler, UpstreamBod
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: HeaderBag): void {
+    // `headers` is their parsed copy; the raw ones are views into the socket's first read, which
+    // they would keep (~2 KB a stream) until the response ends.
+    controller.rawHeaders = null;
     if (!this.settle) controller.pause();
     this.resolveHeaders({ status, headers });
   }

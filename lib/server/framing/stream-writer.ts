@@ -100,7 +100,10 @@ export class FramedStreamWriter {
 
   /**
    * Queues a message. Undefined while there is room; otherwise a promise that resolves at the
-   * stream's next 'drain' (rejects if the output closed). The message is queued either way.
+   * stream's next 'drain' (rejects if the output closed). The message is queued either way. The
+   * promise may be dropped: none the writer hands out goes unhandled, so a poster that does not wait
+   * needs no catch of its own (one per delta behind a full output was a promise, a reaction and a
+   * closure each, hundreds of MB for thousands of streams).
    */
   post(msg: object): Promise<void> | undefined {
     const m = msg as { id?: string | number | null; method?: string };
@@ -110,7 +113,7 @@ export class FramedStreamWriter {
 
   /** post() for a message already encoded as JSON (a notification; responses go through post). */
   postJson(json: string): Promise<void> | undefined {
-    if (this.closed || this.stream.destroyed) return Promise.reject(new Error('output closed'));
+    if (this.closed || this.stream.destroyed) return outputClosed();
     const framed = unescapedFrame(json, this.framing());
     this.queuedLength += framed.length;
     this.queued++;
@@ -164,7 +167,7 @@ export class FramedStreamWriter {
    * streams behind a slow host add a bounded amount, not one piece each at once.
    */
   room(): Promise<void> {
-    if (this.closed) return Promise.reject(new Error('output closed'));
+    if (this.closed) return outputClosed();
     if (!this.backedUp) return Promise.resolve();
     const w = deferred();
     this.waiters.push(w);
@@ -247,6 +250,13 @@ interface Deferred {
   promise: Promise<void>;
   resolve: () => void;
   reject: (err: Error) => void;
+}
+
+/** A rejection nobody has to catch, like every promise the writer hands out. */
+function outputClosed(): Promise<never> {
+  const p = Promise.reject(new Error('output closed'));
+  p.catch(() => undefined);
+  return p;
 }
 
 function deferred(): Deferred {
