@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import { createParser, type EventSourceParser, type ParseError } from 'eventsource-parser';
 
 /** One thing found in an event stream: an event's data, or a line that is not SSE at all. */
@@ -21,7 +22,13 @@ const TAIL_CHARS = 32;
  * instead of dropped, because that is how an upstream error arrives mid-stream.
  */
 export class SseDecoder {
-  private readonly text = new TextDecoder('utf-8');
+  /**
+   * Not TextDecoder: in Node 20 that is an ICU converter (native memory for every open stream, and
+   * UTF-16 output copied again); this is V8's own UTF-8 decoding, with the same replacement
+   * characters. A byte order mark is taken off the start here, as TextDecoder would.
+   */
+  private readonly text = new StringDecoder('utf8');
+  private atStart = true;
   private readonly parser: EventSourceParser;
   private items: SseItem[] = [];
   private overflow: ParseError | undefined;
@@ -49,7 +56,11 @@ export class SseDecoder {
 
   /** Feeds bytes; returns the items they completed (possibly none). */
   push(bytes: Uint8Array): SseItem[] {
-    const s = this.text.decode(bytes, { stream: true });
+    let s = this.text.write(bytes);
+    if (this.atStart && s !== '') {
+      this.atStart = false;
+      if (s.charCodeAt(0) === 0xfeff) s = s.slice(1);
+    }
     if (s !== '') this.feed(s);
     return this.take();
   }
@@ -63,7 +74,8 @@ export class SseDecoder {
 
   /** The stream ended: flushes a partial character and an unterminated last line. */
   end(): SseItem[] {
-    const s = this.text.decode();
+    let s = this.text.end();
+    if (this.atStart && s.charCodeAt(0) === 0xfeff) s = s.slice(1);
     if (s !== '' && !this.overflow) this.feed(s);
     // The parser holds back a final CR in case an LF follows; at the end it is a line end.
     if (this.pendingCr && !this.overflow) this.parser.feed('\n');

@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import fc from 'fast-check';
 import { ChatAssembler } from '../../../lib/chutes/chat/assembler';
 import { type SseItem, SseDecoder } from '../../../lib/chutes/chat/sse';
 import { readCassette, responseBodyText } from '../../../lib/chutes/cassette/cassette-file';
@@ -96,6 +97,23 @@ describe('SseDecoder', () => {
     expect(decodeAll([Buffer.from([0xef, 0xbb]), Buffer.from([0xbf, ...Buffer.from('data: x\n\n')])])).toEqual([
       { kind: 'event', data: 'x' },
     ]);
+  });
+
+  it('decodes any bytes, split anywhere, to the text a WHATWG TextDecoder gives (replacement characters included)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), fc.array(fc.nat(), { maxLength: 6 }), (raw, cuts) => {
+        // One event whose data is the bytes (line ends taken out, so it stays one data line).
+        const body = Buffer.concat([Buffer.from('data: '), Buffer.from(raw.filter((b) => b !== 10 && b !== 13)), Buffer.from('\n\n')]);
+        const at = [...new Set(cuts.map((c) => c % (body.length + 1)))].sort((a, b) => a - b);
+        const parts = [0, ...at].map((from, i) => body.subarray(from, [...at, body.length][i]));
+        const expected = new TextDecoder()
+          .decode(body)
+          .replace(/^data: ?/, '')
+          .replace(/\n\n$/, '');
+        expect(decodeAll(parts)).toEqual([{ kind: 'event', data: expected }]);
+      }),
+      { numRuns: 300, seed: 7 },
+    );
   });
 
   it('keeps the event type', () => {
