@@ -31,8 +31,13 @@ export function encodeMessage(msg: unknown, framing: Framing): string {
 
 export type RawWrite = (chunk: string, callback: (err?: Error | null) => void) => boolean;
 
-/** Text written to the stream in one write at most (and queued before a turn's batch is written early). */
-const DEFAULT_HIGH_WATER_MARK = 256 * 1024;
+/**
+ * Text written to the stream in one write at most (and queued before a turn's batch is written
+ * early): what a pipe holds. Not more: a string past V8's regular object size (128 KB) is made in
+ * its large-object space, which cost a quarter more CPU per delta on one fast stream
+ * (bench/cpu-per-delta.bench.js) than writes of this size.
+ */
+const DEFAULT_HIGH_WATER_MARK = 64 * 1024;
 /**
  * Messages joined into one string while they wait. A message built by concatenation is a tree of
  * string pieces several times its length; joined, it costs its length (and many streams' deltas
