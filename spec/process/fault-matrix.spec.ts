@@ -18,12 +18,25 @@ function rssMiB(pid: number): number {
   return Number(/VmRSS:\s*(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 }
 
+/** Resolves at the response's next 'drain', or when it closed; the other listener is taken off again. */
+function drainedOrClosed(res: Res): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
+}
+
 /** Writes `total` bytes of one endless line, stopping once the client has gone. */
 async function hugeLine(res: Res, total: number): Promise<void> {
   const piece = Buffer.alloc(1024 * 1024, 'x');
   res.write('data: ');
   for (let sent = 0; sent < total && !res.destroyed; sent += piece.length) {
-    if (!res.write(piece)) await new Promise((r) => (res.once('drain', r), res.once('close', r)));
+    if (!res.write(piece)) await drainedOrClosed(res);
   }
   res.end();
 }
@@ -112,8 +125,7 @@ describe('the fault matrix', () => {
     'endless-answer': async (res) => {
       startSse(res);
       for (let i = 0; i < 100_000 && !res.destroyed; i++) {
-        if (!res.write(deltaEvent('endless-answer', 'x'.repeat(100))))
-          await new Promise((r) => (res.once('drain', r), res.once('close', r)));
+        if (!res.write(deltaEvent('endless-answer', 'x'.repeat(100)))) await drainedOrClosed(res);
       }
       res.end();
     },
