@@ -101,6 +101,10 @@ async function main() {
   const adapter = startRecordingAdapter(home, file);
   const call = (params) => adapter.call('chat.complete', params);
   const messages = [{ role: 'user', content: 'Hello' }];
+  // The model list first: a chat call looks its model up while it sends, so which of the two
+  // answers was recorded first would otherwise change from run to run.
+  const listed = await adapter.call('models.discover', {});
+  if (listed.error) throw new Error(`models.discover: ${JSON.stringify(listed.error)}`);
   for (const params of [
     { messages },
     { model: 'chutes/zai-org/GLM-4.7-Flash', messages },
