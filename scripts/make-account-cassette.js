@@ -7,15 +7,20 @@
 // Run `npm run build` first; then: node scripts/make-account-cassette.js
 'use strict';
 const fs = require('node:fs');
-const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const { startRecordingAdapter } = require('./support/recording-adapter');
+const {
+  PLACEHOLDER_API_KEY,
+  ROOT,
+  cassetteInteractions,
+  demoModelList,
+  startLoopback,
+  writeCassette,
+} = require('./support/cassette-recording');
 
-const root = path.join(__dirname, '..');
-const out = path.join(root, 'fixtures', 'cassettes', 'account.json');
-const modelList = JSON.parse(fs.readFileSync(path.join(root, 'fixtures', 'cassettes', 'models-demo.json'), 'utf8')).interactions[0].response
-  .json;
+const out = path.join(ROOT, 'fixtures', 'cassettes', 'account.json');
+const modelList = demoModelList();
 const GLM_FLASH = '2b62f9fb-e191-55a4-b949-29622f4e5d72';
 const KIMI = 'e8c226ff-ea5f-518f-87d9-f02d04b3584a';
 const INVOCATION = '7c1e2d3f-4a5b-4c6d-8e9f-000000000001';
@@ -49,19 +54,14 @@ function route(req, text, res) {
 }
 
 async function main() {
-  const server = http.createServer((req, res) => {
-    let text = '';
-    req.on('data', (c) => (text += c));
-    req.on('end', () => route(req, text, res));
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const origin = `http://127.0.0.1:${server.address().port}`;
+  const server = await startLoopback(route);
+  const { origin } = server;
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'chutes-account-'));
   fs.writeFileSync(
     path.join(home, 'config.json5'),
     JSON.stringify({
       models: {
-        providers: { chutes: { baseUrl: `${origin}/v1`, apiKey: `cpk_${'0'.repeat(32)}.${'1'.repeat(32)}.${'a'.repeat(32)}` } },
+        providers: { chutes: { baseUrl: `${origin}/v1`, apiKey: PLACEHOLDER_API_KEY } },
       },
     }),
   );
@@ -81,28 +81,15 @@ async function main() {
   await adapter.finish();
   server.close();
 
-  const recorded = JSON.parse(fs.readFileSync(file, 'utf8'));
-  const interactions = [];
-  let models = false;
-  for (const i of recorded.interactions) {
-    const rest = i.request.url.slice(origin.length);
-    i.request.url = rest.startsWith('/v1/') ? `https://llm.chutes.ai${rest}` : `https://api.chutes.ai${rest}`;
-    if (rest === '/v1/models') {
-      if (models) continue;
-      models = true;
-      i.repeat = true;
-    }
-    interactions.push(i);
-  }
-  const cassette = {
-    version: 1,
-    description:
-      'Recorded by scripts/make-account-cassette.js from a loopback Chutes account API: the quota of zai-org/GLM-4.7-Flash (200, 37 used) and of moonshotai/Kimi-K2.5-TEE (unlimited) by chute_id, the account-wide quota_usage/me (2000, 380 used), the subscription usage with each, and a report of invocation 7c1e2d3f-4a5b-4c6d-8e9f-000000000001 (accepted) and of an unknown one (404).',
+  const interactions = cassetteInteractions(file, origin, (rest) =>
+    rest.startsWith('/v1/') ? `https://llm.chutes.ai${rest}` : `https://api.chutes.ai${rest}`,
+  );
+  writeCassette(
+    out,
+    'Recorded by scripts/make-account-cassette.js from a loopback Chutes account API: the quota of zai-org/GLM-4.7-Flash (200, 37 used) and of moonshotai/Kimi-K2.5-TEE (unlimited) by chute_id, the account-wide quota_usage/me (2000, 380 used), the subscription usage with each, and a report of invocation 7c1e2d3f-4a5b-4c6d-8e9f-000000000001 (accepted) and of an unknown one (404).',
     interactions,
-  };
-  fs.writeFileSync(out, JSON.stringify(cassette, null, 2) + '\n');
+  );
   fs.rmSync(home, { recursive: true, force: true });
-  console.log(`wrote ${out}: ${interactions.length} interactions`);
 }
 
 main().catch((err) => {

@@ -10,15 +10,20 @@
 // Run `npm run build` first; then: node scripts/make-fallback-cassette.js
 'use strict';
 const fs = require('node:fs');
-const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const { startRecordingAdapter } = require('./support/recording-adapter');
+const {
+  PLACEHOLDER_API_KEY,
+  ROOT,
+  cassetteInteractions,
+  demoModelList,
+  startLoopback,
+  writeCassette,
+} = require('./support/cassette-recording');
 
-const root = path.join(__dirname, '..');
-const out = path.join(root, 'fixtures', 'cassettes', 'fallback.json');
-const modelList = JSON.parse(fs.readFileSync(path.join(root, 'fixtures', 'cassettes', 'models-demo.json'), 'utf8')).interactions[0].response
-  .json;
+const out = path.join(ROOT, 'fixtures', 'cassettes', 'fallback.json');
+const modelList = demoModelList();
 
 let n = 0;
 
@@ -71,20 +76,15 @@ function chat(body, res) {
 }
 
 async function main() {
-  const server = http.createServer((req, res) => {
-    let text = '';
-    req.on('data', (c) => (text += c));
-    req.on('end', () => {
-      if (req.method === 'GET' && req.url === '/v1/models') {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        return res.end(JSON.stringify(modelList));
-      }
-      if (req.method === 'POST' && req.url === '/v1/chat/completions') return chat(JSON.parse(text), res);
-      refuse(res, 404, 'Not Found');
-    });
+  const server = await startLoopback((req, text, res) => {
+    if (req.method === 'GET' && req.url === '/v1/models') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end(JSON.stringify(modelList));
+    }
+    if (req.method === 'POST' && req.url === '/v1/chat/completions') return chat(JSON.parse(text), res);
+    refuse(res, 404, 'Not Found');
   });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const origin = `http://127.0.0.1:${server.address().port}`;
+  const { origin } = server;
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'chutes-fallback-'));
   fs.writeFileSync(
     path.join(home, 'config.json5'),
@@ -92,7 +92,7 @@ async function main() {
       agents: { defaults: { model: { primary: 'chutes/zai-org/GLM-4.7-TEE', fallbacks: ['chutes/deepseek-ai/DeepSeek-V3.2'] } } },
       models: {
         providers: {
-          chutes: { baseUrl: `${origin}/v1`, apiKey: `cpk_${'0'.repeat(32)}.${'1'.repeat(32)}.${'a'.repeat(32)}`, retryBaseDelayMs: 1 },
+          chutes: { baseUrl: `${origin}/v1`, apiKey: PLACEHOLDER_API_KEY, retryBaseDelayMs: 1 },
         },
       },
     }),
@@ -118,28 +118,14 @@ async function main() {
   await adapter.finish();
   server.close();
 
-  const recorded = JSON.parse(fs.readFileSync(file, 'utf8'));
-  const interactions = [];
-  let models = false;
-  for (const i of recorded.interactions) {
-    i.request.url = i.request.url.replace(origin, 'https://llm.chutes.ai');
-    if (i.request.url.endsWith('/v1/models')) {
-      if (models) continue;
-      models = true;
-      i.repeat = true;
-    }
-    if (i.request.body) i.request.body = { model: i.request.body.model, stream: true };
-    interactions.push(i);
-  }
-  const cassette = {
-    version: 1,
-    description:
-      'Recorded by scripts/make-fallback-cassette.js from a loopback Chutes: a quota 402 on zai-org/GLM-4.7-TEE and the daily free-model 429 on zai-org/GLM-4.7-Flash (recorded once: the exhaustion mark answers the second call), each followed by the fallback deepseek-ai/DeepSeek-V3.2, served as -TEE.',
+  const interactions = cassetteInteractions(file, origin, (rest) => `https://llm.chutes.ai${rest}`);
+  for (const i of interactions) if (i.request.body) i.request.body = { model: i.request.body.model, stream: true };
+  writeCassette(
+    out,
+    'Recorded by scripts/make-fallback-cassette.js from a loopback Chutes: a quota 402 on zai-org/GLM-4.7-TEE and the daily free-model 429 on zai-org/GLM-4.7-Flash (recorded once: the exhaustion mark answers the second call), each followed by the fallback deepseek-ai/DeepSeek-V3.2, served as -TEE.',
     interactions,
-  };
-  fs.writeFileSync(out, JSON.stringify(cassette, null, 2) + '\n');
+  );
   fs.rmSync(home, { recursive: true, force: true });
-  console.log(`wrote ${out}: ${interactions.length} interactions`);
 }
 
 main().catch((err) => {
