@@ -20,7 +20,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const vm = require('node:vm');
 const { execFileSync } = require('node:child_process');
-const { escapeNonAscii } = require('./support/escape-non-ascii');
+const { buildAsciiBundle } = require('./support/ascii-bundle');
 const { staticValidators } = require('./support/static-validators');
 
 const root = path.resolve(__dirname, '..');
@@ -48,7 +48,6 @@ async function bundleCli() {
   }
   // After the build, which starts by removing dist/.
   fs.mkdirSync(work, { recursive: true });
-  const esbuild = require('esbuild');
   const validatorDir = path.join(dist, 'generated', 'validators');
   const validators = fs
     .readdirSync(validatorDir)
@@ -57,17 +56,9 @@ async function bundleCli() {
   const entry = path.join(work, 'entry.js');
   fs.writeFileSync(entry, `require(${JSON.stringify(path.join(dist, 'cli.js'))}).main(process.argv.slice(2));\n`);
   const outfile = path.join(work, 'cli.js');
-  await esbuild.build({
+  await buildAsciiBundle({
     entryPoints: [entry],
     outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    // As the serve bundle: less to read at every start, and ASCII (read as latin1).
-    charset: 'ascii',
-    minifyWhitespace: true,
-    logLevel: 'warning',
     // yargs is an ES module that finds its own files through import.meta.url, which a CommonJS bundle lacks.
     define: { 'import.meta.url': '__chutesRpcModuleUrl' },
     banner: { js: "const __chutesRpcModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
@@ -87,7 +78,6 @@ async function bundleCli() {
       staticValidators(validators),
     ],
   });
-  escapeNonAscii(outfile);
   return { cli: outfile, validators };
 }
 
@@ -107,18 +97,7 @@ async function bundleServeDeps(validators) {
     `exports.modules = ${table(names.map((n) => [n, n]))};\n` +
     `exports.validators = ${table(validators.map((v) => [v, path.join(dist, 'generated', 'validators', `${v}.js`)]))};\n`;
   const outfile = path.join(work, 'serve-deps.js');
-  await require('esbuild').build({
-    stdin: { contents, resolveDir: root, loader: 'js' },
-    outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    charset: 'ascii',
-    minifyWhitespace: true,
-    logLevel: 'warning',
-  });
-  escapeNonAscii(outfile);
+  await buildAsciiBundle({ stdin: { contents, resolveDir: root, loader: 'js' }, outfile });
   return outfile;
 }
 

@@ -13,7 +13,7 @@ const Module = require('node:module');
  * require is `requireFor`; its __dirname stands for dist/ beside the executable (nothing is read there).
  */
 function load(name, requireFor) {
-  // The bundles are ASCII (scripts/support/escape-non-ascii.js): latin1 makes a one-byte string, undecoded.
+  // The bundles are ASCII (scripts/support/ascii-bundle.js): latin1 makes a one-byte string, undecoded.
   const source = Buffer.from(sea.getAsset(`${name}.js`)).toString('latin1');
   let cachedData;
   try {

@@ -1,0 +1,26 @@
+// The bundles that are read at start-up (the serve and Agent bundles, the single executable's):
+// CommonJS for Node 20, without whitespace or comments (less to read at every start; names are
+// kept, so stacks still read), and ASCII, so that they can be read as latin1 (a one-byte string, no
+// UTF-8 decoding). esbuild's charset 'ascii' escapes non-ASCII characters everywhere but in regular
+// expression literals and comments, where \uXXXX means the same (or nothing): those are escaped after.
+'use strict';
+const fs = require('node:fs');
+
+/** Builds `options.outfile` with esbuild and the options every such bundle has (`options` win). */
+async function buildAsciiBundle(options) {
+  await require('esbuild').build({
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    charset: 'ascii',
+    minifyWhitespace: true,
+    logLevel: 'warning',
+    ...options,
+  });
+  const text = fs.readFileSync(options.outfile, 'utf8');
+  const ascii = text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (ascii !== text) fs.writeFileSync(options.outfile, ascii);
+}
+
+module.exports = { buildAsciiBundle };
