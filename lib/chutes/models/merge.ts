@@ -92,9 +92,8 @@ function byUpstreamId<T>(items: readonly T[], idOf: (t: T) => string): Map<strin
   return map;
 }
 
-/** Stable, readable order: by id, case-insensitively. */
 /**
- * Case-insensitive by code unit, then exact. Not localeCompare: its first call starts ICU, which
+ * Stable, readable order: by id, case-insensitively by code unit, then exactly. Not localeCompare: its first call starts ICU, which
  * the first chat of a process would wait for (the lookup lists the models) for a list of ASCII ids.
  */
 function sortModels(models: Model[]): Model[] {

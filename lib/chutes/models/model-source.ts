@@ -247,10 +247,10 @@ export class ModelSource {
   }
 }
 
-/** Lists are cached per credential, keyed by a digest (the token itself is not kept as a key). */
 /** The token hashed last and its hash: every chat call asks, nearly always with the same token. */
 let hashed: { token: string; hash: string } | undefined;
 
+/** Lists are cached per credential, keyed by a digest (the token itself is not kept as a key). */
 function cacheKey(credential: Credential | undefined): string {
   if (!credential) return 'anonymous';
   if (hashed?.token !== credential.token) {
