@@ -93,8 +93,9 @@ function byUpstreamId<T>(items: readonly T[], idOf: (t: T) => string): Map<strin
 }
 
 /**
- * Stable, readable order: by id, case-insensitively by code unit, then exactly. Not localeCompare: its first call starts ICU, which
- * the first chat of a process would wait for (the lookup lists the models) for a list of ASCII ids.
+ * Stable, readable order: by id, case-insensitively by code unit, then exactly. Not localeCompare:
+ * its first call starts ICU, which the first chat of a process would wait for (the lookup lists the
+ * models) for a list of ASCII ids.
  */
 function sortModels(models: Model[]): Model[] {
   const key = new Map(models.map((m) => [m, m.upstreamId.toLowerCase()]));
