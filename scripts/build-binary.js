@@ -22,6 +22,7 @@ const vm = require('node:vm');
 const { execFileSync } = require('node:child_process');
 const { buildAsciiBundle } = require('./support/ascii-bundle');
 const { staticValidators } = require('./support/static-validators');
+const { V8_FLAGS, applyV8Flags } = require('../bin/v8-flags');
 
 const root = path.resolve(__dirname, '..');
 const dist = path.join(root, 'dist');
@@ -103,6 +104,7 @@ async function bundleServeDeps(validators) {
 
 /** A code cache of what compiling `file` makes (as scripts/sea-entry.js compiles it), nothing run. */
 function compileCache(file) {
+  applyV8Flags(); // as scripts/sea-entry.js does before it compiles: a cache is only accepted under its flags
   const Module = require('node:module');
   const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'latin1')), { filename: file });
   const cache = file.replace(/\.js$/, '.cache');
@@ -118,7 +120,10 @@ async function main() {
   const entry = path.join(__dirname, 'sea-entry.js');
   const files = listFiles('fixtures');
   const hash = crypto.createHash('sha256');
-  hash.update(process.version).update(fs.readFileSync(process.execPath).subarray(0, 1 << 20));
+  hash
+    .update(process.version)
+    .update(V8_FLAGS)
+    .update(fs.readFileSync(process.execPath).subarray(0, 1 << 20));
   for (const f of [entry, cli, serveDeps, ...SERVE_FILES.filter((f) => f.endsWith('.js')).map((f) => path.join(dist, f))]) {
     hash.update(fs.readFileSync(f));
   }
@@ -130,8 +135,16 @@ async function main() {
   }
   const manifest = path.join(work, MANIFEST_ASSET);
   fs.writeFileSync(manifest, JSON.stringify({ id, files }));
+  const v8Flags = path.join(work, 'v8-flags.txt');
+  fs.writeFileSync(v8Flags, V8_FLAGS);
   // The names scripts/sea-entry.js reads.
-  const assets = { [MANIFEST_ASSET]: manifest, 'cli.js': cli, 'cli.cache': compileCache(cli), 'serve-deps.js': serveDeps };
+  const assets = {
+    [MANIFEST_ASSET]: manifest,
+    'cli.js': cli,
+    'cli.cache': compileCache(cli),
+    'serve-deps.js': serveDeps,
+    'v8-flags.txt': v8Flags,
+  };
   for (const f of SERVE_FILES) assets[f] = path.join(dist, f);
   for (const f of files) assets[f] = path.join(root, f);
   const blob = path.join(work, 'sea-prep.blob');

@@ -5,6 +5,8 @@
 // holds only what compiling the main script makes, and a main script that was the whole CLI meant
 // reading and compiling ~3 MB at every start.
 const sea = require('node:sea');
+// bin/v8-flags.js's V8_FLAGS, before any bundle is compiled: the code caches were made under them.
+require('node:v8').setFlagsFromString(sea.getAsset('v8-flags.txt', 'utf8'));
 const vm = require('node:vm');
 const Module = require('node:module');
 

@@ -1,0 +1,52 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { PRELOAD_IDLE_MS } from '../../lib/methods/preload';
+import { BIN, cleanEnv, tempHome } from '../helpers/rpc-process';
+
+// Preloaded into the server: records, for each script compiled with a code cache, whether V8
+// accepted the cache, and writes what it saw to CODE_CACHE_REPORT at exit.
+const RECORDER = `
+const vm = require('node:vm');
+const seen = [];
+const Script = vm.Script;
+vm.Script = class extends Script {
+  constructor(source, options) {
+    super(source, options);
+    if (options && options.cachedData) seen.push({ file: require('node:path').basename(options.filename), rejected: this.cachedDataRejected });
+  }
+};
+process.on('exit', () => require('node:fs').writeFileSync(process.env.CODE_CACHE_REPORT, JSON.stringify(seen)));
+`;
+
+describe('the code caches the build made', () => {
+  it('are accepted by a real serve: the serve bundle at start, the Agent bundle when it is preloaded', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'code-cache-'));
+    const recorder = path.join(dir, 'recorder.js');
+    const report = path.join(dir, 'report.json');
+    fs.writeFileSync(recorder, RECORDER);
+    const child = spawn(process.execPath, ['--require', recorder, BIN, 'serve', '--framing', 'ndjson'], {
+      env: cleanEnv({ CHUTES_RPC_HOME: tempHome(), CODE_CACHE_REPORT: report }),
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    let out = '';
+    const replied = new Promise<void>((resolve) =>
+      child.stdout.on('data', (d: Buffer) => {
+        out += d;
+        if (out.includes('"id":1')) resolve();
+      }),
+    );
+    child.stdin.write('{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}\n');
+    await replied;
+    await new Promise((resolve) => setTimeout(resolve, PRELOAD_IDLE_MS + 500));
+    child.stdin.end();
+    expect(await exited).toBe(0);
+    const seen = JSON.parse(fs.readFileSync(report, 'utf8')) as Array<{ file: string; rejected: boolean }>;
+    expect(seen).toEqual([
+      { file: 'serve.bundle.js', rejected: false },
+      { file: 'undici-agent.bundle.js', rejected: false },
+    ]);
+  });
+});
