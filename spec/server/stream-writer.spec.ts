@@ -44,6 +44,23 @@ describe('FramedStreamWriter', () => {
     ).toEqual([...Array(50).keys()]);
   });
 
+  it('writes a reply before the turns queued after it run, with the notifications posted before it', async () => {
+    const { writer, written } = slowStream(1 << 20);
+    const seenByLaterTurn = new Promise<string[]>((resolve) => setImmediate(() => resolve([...written])));
+    expect(writer.post({ jsonrpc: '2.0', method: 'chat.delta', params: { n: 0 } })).toBeUndefined();
+    await Promise.resolve();
+    expect(writer.post({ jsonrpc: '2.0', id: 1, result: {} })).toBeUndefined();
+    expect(writer.post({ jsonrpc: '2.0', id: 2, result: {} })).toBeUndefined();
+    const early = await seenByLaterTurn;
+    expect(early).toHaveLength(1);
+    expect(
+      early[0]!
+        .split('\n')
+        .slice(0, -1)
+        .map((l) => JSON.parse(l).id ?? 'delta'),
+    ).toEqual(['delta', 1, 2]);
+  });
+
   it('escapes U+2028/U+2029 in every NDJSON message it writes, and only there', async () => {
     const { writer, text } = slowStream(1 << 20);
     expect(writer.post({ s: 'a\u2028b' })).toBeUndefined();

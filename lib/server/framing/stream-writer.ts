@@ -79,6 +79,11 @@ export class FramedStreamWriter {
     this.scheduled = false;
     if (!this.blocked) this.writeOut();
   };
+  private replyScheduled = false;
+  private readonly writeReplies = () => {
+    this.replyScheduled = false;
+    if (!this.blocked) this.writeOut();
+  };
 
   constructor(
     private readonly stream: Writable,
@@ -112,8 +117,18 @@ export class FramedStreamWriter {
    */
   post(msg: object): Promise<void> | undefined {
     const m = msg as { id?: string | number | null; method?: string };
-    if (m.method === undefined && 'id' in m) this.beforeResponse?.(m);
-    return this.postJson(JSON.stringify(msg));
+    if (m.method !== undefined || !('id' in m)) return this.postJson(JSON.stringify(msg));
+    this.beforeResponse?.(m);
+    const posted = this.postJson(JSON.stringify(msg));
+    // A reply leaves once this turn's microtasks have run, before the next message is handled in
+    // a turn of its own, not at the end of the turns queued meanwhile: a host that sent initialize
+    // and a chat together otherwise waited for its initialize reply while the chat loaded what it
+    // needs (~40 ms). Replies made in one run of microtasks still leave in one write.
+    if (!this.replyScheduled && !this.blocked) {
+      this.replyScheduled = true;
+      queueMicrotask(this.writeReplies);
+    }
+    return posted;
   }
 
   /** post() for a message already encoded as JSON (a notification; responses go through post). */
