@@ -2,9 +2,9 @@
 // `npm run build:binary`: one executable, dist/chutes-rpc, for hosts without Node (Node's single
 // executable applications: https://nodejs.org/api/single-executable-applications.html). Its main
 // script is scripts/sea-entry.js, and what it runs are SEA assets:
-//   - serve.bundle.js and undici-agent.bundle.js, with their code caches: the very files
-//     `npm run build` made in dist/ for `node bin/chutes-rpc serve` (scripts/bundle-serve.js), so
-//     `serve` starts as it does with node;
+//   - serve.bundle.js and undici-agent.bundle.js, with their code caches, and undici's llhttp
+//     WebAssembly files: the very files `npm run build` made in dist/ for `node bin/chutes-rpc serve`
+//     (scripts/bundle-serve.js), so `serve` starts as it does with node;
 //   - serve-deps.js: what the serve bundle requires from outside itself (packages it loads on
 //     demand, the schema validators it loads by path), bundled;
 //   - cli.js: the compiled CLI (dist/cli.js) and every package it uses, for every other command,
@@ -32,7 +32,14 @@ const stampFile = `${output}.stamp`;
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 const MANIFEST_ASSET = 'package-files.json'; // lib/util/package-files.ts SEA_MANIFEST_ASSET
 /** What `npm run build` made that the executable holds as it is (scripts/sea-entry.js loads them). */
-const SERVE_FILES = ['serve.bundle.js', 'serve.bundle.cache', 'undici-agent.bundle.js', 'undici-agent.bundle.cache'];
+const SERVE_FILES = [
+  'serve.bundle.js',
+  'serve.bundle.cache',
+  'undici-agent.bundle.js',
+  'undici-agent.bundle.cache',
+  'llhttp_simd.wasm',
+  'llhttp.wasm',
+];
 
 function listFiles(dir) {
   return fs
@@ -124,7 +131,7 @@ async function main() {
     .update(process.version)
     .update(V8_FLAGS)
     .update(fs.readFileSync(process.execPath).subarray(0, 1 << 20));
-  for (const f of [entry, cli, serveDeps, ...SERVE_FILES.filter((f) => f.endsWith('.js')).map((f) => path.join(dist, f))]) {
+  for (const f of [entry, cli, serveDeps, ...SERVE_FILES.filter((f) => !f.endsWith('.cache')).map((f) => path.join(dist, f))]) {
     hash.update(fs.readFileSync(f));
   }
   for (const f of files) hash.update(f).update(fs.readFileSync(path.join(root, f)));
