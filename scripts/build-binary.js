@@ -2,7 +2,7 @@
 // `npm run build:binary`: one executable, dist/chutes-rpc, for hosts without Node (Node's single
 // executable applications: https://nodejs.org/api/single-executable-applications.html). Its main
 // script is scripts/sea-entry.js, and what it runs are SEA assets:
-//   - serve.bundle.js and undici-agent.bundle.js, with their code caches, and undici's llhttp
+//   - serve.bundle.js, serve-calls.bundle.js and undici-agent.bundle.js, with their code caches, and undici's llhttp
 //     WebAssembly files: the very files `npm run build` made in dist/ for `node bin/chutes-rpc serve`
 //     (scripts/bundle-serve.js), so `serve` starts as it does with node;
 //   - serve-deps.js: what the serve bundle requires from outside itself (packages it loads on
@@ -35,6 +35,8 @@ const MANIFEST_ASSET = 'package-files.json'; // lib/util/package-files.ts SEA_MA
 const SERVE_FILES = [
   'serve.bundle.js',
   'serve.bundle.cache',
+  'serve-calls.bundle.js',
+  'serve-calls.bundle.cache',
   'undici-agent.bundle.js',
   'undici-agent.bundle.cache',
   'llhttp_simd.wasm',
@@ -90,11 +92,11 @@ async function bundleCli() {
 }
 
 /**
- * dist/sea/serve-deps.js: every package the serve bundle requires (by name, outside Node's own),
+ * dist/sea/serve-deps.js: every package the serve bundles require (by name, outside Node's own),
  * and every schema validator (which it requires by path), each made on first use.
  */
 async function bundleServeDeps(validators) {
-  const serveBundle = fs.readFileSync(path.join(dist, 'serve.bundle.js'), 'latin1');
+  const serveBundle = ['serve.bundle.js', 'serve-calls.bundle.js'].map((f) => fs.readFileSync(path.join(dist, f), 'latin1')).join('\n');
   const { isBuiltin } = require('node:module');
   const names = [...new Set([...serveBundle.matchAll(/\brequire\((["'])([^"'./][^"']*)\1\)/g)].map((m) => m[2]))]
     .filter((n) => !isBuiltin(n))

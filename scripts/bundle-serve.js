@@ -1,23 +1,27 @@
 #!/usr/bin/env node
-// Bundles the compiled serve path (dist/cli/serve-entry.js and what it reaches) into one file,
-// dist/serve.bundle.js, which bin/chutes-rpc loads first. Hosts spawn `chutes-rpc serve` on every
-// start, and one file instead of ~50 (vscode-jsonrpc's included) takes about a fifth off the time to
-// the first reply (bench/startup.bench.js). tsc still compiles everything; this only joins its output.
+// Bundles the compiled serve path (dist/cli/serve-entry.js and what it reaches) into two files, which
+// bin/chutes-rpc loads. Hosts spawn `chutes-rpc serve` on every start, and one file instead of ~50
+// (vscode-jsonrpc's included) takes about a fifth off the time to the first reply
+// (bench/startup.bench.js). tsc still compiles everything; this only joins its output.
+//   - dist/serve.bundle.js: what start-up and initialize run (probed on the compiled serve path,
+//     with and without a config file), about a third of the serve path;
+//   - dist/serve-calls.bundle.js: the rest (the provider library, the params validators), loaded
+//     by the first call that requires any of it, and by the preload. No module is in both
+//     (scripts/support/split-bundle.js).
 //
 // What makes the first start and the first chat cheap besides:
 //   - dist/undici-agent.bundle.js holds undici's Agent alone (what the upstream path uses), which
-//     the serve bundle loads in place of dist/chutes/http/undici-agent.js: the first chat loads one
-//     file, not all of undici (~110 modules). (Inside the serve bundle it would cost every start.)
-//     Its HTTP/2 client, which requires node:http2 (~7 ms), is loaded only if a connection is HTTP/2:
-//     the Agent is made with allowH2 false, so never.
+//     the serve bundles load in place of dist/chutes/http/undici-agent.js: the first chat loads one
+//     file, not all of undici (~110 modules). Its HTTP/2 client, which requires node:http2 (~7 ms),
+//     is loaded only if a connection is HTTP/2: the Agent is made with allowH2 false, so never.
 //   - The validators of the config, the model catalog and every method's params, and json5, are
-//     inside the serve bundle; the other validators (results, stored files) stay files.
+//     inside the serve bundles; the other validators (results, stored files) stay files.
 //   - vscode-jsonrpc requires node:crypto (~3 ms) for pipe names and UUIDs the server never asks
 //     for at start-up: in the bundle, it is required on first use.
 //   - Each bundle has V8's code cache beside it (dist/<name>.bundle.cache), made by starting the
-//     server and answering initialize (the serve bundle's) and one chat.stream (the Agent bundle's)
-//     against a local stand-in for the API: the functions they ran need no compiling again
-//     (bin/cached-bundle.js reads them).
+//     server and answering initialize (the serve bundle's) and then one chat.stream (the
+//     serve-calls and Agent bundles') against a local stand-in for the API: the functions they ran
+//     need no compiling again (bin/cached-bundle.js reads them).
 // Packages the serve path loads on demand elsewhere (--replay, --record: all of undici) stay external.
 'use strict';
 const fs = require('node:fs');
@@ -27,10 +31,14 @@ const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { buildAsciiBundle } = require('./support/ascii-bundle');
 const { staticValidators } = require('./support/static-validators');
+const { firstBundle, secondBundle, secondEntry, keyOf } = require('./support/split-bundle');
 
 const root = path.resolve(__dirname, '..');
 const dist = path.join(root, 'dist');
 const agentModule = path.join(dist, 'chutes', 'http', 'undici-agent.js');
+const serveEntry = path.join(dist, 'cli', 'serve-entry.js');
+const INITIALIZE = { jsonrpc: '2.0', id: 1, method: 'initialize', params: {} };
+const CHAT = { jsonrpc: '2.0', id: 2, method: 'chat.stream', params: { messages: [{ role: 'user', content: 'warm up' }] } };
 const external = [
   'undici',
   'proper-lockfile',
@@ -42,10 +50,11 @@ const external = [
 ];
 
 /**
- * The validators in the serve bundle (lib/generated/validator-keys.ts's file names): the config's,
+ * The validators in the serve bundles (lib/generated/validator-keys.ts's file names): the config's,
  * the catalog's and every method's params. A call's params are checked before anything else it
- * does, so none may need a file read then: a burst of streams right after initialize can hold every
- * descriptor before the preload (which waits for an idle moment) has run.
+ * does, so none may need a file read of its own then: a burst of streams right after initialize can
+ * hold every descriptor before the preload (which waits for an idle moment) has run. The first call
+ * of such a burst loads serve-calls (every params validator at once) before any stream holds one.
  */
 const BUNDLED_VALIDATORS = [
   'config',
@@ -148,6 +157,17 @@ function startStandIn() {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
+/** Runs node with `args` and `env`, sends `messages` and ends its input; resolves at its exit. */
+function serveOnce(args, env, messages) {
+  const child = spawn(process.execPath, args, { env });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  child.stdin.end(messages.map((m) => `${JSON.stringify(m)}\n`).join(''));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, out, err })));
+}
+
 /**
  * Starts the server through bin/chutes-rpc, sends `messages`, and has it write the code cache of the
  * bundles named in `caches` at exit.
@@ -167,13 +187,7 @@ async function warmUp(messages, caches) {
   };
   delete env.NODE_EXTRA_CA_CERTS;
   // --on-eof wait: every message is answered, then the server exits 0.
-  const child = spawn(process.execPath, [path.join(root, 'bin', 'chutes-rpc'), 'serve', '--on-eof', 'wait'], { env });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
-  child.stdin.end(messages.map((m) => `${JSON.stringify(m)}\n`).join(''));
-  const code = await new Promise((resolve) => child.once('exit', resolve));
+  const { code, out, err } = await serveOnce([path.join(root, 'bin', 'chutes-rpc'), 'serve', '--on-eof', 'wait'], env, messages);
   server.close();
   fs.rmSync(home, { recursive: true, force: true });
   if (code !== 0 || !files.every((file) => fs.existsSync(file)) || out.includes('"error"')) {
@@ -182,15 +196,50 @@ async function warmUp(messages, caches) {
 }
 
 /**
- * The serve bundle's cache holds what start-up and initialize compile, and no more: one that also
- * held what a chat compiles took longer to load than the chat then saved. The Agent bundle's holds
- * what one chat.stream compiled.
+ * The serve bundle's cache holds what start-up and initialize compile; the serve-calls bundle's and
+ * the Agent bundle's what one chat.stream after it compiled.
  */
 async function writeCodeCaches() {
-  const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: {} };
-  const chat = { jsonrpc: '2.0', id: 2, method: 'chat.stream', params: { messages: [{ role: 'user', content: 'warm up' }] } };
-  await warmUp([initialize], ['serve']);
-  await warmUp([initialize, chat], ['undici-agent']);
+  await warmUp([INITIALIZE], ['serve']);
+  await warmUp([INITIALIZE, CHAT], ['serve-calls', 'undici-agent']);
+}
+
+/**
+ * What start-up and initialize run (module paths from the root), on the compiled serve path the serve
+ * bundle is made of, once with a config file and an API key and once with neither: the serve
+ * bundle holds these, the serve-calls bundle the rest.
+ */
+async function modulesRunByInitialize() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chutes-rpc-probe-'));
+  const report = path.join(dir, 'modules.json');
+  const probe = path.join(dir, 'probe.js');
+  fs.writeFileSync(
+    probe,
+    `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(report)}, JSON.stringify(Object.keys(require.cache))));\n`,
+  );
+  const run = `require(${JSON.stringify(serveEntry)}).tryServe(['serve', '--on-eof', 'wait'])`;
+  const keys = new Set();
+  try {
+    for (const configured of [true, false]) {
+      const home = fs.mkdtempSync(path.join(dir, 'home-'));
+      const env = { ...process.env, CHUTES_RPC_HOME: home };
+      delete env.NODE_EXTRA_CA_CERTS;
+      delete env.CHUTES_API_KEY;
+      if (configured) {
+        fs.writeFileSync(
+          path.join(home, 'config.json5'),
+          JSON.stringify({ models: { providers: { chutes: { baseUrl: 'http://127.0.0.1:9/v1' } } } }),
+        );
+        env.CHUTES_API_KEY = 'cpk_module_probe';
+      }
+      const { code, out, err } = await serveOnce(['-r', probe, '-e', run], env, [INITIALIZE]);
+      if (code !== 0 || !out.includes('"result"')) throw new Error(`the module probe failed (exit ${code}): ${out.slice(0, 500)} ${err}`);
+      for (const file of JSON.parse(fs.readFileSync(report, 'utf8'))) keys.add(keyOf(root, file));
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return keys;
 }
 
 async function main() {
@@ -202,12 +251,41 @@ async function main() {
     legalComments: 'external',
     plugins: [lazyHttp2, llhttpFiles],
   });
+  const servePlugins = [undiciAgentBundle, staticValidators(BUNDLED_VALIDATORS), ...lazyCrypto];
+  const serveOptions = { legalComments: 'external', external };
+  // The whole serve path once, for the list of what it is made of.
+  const whole = path.join(dist, 'serve-whole.bundle.js');
+  const { metafile } = await buildAsciiBundle({
+    ...serveOptions,
+    entryPoints: [serveEntry],
+    outfile: whole,
+    metafile: true,
+    plugins: servePlugins,
+  });
+  for (const file of [whole, `${whole}.LEGAL.txt`]) fs.rmSync(file, { force: true });
+  const inputs = new Set(Object.keys(metafile.inputs));
+  const firstKeys = new Set([...(await modulesRunByInitialize())].filter((key) => inputs.has(key)));
+  const secondKeys = new Set();
   await buildAsciiBundle({
-    entryPoints: [path.join(dist, 'cli', 'serve-entry.js')],
+    ...serveOptions,
+    entryPoints: [serveEntry],
     outfile: path.join(dist, 'serve.bundle.js'),
-    legalComments: 'external',
-    external,
-    plugins: [undiciAgentBundle, staticValidators(BUNDLED_VALIDATORS), ...lazyCrypto],
+    plugins: [
+      firstBundle({
+        root,
+        firstKeys,
+        secondKeys,
+        resolveDir: dist,
+        loadSecond: `require(${JSON.stringify(CACHED_BUNDLE)}).loadBundle('serve-calls')`,
+      }),
+      ...servePlugins,
+    ],
+  });
+  await buildAsciiBundle({
+    ...serveOptions,
+    stdin: secondEntry(root, secondKeys),
+    outfile: path.join(dist, 'serve-calls.bundle.js'),
+    plugins: [secondBundle({ root, firstKeys }), ...servePlugins],
   });
   await writeCodeCaches();
 }

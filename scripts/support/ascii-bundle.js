@@ -6,9 +6,9 @@
 'use strict';
 const fs = require('node:fs');
 
-/** Builds `options.outfile` with esbuild and the options every such bundle has (`options` win). */
+/** Builds `options.outfile` with esbuild and the options every such bundle has (`options` win); esbuild's result. */
 async function buildAsciiBundle(options) {
-  await require('esbuild').build({
+  const result = await require('esbuild').build({
     bundle: true,
     platform: 'node',
     target: 'node20',
@@ -21,6 +21,7 @@ async function buildAsciiBundle(options) {
   const text = fs.readFileSync(options.outfile, 'utf8');
   const ascii = text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   if (ascii !== text) fs.writeFileSync(options.outfile, ascii);
+  return result;
 }
 
 module.exports = { buildAsciiBundle };

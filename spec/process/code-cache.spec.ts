@@ -20,32 +20,41 @@ vm.Script = class extends Script {
 process.on('exit', () => require('node:fs').writeFileSync(process.env.CODE_CACHE_REPORT, JSON.stringify(seen)));
 `;
 
-describe('the code caches the build made', () => {
-  it('are accepted by a real serve: the serve bundle at start, the Agent bundle when it is preloaded', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'code-cache-'));
-    const recorder = path.join(dir, 'recorder.js');
-    const report = path.join(dir, 'report.json');
-    fs.writeFileSync(recorder, RECORDER);
-    const child = spawn(process.execPath, ['--require', recorder, BIN, 'serve', '--framing', 'ndjson'], {
-      env: cleanEnv({ CHUTES_RPC_HOME: tempHome(), CODE_CACHE_REPORT: report }),
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    let out = '';
-    const replied = new Promise<void>((resolve) =>
-      child.stdout.on('data', (d: Buffer) => {
-        out += d;
-        if (out.includes('"id":1')) resolve();
-      }),
-    );
-    child.stdin.write('{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}\n');
-    await replied;
-    await new Promise((resolve) => setTimeout(resolve, PRELOAD_IDLE_MS + 500));
-    child.stdin.end();
-    expect(await exited).toBe(0);
-    const seen = JSON.parse(fs.readFileSync(report, 'utf8')) as Array<{ file: string; rejected: boolean }>;
-    expect(seen).toEqual([
+/** The scripts a real serve compiled with a code cache, in order, from spawn to the end of its input. */
+async function compiledScripts(waitAfterInitialize: number): Promise<Array<{ file: string; rejected: boolean }>> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'code-cache-'));
+  const recorder = path.join(dir, 'recorder.js');
+  const report = path.join(dir, 'report.json');
+  fs.writeFileSync(recorder, RECORDER);
+  const child = spawn(process.execPath, ['--require', recorder, BIN, 'serve', '--framing', 'ndjson'], {
+    env: cleanEnv({ CHUTES_RPC_HOME: tempHome(), CODE_CACHE_REPORT: report }),
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  let out = '';
+  const replied = new Promise<void>((resolve) =>
+    child.stdout.on('data', (d: Buffer) => {
+      out += d;
+      if (out.includes('"id":1')) resolve();
+    }),
+  );
+  child.stdin.write('{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}\n');
+  await replied;
+  await new Promise((resolve) => setTimeout(resolve, waitAfterInitialize));
+  child.stdin.end();
+  expect(await exited).toBe(0);
+  return JSON.parse(fs.readFileSync(report, 'utf8')) as Array<{ file: string; rejected: boolean }>;
+}
+
+describe('the bundles and code caches the build made', () => {
+  it('start-up and initialize compile the serve bundle alone, with its cache', async () => {
+    expect(await compiledScripts(0)).toEqual([{ file: 'serve.bundle.js', rejected: false }]);
+  });
+
+  it('the preload compiles the serve-calls and Agent bundles, each with its cache', async () => {
+    expect(await compiledScripts(PRELOAD_IDLE_MS + 500)).toEqual([
       { file: 'serve.bundle.js', rejected: false },
+      { file: 'serve-calls.bundle.js', rejected: false },
       { file: 'undici-agent.bundle.js', rejected: false },
     ]);
   });
