@@ -7,6 +7,9 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const DIST = path.join(__dirname, '..', 'dist');
+// The CommonJS loader's Module (what node:module exports), without loading node:module, which also
+// loads the ES module loader (~0.8 ms of every start).
+const Module = module.constructor;
 
 /** dist/<name>.bundle.js's exports; undefined when the build made no such bundle. */
 function loadBundle(name) {
@@ -20,7 +23,6 @@ function loadBundle(name) {
     throw err;
   }
   const vm = require('node:vm');
-  const Module = require('node:module');
   const cacheFile = path.join(DIST, `${name}.bundle.cache`);
   // The build's warm-up runs name the bundles whose cache they write: at exit, it holds what the run compiled.
   const writeCache = (process.env.CHUTES_RPC_WRITE_CODE_CACHE ?? '').split(',').includes(name);
