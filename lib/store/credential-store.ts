@@ -1,4 +1,3 @@
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ChutesError } from '../chutes/errors';
@@ -252,7 +251,7 @@ export class CredentialStore {
 
   /** Writes to a temporary file in the same directory, fsyncs it, and renames it over the store. */
   private writeAtomic(data: CredentialsFile): void {
-    const tmp = `${this.file}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`;
+    const tmp = `${this.file}.${process.pid}.${randomHex(6)}.tmp`;
     const text = `${JSON.stringify(data, null, 2)}\n`;
     let fd: number | undefined;
     try {
@@ -287,7 +286,7 @@ export class CredentialStore {
   private moveAside(): string {
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     let aside = `${this.file}.corrupt-${stamp}`;
-    if (fs.existsSync(aside)) aside += `-${crypto.randomBytes(3).toString('hex')}`;
+    if (fs.existsSync(aside)) aside += `-${randomHex(3)}`;
     try {
       const fd = fs.openSync(this.file, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0));
       try {
@@ -312,4 +311,12 @@ export function registerSecrets(p: StoredProfile): void {
     addSecret(p.refreshToken);
     addSecret(p.clientSecret);
   }
+}
+
+/**
+ * Random hex for a file name. node:crypto is loaded here, when a file is written, not with this
+ * module: serve loads this module to answer initialize, and node:crypto costs ~5 ms of that.
+ */
+function randomHex(bytes: number): string {
+  return (require('node:crypto') as typeof import('node:crypto')).randomBytes(bytes).toString('hex');
 }
