@@ -136,19 +136,23 @@ class ChatCall {
     this.attestation = await attestChat(this.chutes, this.chat.params, this.ids, this.signal);
     await this.refuseNonTee();
     this.throwIfCancelled();
-    let credential = await this.resolveCredential();
+    const credential = await this.resolveCredential();
     await this.startE2ee(credential);
     // Prices are needed only for the cost at the end: fetched while the model generates.
     if (this.ids[0]) this.listed = this.model(this.ids[0]).then((m) => this.warnIfUnlisted(this.ids[0]!, m));
-    for (;;) {
-      this.attempts++;
-      try {
-        await this.attempt(credential);
-        return await this.result();
-      } catch (err) {
-        credential = await this.afterFailure(this.failureOf(err), credential);
-      }
-    }
+    return this.attemptWith(credential);
+  }
+
+  /**
+   * One attempt, then the result, or (after a failure worth another) the next attempt: chained, not
+   * awaited in a loop, so that no frame stays suspended while the answer streams.
+   */
+  private attemptWith(credential: Credential): Promise<ChatResult> {
+    this.attempts++;
+    return this.attempt(credential).then(
+      () => this.result(),
+      (err: unknown) => this.afterFailure(this.failureOf(err), credential).then((next) => this.attemptWith(next)),
+    );
   }
 
   /**
@@ -253,8 +257,8 @@ class ChatCall {
     this.rateLimit = parseRateLimit(res.headers) ?? this.rateLimit;
     this.invocationId = headerValue(res.headers, 'x-chutes-invocationid')?.trim().slice(0, 200) || undefined;
     const type = String(res.headers['content-type'] ?? '');
-    if (!type.includes('event-stream') && type.includes('json')) await this.readCompletion(res.body);
-    else await this.readStream(res.body);
+    // Returned, not awaited: this frame is not kept while the body is read.
+    return !type.includes('event-stream') && type.includes('json') ? this.readCompletion(res.body) : this.readStream(res.body);
   }
 
   /** The chute a per-chute limit (X-Chutes-RL-Chute) is kept for: the first model asked for. */
@@ -362,45 +366,57 @@ class ChatCall {
    * is answered at [DONE]; the rest of the response is read to its end in the background (so the
    * socket can be reused), and dropped if the server keeps it open.
    */
-  private async readStream(body: UpstreamBody): Promise<void> {
-    const decoder = new SseDecoder();
-    let done = false;
-    let reachedDone!: () => void;
-    const atDone = new Promise<void>((resolve) => (reachedDone = resolve));
-    const afterDone = () => {
-      done = true;
-      reachedDone();
-    };
-    const handle = (items: readonly SseItem[]): void | Promise<void> => {
-      if (done || items.length === 0) return; // After [DONE]: only reading the response to its end.
-      const handled = this.handleAll(items, 0);
-      if (typeof handled !== 'boolean') return handled.then((d) => (d ? afterDone() : this.chat.outputRoom?.()));
-      if (handled) return afterDone();
-      return this.chat.outputRoom?.();
-    };
-    const reading = body
-      .consume((bytes) => handle(this.decoded(() => decoder.push(bytes))))
-      .then(() => handle(this.decoded(() => decoder.end())));
-    try {
-      await Promise.race([reading, atDone]);
-      if (!done) throw brokenStreamFailure(undefined, this.asm.deltas, this.strayLine);
-    } catch (err) {
-      if (!done) {
-        dropBody(body); // Stops the upstream: nothing more of this response is wanted.
-        if (err instanceof BodyReadError && !this.signal.aborted) throw brokenStreamFailure(err.cause, this.asm.deltas, this.strayLine);
-        throw err;
-      }
-    }
-    await this.emit(this.asm.flush());
-    const timer = setTimeout(() => dropBody(body), AFTER_DONE_MS);
-    // The answer is complete: what happens to the rest of the response does not matter.
-    reading.catch(() => undefined).finally(() => clearTimeout(timer));
+  private readStream(body: UpstreamBody): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const decoder = new SseDecoder();
+      let done = false;
+      let ended = false;
+      let dropTimer: NodeJS.Timeout | undefined;
+      const reachedDone = (): void => {
+        done = true;
+        // The answer is complete: the rest of the response only has to end, or be dropped.
+        if (!ended) dropTimer = setTimeout(() => dropBody(body), AFTER_DONE_MS);
+        try {
+          resolve(this.emit(this.asm.flush()));
+        } catch (err) {
+          reject(err);
+        }
+      };
+      const handle = (items: readonly SseItem[]): void | Promise<void> => {
+        if (done || items.length === 0) return; // After [DONE]: only reading the response to its end.
+        const handled = this.handleAll(items, 0);
+        if (typeof handled !== 'boolean') return handled.then((d) => (d ? reachedDone() : this.chat.outputRoom?.()));
+        if (handled) return reachedDone();
+        return this.chat.outputRoom?.();
+      };
+      body
+        .consume((bytes) => handle(this.decoded(decoder, bytes)))
+        .then(() => handle(this.decoded(decoder, undefined)))
+        .then(
+          () => {
+            ended = true;
+            clearTimeout(dropTimer);
+            if (done) return;
+            dropBody(body);
+            reject(brokenStreamFailure(undefined, this.asm.deltas, this.strayLine));
+          },
+          (err: unknown) => {
+            ended = true;
+            clearTimeout(dropTimer);
+            if (done) return;
+            dropBody(body); // Stops the upstream: nothing more of this response is wanted.
+            reject(
+              err instanceof BodyReadError && !this.signal.aborted ? brokenStreamFailure(err.cause, this.asm.deltas, this.strayLine) : err,
+            );
+          },
+        );
+    });
   }
 
-  /** The items a piece of the body completed; an oversized event fails the attempt. */
-  private decoded(decode: () => SseItem[]): SseItem[] {
+  /** The items a piece of the body completed (`bytes` undefined: its end); an oversized event fails the attempt. */
+  private decoded(decoder: SseDecoder, bytes: Uint8Array | undefined): SseItem[] {
     try {
-      return decode();
+      return bytes ? decoder.push(bytes) : decoder.end();
     } catch (err) {
       throw brokenStreamFailure(err, this.asm.deltas, this.strayLine);
     }
