@@ -67,9 +67,16 @@ export class SseDecoder {
 
   private feed(s: string): void {
     this.parser.feed(s);
-    this.pendingCr = s.charCodeAt(s.length - 1) === 13;
-    // Slicing the piece itself: a slice of (tail + piece) would copy the whole piece every time.
-    this.tail = s.length >= TAIL_CHARS ? s.slice(-TAIL_CHARS) : (this.tail + s).slice(-TAIL_CHARS);
+    const last = s.charCodeAt(s.length - 1);
+    this.pendingCr = last === 13;
+    if (last === 10 && s.charCodeAt(s.length - 2) === 10) {
+      // Text that ends with a blank line has no unterminated last line: nothing to keep. (A slice of
+      // the piece would keep all of it alive, in V8, until the next piece: a piece per open stream.)
+      this.tail = '';
+    } else {
+      // Slicing the piece itself: a slice of (tail + piece) would copy the whole piece every time.
+      this.tail = s.length >= TAIL_CHARS ? s.slice(-TAIL_CHARS) : (this.tail + s).slice(-TAIL_CHARS);
+    }
   }
 
   /** The stream ended: flushes a partial character and an unterminated last line. */
