@@ -70,7 +70,7 @@ const VERSION: string = (require('../../../package.json') as { version: string }
  * measures silence rather than the length of the answer. Each model of the call's chain (the
  * one asked for, then its fallbacks) is one ChatCall.
  */
-export async function runChat(chutes: ChutesContext, run: ChatRun): Promise<ChatResult> {
+export function runChat(chutes: ChutesContext, run: ChatRun): Promise<ChatResult> {
   return runWithFallbacks(chutes, run, (params) => new ChatCall(chutes, { ...run, params }).run());
 }
 
@@ -78,15 +78,14 @@ class ChatCall {
   private readonly config: ResolvedConfig;
   private readonly signal: AbortSignal;
   private readonly url: string;
+  /** The request body as JSON (the E2EE transport, which seals the object, parses it again). */
   private readonly payload: string;
-  private readonly body: Record<string, unknown>;
   /** Set when e2ee is prefer or require: the transport, or why the call went in plaintext. */
   private e2ee: { transport?: E2eeTransport; plaintextBecause?: string } | undefined;
   private readonly upstreamModel: string;
   /** The plain model ids the model param names (more than one for a failover list). */
   private readonly ids: string[];
   private readonly teeOnly: boolean;
-  private readonly retry: RetrySettings;
   private readonly warnings: string[];
   /** X-Chutes-InvocationID of the answer that served the call. */
   private invocationId: string | undefined;
@@ -118,17 +117,10 @@ class ChatCall {
     this.signal = chat.signal;
     this.url = `${config.baseUrl}/chat/completions`;
     this.payload = JSON.stringify(body);
-    this.body = body;
     this.upstreamModel = upstreamModel;
     this.ids = modelIds(upstreamModel);
     this.teeOnly = chat.params.teeOnly ?? config.teeOnly;
     this.warmupAllowed = chat.params.warmup ?? config.warmup;
-    this.retry = {
-      maxRetries: config.maxRetries,
-      baseDelayMs: config.retryBaseDelayMs,
-      maxDelayMs: DEFAULT_MAX_DELAY_MS,
-      maxRetryAfterMs: DEFAULT_MAX_RETRY_AFTER_MS,
-    };
   }
 
   async run(): Promise<ChatResult> {
@@ -246,7 +238,7 @@ class ChatCall {
     let res: Awaited<ReturnType<typeof upstreamRequest>>;
     try {
       res = this.e2ee?.transport
-        ? await this.e2ee.transport.send(this.body, credential, headers, timeouts)
+        ? await this.e2ee.transport.send(JSON.parse(this.payload) as Record<string, unknown>, credential, headers, timeouts)
         : await upstreamRequest(this.chutes, { method: 'POST', url: this.url, headers, body: this.payload, signal: this.signal, timeouts });
     } finally {
       // Answered (or failed): the server has counted it by now, whenever it arrived.
@@ -316,20 +308,21 @@ class ChatCall {
       return credential;
     }
     // Never after a delta reached the host: the retry would send its text again.
-    const allowed = failure.retryable && this.asm.deltas === 0 && this.retries < this.retry.maxRetries;
-    const wait = allowed ? retryDelayMs(this.retries + 1, failure.serverWaitMs, this.retry) : undefined;
+    const retry = this.retrySettings();
+    const allowed = failure.retryable && this.asm.deltas === 0 && this.retries < retry.maxRetries;
+    const wait = allowed ? retryDelayMs(this.retries + 1, failure.serverWaitMs, retry) : undefined;
     if (wait === undefined) throw this.finalError(failure.error);
     this.retries++;
     // A long wait (a server's Retry-After) is shown to the host, which would otherwise see a silent call.
     this.chutes.log.log(
       wait > LONG_WAIT_MS ? 'warn' : 'info',
-      `chat ${this.chat.streamId}: ${failure.error.message}; retry ${this.retries} of ${this.retry.maxRetries} in ${wait} ms`,
+      `chat ${this.chat.streamId}: ${failure.error.message}; retry ${this.retries} of ${retry.maxRetries} in ${wait} ms`,
     );
     this.asm = new ChatAssembler();
     this.strayLine = undefined;
     await this.status({
       phase: 'retry',
-      message: `${failure.error.message}; retry ${this.retries} of ${this.retry.maxRetries} in ${wait} ms`,
+      message: `${failure.error.message}; retry ${this.retries} of ${retry.maxRetries} in ${wait} ms`,
       model: publicModelId(this.upstreamModel),
       reason: failure.error.type,
       attempt: this.attempts + 1,
@@ -339,6 +332,15 @@ class ChatCall {
       throw this.cancelled();
     });
     return credential;
+  }
+
+  private retrySettings(): RetrySettings {
+    return {
+      maxRetries: this.config.maxRetries,
+      baseDelayMs: this.config.retryBaseDelayMs,
+      maxDelayMs: DEFAULT_MAX_DELAY_MS,
+      maxRetryAfterMs: DEFAULT_MAX_RETRY_AFTER_MS,
+    };
   }
 
   /** A cold chute: warmed up (with progress) before the one retry; a failed warm-up ends the call with the 503 and why. */

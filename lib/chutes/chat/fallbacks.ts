@@ -113,7 +113,12 @@ export function runWithFallbacks(
   run: FallbackRun,
   callModel: (params: ChatParams) => Promise<ChatResult>,
 ): Promise<ChatResult> {
-  const chain = modelChain(run.params, chutes.requireConfig(), (m) => chutes.log.warn(`chat ${run.streamId}: ${m}`));
+  let chain: ChainEntry[];
+  try {
+    chain = modelChain(run.params, chutes.requireConfig(), (m) => chutes.log.warn(`chat ${run.streamId}: ${m}`));
+  } catch (err) {
+    return Promise.reject(err);
+  }
   return new ChainRun(chutes, run, callModel, chain).from(0);
 }
 
