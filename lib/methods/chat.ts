@@ -7,7 +7,7 @@ import { invalidParams } from './rpc-errors';
 /** Streams in flight by streamId: two at once under one name would make their deltas indistinguishable. */
 const activeStreams = new Set<string>();
 
-async function run(params: ChatParams, ctx: CallContext, stream: boolean): Promise<ChatResult> {
+function run(params: ChatParams, ctx: CallContext, stream: boolean): Promise<ChatResult> {
   // Loaded on the first chat call, not at start-up.
   const { runChat } = require('../chutes/chat/call') as typeof import('../chutes/chat/call');
   const streamId = params.streamId ?? String(ctx.id);
@@ -26,20 +26,17 @@ async function run(params: ChatParams, ctx: CallContext, stream: boolean): Promi
   if (activeStreams.has(streamId))
     throw invalidParams('/streamId', `streamId ${JSON.stringify(streamId)} is already used by a stream in flight`);
   activeStreams.add(streamId);
-  try {
-    return await runChat(ctx.chutes, {
-      params,
-      streamId,
-      signal: ctx.signal,
-      onStatus,
-      // Deltas are queued in order however full the output is; what the host has not read yet is
-      // bounded by pausing the upstream after each read of its body until the output has room.
-      onDelta: (delta) => void ctx.notify('chat.delta', delta),
-      outputRoom: ctx.outputRoom,
-    });
-  } finally {
-    activeStreams.delete(streamId);
-  }
+  // Not awaited here: this function's frame is not kept for the length of the stream.
+  return runChat(ctx.chutes, {
+    params,
+    streamId,
+    signal: ctx.signal,
+    onStatus,
+    // Deltas are queued in order however full the output is; what the host has not read yet is
+    // bounded by pausing the upstream after each read of its body until the output has room.
+    onDelta: (delta) => void ctx.notify('chat.delta', delta),
+    outputRoom: ctx.outputRoom,
+  }).finally(() => activeStreams.delete(streamId));
 }
 
 /** Streaming chat: chat.delta notifications as the answer arrives, then the assembled result. */

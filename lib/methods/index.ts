@@ -52,6 +52,10 @@ export const serverNotifications: readonly string[] = schemaCatalog.serverNotifi
 /** How the server encodes the notifications sent most (see ServedApp.messageEncoders). */
 export const messageEncoders: ReadonlyMap<string, (params: never) => string> = new Map([['chat.delta', chatDeltaMessage]]);
 
+function throwAsRpcError(err: unknown): never {
+  throw toRpcError(err);
+}
+
 /**
  * The server's method table: each handler gets its params checked against the method's schema
  * (-32602 with every problem), config_invalid when it needs a config that is invalid, and its
@@ -61,7 +65,8 @@ export function methodTable(chutes: ChutesContext, server: ServerControl): Map<s
   const table = new Map<string, RequestHandler>();
   for (const spec of Object.values(methods) as MethodSpec[]) {
     const key = `params:${spec.name}` as ValidatorKey;
-    const call: RequestHandler = async (params, request) => {
+    const answer = (result: unknown) => redactQuotedInput(spec.name, result);
+    const call: RequestHandler = (params, request) => {
       const problems = validate(key, params);
       if (problems.length) {
         const first = problems[0]!;
@@ -77,12 +82,15 @@ export function methodTable(chutes: ChutesContext, server: ServerControl): Map<s
         chutes,
         server,
       };
+      let result: unknown;
       try {
         if (spec.needsConfig) chutes.requireConfig();
-        return redactQuotedInput(spec.name, await spec.handler(params as never, ctx));
+        result = spec.handler(params as never, ctx);
       } catch (err) {
         throw toRpcError(err);
       }
+      // Reactions made once per method, not an async function per call: nothing stays suspended while a call runs.
+      return Promise.resolve(result).then(answer, throwAsRpcError);
     };
     table.set(spec.name, (params, request) => withPreload(methodNames, () => call(params, request)));
   }

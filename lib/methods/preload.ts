@@ -22,20 +22,38 @@ export const PRELOAD_IDLE_MS = 200;
  * Not at start-up, and not while a call is in flight: the first time no call has been for
  * PRELOAD_IDLE_MS. The first replies, the first chat's included, pay nothing for it.
  */
-export async function withPreload<T>(methods: readonly string[], call: () => Promise<T>): Promise<T> {
+export function withPreload<T>(methods: readonly string[], call: () => Promise<T>): Promise<T> {
   inFlight++;
   if (!loaded) {
     wanted = true;
     methodList = methods;
   }
   clearTimeout(idleTimer);
+  let result: Promise<T>;
   try {
-    return await call();
-  } finally {
-    if (--inFlight === 0 && wanted && !loaded) {
-      idleTimer = setTimeout(loadWhenIdle, PRELOAD_IDLE_MS);
-      idleTimer.unref();
-    }
+    result = call();
+  } catch (err) {
+    callEnded();
+    throw err;
+  }
+  // Module-level reactions, not an async function: nothing per call stays suspended while it runs.
+  return result.then(returnedAfterCall, threwAfterCall);
+}
+
+function returnedAfterCall<T>(result: T): T {
+  callEnded();
+  return result;
+}
+
+function threwAfterCall(err: unknown): never {
+  callEnded();
+  throw err;
+}
+
+function callEnded(): void {
+  if (--inFlight === 0 && wanted && !loaded) {
+    idleTimer = setTimeout(loadWhenIdle, PRELOAD_IDLE_MS);
+    idleTimer.unref();
   }
 }
 

@@ -1,6 +1,8 @@
 import {
   AbstractMessageReader,
   AbstractMessageWriter,
+  type CancellationToken,
+  CancellationSenderStrategy,
   createMessageConnection,
   type DataCallback,
   Disposable,
@@ -58,6 +60,10 @@ export function createRpcConnection(gate: InboundGate, writer: FramedStreamWrite
     new WriterAdapter(writer),
     { error: debug, warn: debug, info: debug, log: debug },
     {
+      cancellationStrategy: {
+        receiver: { createCancellationTokenSource: () => new RequestCancellation() },
+        sender: CancellationSenderStrategy.Message,
+      },
       messageStrategy: {
         handleMessage(message, next) {
           current = message;
@@ -79,21 +85,12 @@ export function createRpcConnection(gate: InboundGate, writer: FramedStreamWrite
   connection.onError(([err]) => log.debug(`connection error: ${err.message}`));
   return {
     onRequest(listener) {
-      connection.onRequest(async (method, params, token) => {
+      // Not an async function: while a request runs (a chat stream, for minutes), nothing here
+      // stays suspended, only the listener's promise and one reaction.
+      connection.onRequest((method, params, token) => {
         const id = (current as { id?: RequestId } | undefined)?.id;
         if (id === undefined) throw new ResponseError(RpcErrorCode.InternalError, 'Internal error: request id unknown');
-        const controller = new AbortController();
-        const cancel = () => controller.abort(new Error('cancelled by the host'));
-        const sub = token.onCancellationRequested(cancel);
-        if (token.isCancellationRequested) cancel();
-        try {
-          return await listener(id, method, params, controller);
-        } catch (err) {
-          if (err instanceof RpcError) throw new ResponseError(err.code, err.message, err.data);
-          throw err;
-        } finally {
-          sub.dispose();
-        }
+        return listener(id, method, params, (token as RequestCancellation).controller).catch(asResponseError);
       });
     },
     onNotification(listener) {
@@ -109,6 +106,42 @@ export function createRpcConnection(gate: InboundGate, writer: FramedStreamWrite
         settle();
       }),
   };
+}
+
+/** vscode-jsonrpc answers an RpcError the listener throws with its code, message and data. */
+function asResponseError(err: unknown): never {
+  if (err instanceof RpcError) throw new ResponseError(err.code, err.message, err.data);
+  throw err;
+}
+
+/**
+ * The cancellation of one request, which vscode-jsonrpc makes for each request it runs (its
+ * cancellation token source and the token itself): $/cancelRequest aborts the request's
+ * AbortController directly, with no token events in between.
+ */
+class RequestCancellation implements CancellationToken {
+  readonly controller = new AbortController();
+
+  get token(): CancellationToken {
+    return this;
+  }
+
+  get isCancellationRequested(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  onCancellationRequested(listener: (e: unknown) => unknown): Disposable {
+    const { signal } = this.controller;
+    const onAbort = () => listener(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    return Disposable.create(() => signal.removeEventListener('abort', onAbort));
+  }
+
+  cancel(): void {
+    this.controller.abort(new Error('cancelled by the host'));
+  }
+
+  dispose(): void {}
 }
 
 /** Messages from the gate, as the connection reads them; stdin is read by the server. */

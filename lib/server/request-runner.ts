@@ -13,18 +13,14 @@ export interface RequestContext {
 
 export type RequestHandler = (params: unknown, request: RequestContext) => Promise<unknown>;
 
-interface Running {
-  controller: AbortController;
-  done: Promise<unknown>;
-}
-
 /**
  * Runs requests against a method table: answers unknown methods and positional params itself,
  * gives each handler an AbortSignal, and turns whatever a handler throws into one error reply
  * (an RpcError as it is, cancellation as -32800, anything else -32603), redacted, without a stack.
  */
 export class RequestRunner {
-  private readonly running = new Set<Running>();
+  /** The reply of each running request, by its controller. */
+  private readonly running = new Map<AbortController, Promise<unknown>>();
   private refusal: RpcError | undefined;
 
   constructor(
@@ -44,37 +40,52 @@ export class RequestRunner {
   /** Aborts every running request; resolves once each has produced its reply. */
   async cancelAll(reason: string): Promise<void> {
     const running = [...this.running];
-    for (const r of running) r.controller.abort(new Error(reason));
-    await Promise.allSettled(running.map((r) => r.done));
+    for (const [controller] of running) controller.abort(new Error(reason));
+    await Promise.allSettled(running.map(([, done]) => done));
   }
 
   /** Resolves when every running request has finished, without cancelling any. */
   async settled(): Promise<void> {
-    while (this.running.size) await Promise.allSettled([...this.running].map((r) => r.done));
+    while (this.running.size) await Promise.allSettled([...this.running.values()]);
   }
 
-  /** Runs a request under `controller`, which the host's cancellation (and cancelAll) aborts. */
+  /**
+   * Runs a request under `controller`, which the host's cancellation (and cancelAll) aborts. No
+   * async function stays suspended while it runs: the handler's promise, and one reaction.
+   */
   run(id: RequestId, method: string, params: unknown, controller: AbortController): Promise<unknown> {
-    const entry: Running = { controller, done: Promise.resolve() };
-    entry.done = this.handle(id, method, params, controller.signal).finally(() => this.running.delete(entry));
-    this.running.add(entry);
-    return entry.done;
+    const { signal } = controller;
+    let handled: Promise<unknown>;
+    try {
+      handled = Promise.resolve(this.start(id, method, params, signal));
+    } catch (err) {
+      handled = Promise.reject(err);
+    }
+    const done = handled.then(
+      (result) => {
+        this.running.delete(controller);
+        return result;
+      },
+      (err: unknown) => {
+        this.running.delete(controller);
+        throw this.toRpcError(err, method, signal);
+      },
+    );
+    this.running.set(controller, done);
+    return done;
   }
 
-  private async handle(id: RequestId, method: string, params: unknown, signal: AbortSignal): Promise<unknown> {
-    try {
-      if (this.refusal) throw this.refusal;
-      const handler = this.methods.get(method);
-      if (!handler) throw new RpcError(RpcErrorCode.MethodNotFound, `Method not found: ${method}`);
-      if (Array.isArray(params)) {
-        throw new RpcError(RpcErrorCode.InvalidParams, 'Invalid params: params must be an object (by name), not an array', {
-          errors: [{ path: '', message: 'must be object' }],
-        });
-      }
-      return await handler(params ?? {}, { id, signal });
-    } catch (err) {
-      throw this.toRpcError(err, method, signal);
+  /** The handler's result, or what it throws at once. */
+  private start(id: RequestId, method: string, params: unknown, signal: AbortSignal): Promise<unknown> {
+    if (this.refusal) throw this.refusal;
+    const handler = this.methods.get(method);
+    if (!handler) throw new RpcError(RpcErrorCode.MethodNotFound, `Method not found: ${method}`);
+    if (Array.isArray(params)) {
+      throw new RpcError(RpcErrorCode.InvalidParams, 'Invalid params: params must be an object (by name), not an array', {
+        errors: [{ path: '', message: 'must be object' }],
+      });
     }
+    return handler(params ?? {}, { id, signal });
   }
 
   private toRpcError(err: unknown, method: string, signal: AbortSignal): RpcError {

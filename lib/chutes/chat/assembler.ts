@@ -99,7 +99,8 @@ export class ChatAssembler {
   private readonly content = new TextBuffer();
   private readonly reasoning = new TextBuffer();
   private readonly thinkTags = new ThinkTagSplitter();
-  private readonly tools = new Map<number, ToolCallState>();
+  /** Made at the first tool call: most answers have none. */
+  private tools: Map<number, ToolCallState> | undefined;
   /** Chunks that carried text, reasoning or tool calls. */
   deltas = 0;
   /** Characters of content, reasoning and tool-call arguments so far (what the answer will hold). */
@@ -138,10 +139,11 @@ export class ChatAssembler {
         const tc = calls[i];
         if (!tc || typeof tc !== 'object') continue;
         const index = Number.isInteger(tc.index) && tc.index! >= 0 ? tc.index! : i;
-        let state = this.tools.get(index);
+        const tools = (this.tools ??= new Map());
+        let state = tools.get(index);
         if (!state) {
           state = { id: undefined, name: '', args: new TextBuffer() };
-          this.tools.set(index, state);
+          tools.set(index, state);
         }
         const delta: ToolCallDelta = { index };
         if (typeof tc.id === 'string' && tc.id !== '') {
@@ -207,7 +209,7 @@ export class ChatAssembler {
   message(): AssistantMessage {
     const m: AssistantMessage = { role: 'assistant', content: this.content.toString() };
     if (!this.reasoning.isEmpty()) m.reasoning = this.reasoning.toString();
-    if (this.tools.size) {
+    if (this.tools) {
       const calls: ToolCall[] = [];
       for (const index of [...this.tools.keys()].sort((a, b) => a - b)) {
         const t = this.tools.get(index)!;

@@ -70,7 +70,7 @@ const VERSION: string = (require('../../../package.json') as { version: string }
  * measures silence rather than the length of the answer. Each model of the call's chain (the
  * one asked for, then its fallbacks) is one ChatCall.
  */
-export async function runChat(chutes: ChutesContext, run: ChatRun): Promise<ChatResult> {
+export function runChat(chutes: ChutesContext, run: ChatRun): Promise<ChatResult> {
   return runWithFallbacks(chutes, run, (params) => new ChatCall(chutes, { ...run, params }).run());
 }
 
@@ -78,15 +78,14 @@ class ChatCall {
   private readonly config: ResolvedConfig;
   private readonly signal: AbortSignal;
   private readonly url: string;
+  /** The request body as JSON (the E2EE transport, which seals the object, parses it again). */
   private readonly payload: string;
-  private readonly body: Record<string, unknown>;
   /** Set when e2ee is prefer or require: the transport, or why the call went in plaintext. */
   private e2ee: { transport?: E2eeTransport; plaintextBecause?: string } | undefined;
   private readonly upstreamModel: string;
   /** The plain model ids the model param names (more than one for a failover list). */
   private readonly ids: string[];
   private readonly teeOnly: boolean;
-  private readonly retry: RetrySettings;
   private readonly warnings: string[];
   /** X-Chutes-InvocationID of the answer that served the call. */
   private invocationId: string | undefined;
@@ -118,17 +117,10 @@ class ChatCall {
     this.signal = chat.signal;
     this.url = `${config.baseUrl}/chat/completions`;
     this.payload = JSON.stringify(body);
-    this.body = body;
     this.upstreamModel = upstreamModel;
     this.ids = modelIds(upstreamModel);
     this.teeOnly = chat.params.teeOnly ?? config.teeOnly;
     this.warmupAllowed = chat.params.warmup ?? config.warmup;
-    this.retry = {
-      maxRetries: config.maxRetries,
-      baseDelayMs: config.retryBaseDelayMs,
-      maxDelayMs: DEFAULT_MAX_DELAY_MS,
-      maxRetryAfterMs: DEFAULT_MAX_RETRY_AFTER_MS,
-    };
   }
 
   async run(): Promise<ChatResult> {
@@ -136,19 +128,23 @@ class ChatCall {
     this.attestation = await attestChat(this.chutes, this.chat.params, this.ids, this.signal);
     await this.refuseNonTee();
     this.throwIfCancelled();
-    let credential = await this.resolveCredential();
+    const credential = await this.resolveCredential();
     await this.startE2ee(credential);
     // Prices are needed only for the cost at the end: fetched while the model generates.
     if (this.ids[0]) this.listed = this.model(this.ids[0]).then((m) => this.warnIfUnlisted(this.ids[0]!, m));
-    for (;;) {
-      this.attempts++;
-      try {
-        await this.attempt(credential);
-        return await this.result();
-      } catch (err) {
-        credential = await this.afterFailure(this.failureOf(err), credential);
-      }
-    }
+    return this.attemptWith(credential);
+  }
+
+  /**
+   * One attempt, then the result, or (after a failure worth another) the next attempt: chained, not
+   * awaited in a loop, so that no frame stays suspended while the answer streams.
+   */
+  private attemptWith(credential: Credential): Promise<ChatResult> {
+    this.attempts++;
+    return this.attempt(credential).then(
+      () => this.result(),
+      (err: unknown) => this.afterFailure(this.failureOf(err), credential).then((next) => this.attemptWith(next)),
+    );
   }
 
   /**
@@ -242,7 +238,7 @@ class ChatCall {
     let res: Awaited<ReturnType<typeof upstreamRequest>>;
     try {
       res = this.e2ee?.transport
-        ? await this.e2ee.transport.send(this.body, credential, headers, timeouts)
+        ? await this.e2ee.transport.send(JSON.parse(this.payload) as Record<string, unknown>, credential, headers, timeouts)
         : await upstreamRequest(this.chutes, { method: 'POST', url: this.url, headers, body: this.payload, signal: this.signal, timeouts });
     } finally {
       // Answered (or failed): the server has counted it by now, whenever it arrived.
@@ -253,8 +249,8 @@ class ChatCall {
     this.rateLimit = parseRateLimit(res.headers) ?? this.rateLimit;
     this.invocationId = headerValue(res.headers, 'x-chutes-invocationid')?.trim().slice(0, 200) || undefined;
     const type = String(res.headers['content-type'] ?? '');
-    if (!type.includes('event-stream') && type.includes('json')) await this.readCompletion(res.body);
-    else await this.readStream(res.body);
+    // Returned, not awaited: this frame is not kept while the body is read.
+    return !type.includes('event-stream') && type.includes('json') ? this.readCompletion(res.body) : this.readStream(res.body);
   }
 
   /** The chute a per-chute limit (X-Chutes-RL-Chute) is kept for: the first model asked for. */
@@ -312,20 +308,21 @@ class ChatCall {
       return credential;
     }
     // Never after a delta reached the host: the retry would send its text again.
-    const allowed = failure.retryable && this.asm.deltas === 0 && this.retries < this.retry.maxRetries;
-    const wait = allowed ? retryDelayMs(this.retries + 1, failure.serverWaitMs, this.retry) : undefined;
+    const retry = this.retrySettings();
+    const allowed = failure.retryable && this.asm.deltas === 0 && this.retries < retry.maxRetries;
+    const wait = allowed ? retryDelayMs(this.retries + 1, failure.serverWaitMs, retry) : undefined;
     if (wait === undefined) throw this.finalError(failure.error);
     this.retries++;
     // A long wait (a server's Retry-After) is shown to the host, which would otherwise see a silent call.
     this.chutes.log.log(
       wait > LONG_WAIT_MS ? 'warn' : 'info',
-      `chat ${this.chat.streamId}: ${failure.error.message}; retry ${this.retries} of ${this.retry.maxRetries} in ${wait} ms`,
+      `chat ${this.chat.streamId}: ${failure.error.message}; retry ${this.retries} of ${retry.maxRetries} in ${wait} ms`,
     );
     this.asm = new ChatAssembler();
     this.strayLine = undefined;
     await this.status({
       phase: 'retry',
-      message: `${failure.error.message}; retry ${this.retries} of ${this.retry.maxRetries} in ${wait} ms`,
+      message: `${failure.error.message}; retry ${this.retries} of ${retry.maxRetries} in ${wait} ms`,
       model: publicModelId(this.upstreamModel),
       reason: failure.error.type,
       attempt: this.attempts + 1,
@@ -335,6 +332,15 @@ class ChatCall {
       throw this.cancelled();
     });
     return credential;
+  }
+
+  private retrySettings(): RetrySettings {
+    return {
+      maxRetries: this.config.maxRetries,
+      baseDelayMs: this.config.retryBaseDelayMs,
+      maxDelayMs: DEFAULT_MAX_DELAY_MS,
+      maxRetryAfterMs: DEFAULT_MAX_RETRY_AFTER_MS,
+    };
   }
 
   /** A cold chute: warmed up (with progress) before the one retry; a failed warm-up ends the call with the 503 and why. */
@@ -362,45 +368,57 @@ class ChatCall {
    * is answered at [DONE]; the rest of the response is read to its end in the background (so the
    * socket can be reused), and dropped if the server keeps it open.
    */
-  private async readStream(body: UpstreamBody): Promise<void> {
-    const decoder = new SseDecoder();
-    let done = false;
-    let reachedDone!: () => void;
-    const atDone = new Promise<void>((resolve) => (reachedDone = resolve));
-    const afterDone = () => {
-      done = true;
-      reachedDone();
-    };
-    const handle = (items: readonly SseItem[]): void | Promise<void> => {
-      if (done || items.length === 0) return; // After [DONE]: only reading the response to its end.
-      const handled = this.handleAll(items, 0);
-      if (typeof handled !== 'boolean') return handled.then((d) => (d ? afterDone() : this.chat.outputRoom?.()));
-      if (handled) return afterDone();
-      return this.chat.outputRoom?.();
-    };
-    const reading = body
-      .consume((bytes) => handle(this.decoded(() => decoder.push(bytes))))
-      .then(() => handle(this.decoded(() => decoder.end())));
-    try {
-      await Promise.race([reading, atDone]);
-      if (!done) throw brokenStreamFailure(undefined, this.asm.deltas, this.strayLine);
-    } catch (err) {
-      if (!done) {
-        dropBody(body); // Stops the upstream: nothing more of this response is wanted.
-        if (err instanceof BodyReadError && !this.signal.aborted) throw brokenStreamFailure(err.cause, this.asm.deltas, this.strayLine);
-        throw err;
-      }
-    }
-    await this.emit(this.asm.flush());
-    const timer = setTimeout(() => dropBody(body), AFTER_DONE_MS);
-    // The answer is complete: what happens to the rest of the response does not matter.
-    reading.catch(() => undefined).finally(() => clearTimeout(timer));
+  private readStream(body: UpstreamBody): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const decoder = new SseDecoder();
+      let done = false;
+      let ended = false;
+      let dropTimer: NodeJS.Timeout | undefined;
+      const reachedDone = (): void => {
+        done = true;
+        // The answer is complete: the rest of the response only has to end, or be dropped.
+        if (!ended) dropTimer = setTimeout(() => dropBody(body), AFTER_DONE_MS);
+        try {
+          resolve(this.emit(this.asm.flush()));
+        } catch (err) {
+          reject(err);
+        }
+      };
+      const handle = (items: readonly SseItem[]): void | Promise<void> => {
+        if (done || items.length === 0) return; // After [DONE]: only reading the response to its end.
+        const handled = this.handleAll(items, 0);
+        if (typeof handled !== 'boolean') return handled.then((d) => (d ? reachedDone() : this.chat.outputRoom?.()));
+        if (handled) return reachedDone();
+        return this.chat.outputRoom?.();
+      };
+      body
+        .consume((bytes) => handle(this.decoded(decoder, bytes)))
+        .then(() => handle(this.decoded(decoder, undefined)))
+        .then(
+          () => {
+            ended = true;
+            clearTimeout(dropTimer);
+            if (done) return;
+            dropBody(body);
+            reject(brokenStreamFailure(undefined, this.asm.deltas, this.strayLine));
+          },
+          (err: unknown) => {
+            ended = true;
+            clearTimeout(dropTimer);
+            if (done) return;
+            dropBody(body); // Stops the upstream: nothing more of this response is wanted.
+            reject(
+              err instanceof BodyReadError && !this.signal.aborted ? brokenStreamFailure(err.cause, this.asm.deltas, this.strayLine) : err,
+            );
+          },
+        );
+    });
   }
 
-  /** The items a piece of the body completed; an oversized event fails the attempt. */
-  private decoded(decode: () => SseItem[]): SseItem[] {
+  /** The items a piece of the body completed (`bytes` undefined: its end); an oversized event fails the attempt. */
+  private decoded(decoder: SseDecoder, bytes: Uint8Array | undefined): SseItem[] {
     try {
-      return decode();
+      return bytes ? decoder.push(bytes) : decoder.end();
     } catch (err) {
       throw brokenStreamFailure(err, this.asm.deltas, this.strayLine);
     }

@@ -108,42 +108,79 @@ export interface FallbackRun {
  * (what the host asked for), with every model's reason in `data.fallbackReasons`; when one fails
  * in a way that ends the chain (a bad request, a broken stream after output), with that error.
  */
-export async function runWithFallbacks(
+export function runWithFallbacks(
   chutes: ChutesContext,
   run: FallbackRun,
   callModel: (params: ChatParams) => Promise<ChatResult>,
 ): Promise<ChatResult> {
-  const chain = modelChain(run.params, chutes.requireConfig(), (m) => chutes.log.warn(`chat ${run.streamId}: ${m}`));
-  const marks = chutes.exhaustion;
-  const passed: Passed[] = [];
-  let attempts = 0;
-  let account: Promise<string> | undefined;
-  const accountOf = () => (account ??= resolveAccount(chutes, run));
-
-  for (const [i, entry] of chain.entries()) {
-    if (i > 0) await announce(chutes, run, passed.at(-1)!, entry, i, chain.length - 1);
-    if (run.signal.aborted) throw new CallCancelled({ role: 'assistant', content: '' }, attempts || undefined);
-    const mark = marks.size > 0 ? await marks.find(await accountOf(), entry.name, () => isFree(chutes, entry, run.signal)) : undefined;
-    if (mark) {
-      passed.push({ entry, error: marks.errorFor(entry.name, mark), skipped: true });
-      continue;
-    }
-    try {
-      const result = await callModel(entry.params);
-      return i === 0 ? result : answered(result, chain[0]!, passed, attempts);
-    } catch (err) {
-      if (err instanceof CallCancelled) throw attempts > 0 ? new CallCancelled(err.partial, (err.attempts ?? 0) + attempts) : err;
-      if (!(err instanceof ChutesError)) throw err;
-      attempts += err.data.attempts ?? 0;
-      if (ExhaustionMarks.marks(err)) marks.record(await accountOf(), entry.name, err);
-      if (!fallsBack(err)) throw passed.length > 0 ? withReasons(err, passed, attempts) : err;
-      passed.push({ entry, error: err, skipped: false });
-    }
+  let chain: ChainEntry[];
+  try {
+    chain = modelChain(run.params, chutes.requireConfig(), (m) => chutes.log.warn(`chat ${run.streamId}: ${m}`));
+  } catch (err) {
+    return Promise.reject(err);
   }
-  const first = passed[0]!.error;
-  if (chain.length === 1) throw first;
-  const others = passed.slice(1).map((p) => p.entry.name);
-  throw withReasons(first, passed, attempts, ` (the fallback${others.length === 1 ? '' : 's'} ${others.join(', ')} failed too)`);
+  return new ChainRun(chutes, run, callModel, chain).from(0);
+}
+
+/**
+ * A call going down its model chain. Each model's call is chained to what follows it (the answer,
+ * or the next model) instead of awaited: no frame stays suspended while a model streams its answer.
+ */
+class ChainRun {
+  private readonly marks: ExhaustionMarks;
+  private readonly passed: Passed[] = [];
+  /** Requests made by the models passed over. */
+  private attempts = 0;
+  private account: Promise<string> | undefined;
+
+  constructor(
+    private readonly chutes: ChutesContext,
+    private readonly run: FallbackRun,
+    private readonly callModel: (params: ChatParams) => Promise<ChatResult>,
+    private readonly chain: ChainEntry[],
+  ) {
+    this.marks = chutes.exhaustion;
+  }
+
+  /** Tries the models from the `i`th on. */
+  async from(i: number): Promise<ChatResult> {
+    const { chain, marks, passed, run } = this;
+    for (; i < chain.length; i++) {
+      const entry = chain[i]!;
+      if (i > 0) await announce(this.chutes, run, passed.at(-1)!, entry, i, chain.length - 1);
+      if (run.signal.aborted) throw new CallCancelled({ role: 'assistant', content: '' }, this.attempts || undefined);
+      const mark =
+        marks.size > 0 ? await marks.find(await this.accountOf(), entry.name, () => isFree(this.chutes, entry, run.signal)) : undefined;
+      if (mark) {
+        passed.push({ entry, error: marks.errorFor(entry.name, mark), skipped: true });
+        continue;
+      }
+      return this.callModel(entry.params).then(
+        (result) => (i === 0 ? result : answered(result, chain[0]!, passed, this.attempts)),
+        (err: unknown) => this.failed(err, entry, i),
+      );
+    }
+    const first = passed[0]!.error;
+    if (chain.length === 1) throw first;
+    const others = passed.slice(1).map((p) => p.entry.name);
+    throw withReasons(first, passed, this.attempts, ` (the fallback${others.length === 1 ? '' : 's'} ${others.join(', ')} failed too)`);
+  }
+
+  /** The `i`th model failed with `err`: the call ends with it, or goes on with the next model. */
+  private async failed(err: unknown, entry: ChainEntry, i: number): Promise<ChatResult> {
+    const { attempts } = this;
+    if (err instanceof CallCancelled) throw attempts > 0 ? new CallCancelled(err.partial, (err.attempts ?? 0) + attempts) : err;
+    if (!(err instanceof ChutesError)) throw err;
+    this.attempts += err.data.attempts ?? 0;
+    if (ExhaustionMarks.marks(err)) this.marks.record(await this.accountOf(), entry.name, err);
+    if (!fallsBack(err)) throw this.passed.length > 0 ? withReasons(err, this.passed, this.attempts) : err;
+    this.passed.push({ entry, error: err, skipped: false });
+    return this.from(i + 1);
+  }
+
+  private accountOf(): Promise<string> {
+    return (this.account ??= resolveAccount(this.chutes, this.run));
+  }
 }
 
 /** A chat.status before a fallback: which model is tried next, and why the one before it was passed over. */

@@ -25,9 +25,11 @@ export class SseDecoder {
   /**
    * Not TextDecoder: in Node 20 that is an ICU converter (native memory for every open stream, and
    * UTF-16 output copied again); this is V8's own UTF-8 decoding, with the same replacement
-   * characters. A byte order mark is taken off the start here, as TextDecoder would.
+   * characters. A byte order mark is taken off the start here, as TextDecoder would. Made at the
+   * first piece that ends inside a character: until then each piece is decoded whole, the same way,
+   * and an open stream holds no decoder.
    */
-  private readonly text = new StringDecoder('utf8');
+  private text: StringDecoder | undefined;
   private atStart = true;
   private readonly parser: EventSourceParser;
   private items: SseItem[] = [];
@@ -56,7 +58,10 @@ export class SseDecoder {
 
   /** Feeds bytes; returns the items they completed (possibly none). */
   push(bytes: Uint8Array): SseItem[] {
-    let s = this.text.write(bytes);
+    let s =
+      this.text === undefined && bytes.length > 0 && bytes[bytes.length - 1]! < 0x80
+        ? (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)).toString('utf8')
+        : (this.text ??= new StringDecoder('utf8')).write(bytes);
     if (this.atStart && s !== '') {
       this.atStart = false;
       if (s.charCodeAt(0) === 0xfeff) s = s.slice(1);
@@ -67,14 +72,21 @@ export class SseDecoder {
 
   private feed(s: string): void {
     this.parser.feed(s);
-    this.pendingCr = s.charCodeAt(s.length - 1) === 13;
-    // Slicing the piece itself: a slice of (tail + piece) would copy the whole piece every time.
-    this.tail = s.length >= TAIL_CHARS ? s.slice(-TAIL_CHARS) : (this.tail + s).slice(-TAIL_CHARS);
+    const last = s.charCodeAt(s.length - 1);
+    this.pendingCr = last === 13;
+    if (last === 10 && s.charCodeAt(s.length - 2) === 10) {
+      // Text that ends with a blank line has no unterminated last line: nothing to keep. (A slice of
+      // the piece would keep all of it alive, in V8, until the next piece: a piece per open stream.)
+      this.tail = '';
+    } else {
+      // Slicing the piece itself: a slice of (tail + piece) would copy the whole piece every time.
+      this.tail = s.length >= TAIL_CHARS ? s.slice(-TAIL_CHARS) : (this.tail + s).slice(-TAIL_CHARS);
+    }
   }
 
   /** The stream ended: flushes a partial character and an unterminated last line. */
   end(): SseItem[] {
-    let s = this.text.end();
+    let s = this.text?.end() ?? '';
     if (this.atStart && s.charCodeAt(0) === 0xfeff) s = s.slice(1);
     if (s !== '' && !this.overflow) this.feed(s);
     // The parser holds back a final CR in case an LF follows; at the end it is a line end.

@@ -2,6 +2,12 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { HeaderBag } from './headers';
 
+/** What a response starts with. */
+export interface ResponseHead {
+  status: number;
+  headers: HeaderBag;
+}
+
 /** Receives each piece of a body; a promise it returns pauses the reading until it settles. */
 export type BodyConsumer = (bytes: Buffer) => void | Promise<void>;
 
@@ -75,22 +81,30 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler, UpstreamBod
   private waitingFor: Promise<void> | undefined;
   private failure: unknown;
   private settle: { resolve: () => void; reject: (err: unknown) => void } | undefined;
-  private readonly headersArrived: Promise<{ status: number; headers: HeaderBag }>;
-  private resolveHeaders!: (r: { status: number; headers: HeaderBag }) => void;
-  private rejectHeaders!: (err: unknown) => void;
-  private readonly onAbort = () => this.destroy(this.signal?.reason);
+  /** Until response() hands it over: the exchange does not keep the headers while the body streams. */
+  private headersArrived: Promise<ResponseHead> | undefined;
+  /** Until the headers arrived, or the request failed. */
+  private headersSettle: { resolve: (head: ResponseHead) => void; reject: (err: unknown) => void } | undefined;
 
   constructor(private readonly signal: AbortSignal | undefined) {
-    this.headersArrived = new Promise((resolve, reject) => {
-      this.resolveHeaders = resolve;
-      this.rejectHeaders = reject;
-    });
-    signal?.addEventListener('abort', this.onAbort, { once: true });
+    this.headersArrived = new Promise((resolve, reject) => (this.headersSettle = { resolve, reject }));
+    // The exchange is its own abort listener (handleEvent): no closure per exchange.
+    signal?.addEventListener('abort', this, { once: true });
   }
 
-  /** Status and headers; rejects as undici failed the request (the signal's reason when it was aborted). */
-  response(): Promise<{ status: number; headers: HeaderBag }> {
-    return this.headersArrived;
+  /**
+   * Status and headers; rejects as undici failed the request (the signal's reason when it was
+   * aborted). Asked once, right after the dispatch.
+   */
+  response(): Promise<ResponseHead> {
+    const arrived = this.headersArrived;
+    this.headersArrived = undefined;
+    return arrived ?? Promise.reject(new Error('the response was already asked for'));
+  }
+
+  /** The signal aborted: the exchange is dropped. */
+  handleEvent(): void {
+    this.destroy(this.signal?.reason);
   }
 
   /**
@@ -169,7 +183,8 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler, UpstreamBod
     // they would keep (~2 KB a stream) until the response ends.
     controller.rawHeaders = null;
     if (!this.settle) controller.pause();
-    this.resolveHeaders({ status, headers });
+    this.headersSettle?.resolve({ status, headers });
+    this.headersSettle = undefined;
   }
 
   onResponseData(controller: Dispatcher.DispatchController, bytes: Buffer): void {
@@ -184,7 +199,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler, UpstreamBod
 
   onResponseEnd(): void {
     this.ended = true;
-    this.signal?.removeEventListener('abort', this.onAbort);
+    this.signal?.removeEventListener('abort', this);
     // undici may report the end while the consumer still works on the last piece.
     if (this.settle && !this.waitingFor && this.queue.length === 0) this.finish();
   }
@@ -192,8 +207,9 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler, UpstreamBod
   onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
     if (this.ended || this.failure !== undefined) return;
     this.failure = err;
-    this.signal?.removeEventListener('abort', this.onAbort);
-    this.rejectHeaders(err);
+    this.signal?.removeEventListener('abort', this);
+    this.headersSettle?.reject(err);
+    this.headersSettle = undefined;
     if (this.settle) this.finish(new BodyReadError(err));
   }
 
@@ -234,7 +250,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler, UpstreamBod
     if (this.controller && !this.controller.aborted && !this.ended)
       this.controller.abort(err instanceof Error ? err : new Error(String(err)));
     this.failure ??= err;
-    this.signal?.removeEventListener('abort', this.onAbort);
+    this.signal?.removeEventListener('abort', this);
     settle.reject(err);
   }
 
