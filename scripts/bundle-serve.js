@@ -157,6 +157,27 @@ function startStandIn() {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
+/** A new home under `parent` whose config points the provider at `baseUrl`. */
+function configuredHome(parent, baseUrl) {
+  const home = fs.mkdtempSync(path.join(parent, 'chutes-rpc-home-'));
+  fs.writeFileSync(path.join(home, 'config.json5'), JSON.stringify({ models: { providers: { chutes: { baseUrl } } } }));
+  return home;
+}
+
+/**
+ * This process's environment for a server the build runs, with `vars` set (undefined: removed) and
+ * without NODE_EXTRA_CA_CERTS, which slows every start.
+ */
+function serveEnv(vars) {
+  const env = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+  for (const [name, value] of Object.entries(vars)) {
+    if (value === undefined) delete env[name];
+    else env[name] = value;
+  }
+  return env;
+}
+
 /** Runs node with `args` and `env`, sends `messages` and ends its input; resolves at its exit. */
 function serveOnce(args, env, messages) {
   const child = spawn(process.execPath, args, { env });
@@ -176,16 +197,8 @@ async function warmUp(messages, caches) {
   const files = caches.map((name) => path.join(dist, `${name}.bundle.cache`));
   for (const file of files) fs.rmSync(file, { force: true });
   const server = await startStandIn();
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'chutes-rpc-cache-'));
-  const baseUrl = `http://127.0.0.1:${server.address().port}/v1`;
-  fs.writeFileSync(path.join(home, 'config.json5'), JSON.stringify({ models: { providers: { chutes: { baseUrl } } } }));
-  const env = {
-    ...process.env,
-    CHUTES_RPC_HOME: home,
-    CHUTES_API_KEY: 'cpk_code_cache_warm_up',
-    CHUTES_RPC_WRITE_CODE_CACHE: caches.join(','),
-  };
-  delete env.NODE_EXTRA_CA_CERTS;
+  const home = configuredHome(os.tmpdir(), `http://127.0.0.1:${server.address().port}/v1`);
+  const env = serveEnv({ CHUTES_RPC_HOME: home, CHUTES_API_KEY: 'cpk_code_cache_warm_up', CHUTES_RPC_WRITE_CODE_CACHE: caches.join(',') });
   // --on-eof wait: every message is answered, then the server exits 0.
   const { code, out, err } = await serveOnce([path.join(root, 'bin', 'chutes-rpc'), 'serve', '--on-eof', 'wait'], env, messages);
   server.close();
@@ -220,18 +233,10 @@ async function modulesRunByInitialize() {
   const run = `require(${JSON.stringify(serveEntry)}).tryServe(['serve', '--on-eof', 'wait'])`;
   const keys = new Set();
   try {
-    for (const configured of [true, false]) {
-      const home = fs.mkdtempSync(path.join(dir, 'home-'));
-      const env = { ...process.env, CHUTES_RPC_HOME: home };
-      delete env.NODE_EXTRA_CA_CERTS;
-      delete env.CHUTES_API_KEY;
-      if (configured) {
-        fs.writeFileSync(
-          path.join(home, 'config.json5'),
-          JSON.stringify({ models: { providers: { chutes: { baseUrl: 'http://127.0.0.1:9/v1' } } } }),
-        );
-        env.CHUTES_API_KEY = 'cpk_module_probe';
-      }
+    for (const env of [
+      serveEnv({ CHUTES_RPC_HOME: configuredHome(dir, 'http://127.0.0.1:9/v1'), CHUTES_API_KEY: 'cpk_module_probe' }),
+      serveEnv({ CHUTES_RPC_HOME: fs.mkdtempSync(path.join(dir, 'home-')), CHUTES_API_KEY: undefined }),
+    ]) {
       const { code, out, err } = await serveOnce(['-r', probe, '-e', run], env, [INITIALIZE]);
       if (code !== 0 || !out.includes('"result"')) throw new Error(`the module probe failed (exit ${code}): ${out.slice(0, 500)} ${err}`);
       for (const file of JSON.parse(fs.readFileSync(report, 'utf8'))) keys.add(keyOf(root, file));

@@ -36,6 +36,11 @@ function redirectFiles(build, root, redirect) {
   });
 }
 
+/** JS text of an object that maps each key to a function requiring its module (`root`/key). */
+function requireTable(root, keys) {
+  return `{${[...keys].map((key) => `${JSON.stringify(key)}: () => require(${JSON.stringify(path.join(root, key))})`).join(',\n')}}`;
+}
+
 /** `module.exports = ` an expression, as an esbuild module. */
 const exportsOf = (expression, resolveDir) => ({ contents: `module.exports = ${expression};\n`, loader: 'js', resolveDir });
 
@@ -58,11 +63,10 @@ function firstBundle({ root, firstKeys, loadSecond, resolveDir, secondKeys }) {
         exportsOf(`require('split-bundle:link').second(${JSON.stringify(args.path)})`, root),
       );
       build.onLoad({ filter: /.*/, namespace: 'split-link' }, () => {
-        const table = [...firstKeys].map((key) => `${JSON.stringify(key)}: () => require(${JSON.stringify(path.join(root, key))})`);
         return {
           contents:
             `let second;\n` +
-            `const first = {${table.join(',\n')}};\n` +
+            `const first = ${requireTable(root, firstKeys)};\n` +
             `exports.second = (key) => {\n` +
             `  if (!second) {\n` +
             `    second = ${loadSecond};\n` +
@@ -102,9 +106,8 @@ function secondBundle({ root, firstKeys }) {
 
 /** The second bundle's entry (esbuild's stdin): its link, and the table of what the first requires. */
 function secondEntry(root, secondKeys) {
-  const table = [...secondKeys].sort().map((key) => `${JSON.stringify(key)}: () => require(${JSON.stringify(path.join(root, key))})`);
   return {
-    contents: `exports.link = require('split-bundle:link').link;\nexports.modules = {${table.join(',\n')}};\n`,
+    contents: `exports.link = require('split-bundle:link').link;\nexports.modules = ${requireTable(root, [...secondKeys].sort())};\n`,
     resolveDir: root,
     loader: 'js',
   };
