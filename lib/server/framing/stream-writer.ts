@@ -117,9 +117,10 @@ export class FramedStreamWriter {
    */
   post(msg: object): Promise<void> | undefined {
     const m = msg as { id?: string | number | null; method?: string };
-    if (m.method !== undefined || !('id' in m)) return this.postJson(JSON.stringify(msg));
-    this.beforeResponse?.(m);
+    const reply = m.method === undefined && 'id' in m;
+    if (reply) this.beforeResponse?.(m);
     const posted = this.postJson(JSON.stringify(msg));
+    if (!reply) return posted;
     // A reply leaves once this turn's microtasks have run, before the next message is handled in
     // a turn of its own, not at the end of the turns queued meanwhile: a host that sent initialize
     // and a chat together otherwise waited for its initialize reply while the chat loaded what it
