@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import type { AssistantMessage, ToolCall, ToolCallDelta, Usage } from '../../generated/types';
 import { isToolArgumentsJson } from './tool-arguments';
 import { ThinkTagSplitter } from './think-tags';
+import { nodeCrypto } from '../../util/lazy-crypto';
 
 /** A `chat.completion.chunk` as the API streams it (OpenAI shape; unknown fields ignored). */
 export interface WireChunk {
@@ -214,7 +214,7 @@ export class ChatAssembler {
       for (const index of [...this.tools.keys()].sort((a, b) => a - b)) {
         const t = this.tools.get(index)!;
         // Some engines send no id; the host needs one to answer the call with a tool message.
-        t.id ??= `call_${randomBytes(9).toString('base64url')}`;
+        t.id ??= `call_${nodeCrypto().randomBytes(9).toString('base64url')}`;
         const call: ToolCall = { id: t.id, type: 'function', name: t.name, arguments: t.args.toString() };
         // Usually cut by finishReason "length": sent back as history, the server would refuse it.
         if (!isToolArgumentsJson(call.arguments)) call.argumentsValid = false;

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { ChutesContext } from '../context';
 import type { Model, ModelsDiscoverResult } from '../../generated/types';
 import type { Credential } from '../credentials';
@@ -247,14 +246,27 @@ export class ModelSource {
   }
 }
 
-/** The token hashed last and its hash: every chat call asks, nearly always with the same token. */
-let hashed: { token: string; hash: string } | undefined;
-
-/** Lists are cached per credential, keyed by a digest (the token itself is not kept as a key). */
+/**
+ * Lists are cached per credential, keyed by a digest of its token (the token itself is not kept as
+ * a key). The digest is cyrb53, not a cryptographic hash: the key never leaves this process, two
+ * tokens in one process meet with odds of 2^-53, and node:crypto is then not loaded for every
+ * first chat (3–9 ms).
+ */
 function cacheKey(credential: Credential | undefined): string {
   if (!credential) return 'anonymous';
-  if (hashed?.token !== credential.token) {
-    hashed = { token: credential.token, hash: createHash('sha256').update(credential.token).digest('hex').slice(0, 32) };
+  return `${credential.method}:${cyrb53(credential.token).toString(36)}`;
+}
+
+/** cyrb53 (bryc, public domain): a fast 53-bit string hash with good dispersion. */
+function cyrb53(text: string): number {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
   }
-  return `${credential.method}:${hashed.hash}`;
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }

@@ -1,4 +1,3 @@
-import * as crypto from 'node:crypto';
 import type { RateLimitSettings } from '../../config/load';
 import type { Logger } from '../../log/logger';
 import { sleep } from '../../util/abort';
@@ -7,6 +6,7 @@ import type { HeaderBag } from '../http/headers';
 import { emptyState, type PacedBucket, PacingFile, PacingFileError, type PacingState } from './pacing-file';
 import { prune, release, reserve } from './send-window';
 import { type ServerLimit, serverLimits, userBudget } from './server-limits';
+import { nodeCrypto } from '../../util/lazy-crypto';
 
 export const DEFAULT_WINDOW_MS = 60_000;
 /** Test-only: a shorter window, so that the cross-process test runs in seconds, not minutes. */
@@ -61,7 +61,7 @@ function insertSorted(times: number[], t: number): void {
 /** A fingerprint of the credential that never reveals it: a sign-in by its profile (its tokens rotate), a key by its hash. */
 export function credentialFingerprint(c: Credential): string {
   const identity = c.method === 'oauth' && c.profile !== undefined ? `oauth-profile:${c.profile}` : `token:${c.token}`;
-  return crypto.createHash('sha256').update(`chutes-rpc pacing\0${identity}`).digest('hex').slice(0, 32);
+  return nodeCrypto().createHash('sha256').update(`chutes-rpc pacing\0${identity}`).digest('hex').slice(0, 32);
 }
 
 export function windowMsFrom(env: NodeJS.ProcessEnv): number {

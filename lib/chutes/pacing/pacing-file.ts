@@ -1,9 +1,9 @@
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readSafeFileSync, trustProblem, UnsafeFileError } from '../../util/safe-file';
 import type { SendWindow } from './send-window';
 import type { ServerLimit } from './server-limits';
+import { nodeCrypto } from '../../util/lazy-crypto';
 
 export const PACING_FILE = 'pacing.json';
 /** Far above any real state (10 000 send times are about 150 KB). */
@@ -112,7 +112,7 @@ export class PacingFile {
   }
 
   private write(state: PacingState): void {
-    const tmp = `${this.file}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`;
+    const tmp = `${this.file}.${process.pid}.${nodeCrypto().randomBytes(6).toString('hex')}.tmp`;
     let fd: number | undefined;
     try {
       fd = fs.openSync(tmp, 'wx', FILE_MODE);
