@@ -87,28 +87,23 @@ const undiciAgentBundle = {
   },
 };
 
-/** Replaces `find` in the module at `file` (a path ending) by `replace`; the build fails when `find` is gone. */
-function patchModule(name, file, find, replace) {
+/** Replaces each [find, replace] of `replacements` in the module at `file` (a path ending); the build fails when a `find` is gone. */
+function patchModule(name, file, replacements) {
   const filter = new RegExp(`${file.split('/').join('[\\\\/]').replace(/\./g, '\\.')}$`);
   return {
     name,
     setup(build) {
       build.onLoad({ filter }, (args) => {
-        const text = fs.readFileSync(args.path, 'utf8');
-        if (!text.includes(find)) throw new Error(`${args.path} no longer holds ${JSON.stringify(find)}`);
-        return { contents: text.split(find).join(replace), loader: 'js', resolveDir: path.dirname(args.path) };
+        let text = fs.readFileSync(args.path, 'utf8');
+        for (const [find, replace] of replacements) {
+          if (!text.includes(find)) throw new Error(`${args.path} no longer holds ${JSON.stringify(find)}`);
+          text = text.split(find).join(replace);
+        }
+        return { contents: text, loader: 'js', resolveDir: path.dirname(args.path) };
       });
     },
   };
 }
-
-/** undici's HTTP/2 client module (and node:http2 with it) is loaded when a connection turns out to be HTTP/2. */
-const lazyHttp2 = patchModule(
-  'lazy-http2',
-  'undici/lib/dispatcher/client.js',
-  "const connectH2 = require('./client-h2.js')",
-  "const connectH2 = (client, socket) => require('./client-h2.js')(client, socket)",
-);
 
 /**
  * undici's llhttp WebAssembly (SIMD, and the fallback without), which undici keeps as base64 in a JS
@@ -133,14 +128,68 @@ const llhttpFiles = {
   },
 };
 
+/**
+ * undici's assertions (plain assert(value) calls, in nearly every module the Agent uses) hold in
+ * every run that has no bug; node:assert and its modules (~1 ms) are loaded to throw the
+ * AssertionError when one does not.
+ */
+const lazyAssert = {
+  name: 'lazy-assert',
+  setup(build) {
+    build.onResolve({ filter: /^node:assert$/ }, (args) =>
+      /[\\/]node_modules[\\/]undici[\\/]/.test(args.importer) ? { path: 'lazy-assert', namespace: 'lazy-assert' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'lazy-assert' }, () => ({
+      contents: "module.exports = function assert(value, message) { if (!value) require('node:assert')(value, message); };",
+      loader: 'js',
+    }));
+  },
+};
+
+/**
+ * Patches to undici's modules in the Agent bundle, each to load less for the first chat; undici
+ * behaves as before.
+ * - client.js: its HTTP/2 client (and node:http2, ~7 ms) is loaded when a connection turns out
+ *   to be HTTP/2 (never: the Agent has allowH2 false).
+ * - client.js, core/util.js: node:http (~2.5 ms with its modules) is loaded when a Client is made
+ *   without maxHeaderSize (ours give one: lib/chutes/http/upstream-dispatcher.ts), and when a
+ *   request body being destroyed may be an IncomingMessage (which only exists once node:http is).
+ */
+const undiciPatches = [
+  patchModule('undici-client', 'undici/lib/dispatcher/client.js', [
+    ["const connectH2 = require('./client-h2.js')", "const connectH2 = (client, socket) => require('./client-h2.js')(client, socket)"],
+    ["const http = require('node:http')\n", ''],
+    [
+      `const getDefaultNodeMaxHeaderSize = http &&
+  http.maxHeaderSize &&
+  Number.isInteger(http.maxHeaderSize) &&
+  http.maxHeaderSize > 0
+  ? () => http.maxHeaderSize
+  : () => { throw new InvalidArgumentError('http module not available or http.maxHeaderSize invalid') }`,
+      `function getDefaultNodeMaxHeaderSize () {
+  const { maxHeaderSize } = require('node:http')
+  if (Number.isInteger(maxHeaderSize) && maxHeaderSize > 0) return maxHeaderSize
+  throw new InvalidArgumentError('http module not available or http.maxHeaderSize invalid')
+}`,
+    ],
+  ]),
+  patchModule('undici-util', 'undici/lib/core/util.js', [
+    ["const { IncomingMessage } = require('node:http')\n", ''],
+    [
+      'Object.getPrototypeOf(stream).constructor === IncomingMessage',
+      "Object.getPrototypeOf(stream).constructor?.name === 'IncomingMessage' && Object.getPrototypeOf(stream).constructor === require('node:http').IncomingMessage",
+    ],
+  ]),
+];
+
 /** vscode-jsonrpc's node:crypto, required on first use. */
 const lazyCrypto = ['main', 'ril'].map((name) =>
-  patchModule(
-    `lazy-crypto-${name}`,
-    `vscode-jsonrpc/lib/node/${name}.js`,
-    'const crypto_1 = require("crypto");',
-    'const crypto_1 = { randomBytes: (n) => require("crypto").randomBytes(n), randomUUID: () => require("crypto").randomUUID() };',
-  ),
+  patchModule(`lazy-crypto-${name}`, `vscode-jsonrpc/lib/node/${name}.js`, [
+    [
+      'const crypto_1 = require("crypto");',
+      'const crypto_1 = { randomBytes: (n) => require("crypto").randomBytes(n), randomUUID: () => require("crypto").randomUUID() };',
+    ],
+  ]),
 );
 
 /** A local stand-in for the API, for the one chat that warms the code cache. */
@@ -254,7 +303,7 @@ async function main() {
     stdin: { contents: "module.exports = { Agent: require('undici/lib/dispatcher/agent.js') };", resolveDir: root, loader: 'js' },
     outfile: path.join(dist, 'undici-agent.bundle.js'),
     legalComments: 'external',
-    plugins: [lazyHttp2, llhttpFiles],
+    plugins: [...undiciPatches, lazyAssert, llhttpFiles],
   });
   const servePlugins = [undiciAgentBundle, staticValidators(BUNDLED_VALIDATORS), ...lazyCrypto];
   const serveOptions = { legalComments: 'external', external };

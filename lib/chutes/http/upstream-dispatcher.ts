@@ -6,6 +6,12 @@ import type { Logger } from '../../log/logger';
 export const IDLE_SOCKET_MS = 4_000;
 
 /**
+ * The largest response head accepted: Node's default (--max-http-header-size), given here so that
+ * undici does not load node:http to read it (scripts/bundle-serve.js).
+ */
+export const MAX_HEADER_BYTES = 16 * 1024;
+
+/**
  * The one dispatcher all upstream HTTP goes through: a keep-alive Agent, or a cassette replay
  * (--replay), or a recorder around the real network (--record). No other code knows which.
  */
@@ -25,6 +31,11 @@ export function createUpstreamDispatcher(options: ChutesSettings, log: Logger): 
   // No cap on connections per origin: concurrent streams must not queue behind each other. Idle
   // sockets are closed after a few seconds (whatever the server's keep-alive hint), so a burst of
   // streams does not hold its file descriptors long after it ended.
-  const agent = new Agent({ keepAliveTimeout: IDLE_SOCKET_MS, keepAliveMaxTimeout: IDLE_SOCKET_MS, allowH2: false });
+  const agent = new Agent({
+    keepAliveTimeout: IDLE_SOCKET_MS,
+    keepAliveMaxTimeout: IDLE_SOCKET_MS,
+    allowH2: false,
+    maxHeaderSize: MAX_HEADER_BYTES,
+  });
   return { dispatcher: agent, close: () => agent.close() };
 }

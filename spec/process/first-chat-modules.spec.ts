@@ -1,0 +1,63 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { chatHome, liveModel, startUpstream, type Upstream, writeStream } from '../helpers/chat-upstream';
+import { BIN, cleanEnv } from '../helpers/rpc-process';
+
+// Preloaded into the server: writes the Node modules it loaded (process.moduleLoadList) to
+// MODULE_REPORT at exit.
+const RECORDER = `
+process.on('exit', () => {
+  const builtins = process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13));
+  require('node:fs').writeFileSync(process.env.MODULE_REPORT, JSON.stringify(builtins));
+});
+`;
+
+const MODEL = 'acme/Quick';
+
+let up: Upstream;
+beforeAll(async () => {
+  up = await startUpstream();
+  up.models.push(liveModel(MODEL, false));
+  up.scripts.set(MODEL, (_req, res) => writeStream(res, MODEL, [{ content: 'Hi' }, { content: ' there' }], { usage: [3, 2] }));
+});
+afterAll(() => up.close());
+
+/** The Node modules a real serve loaded from spawn to its exit, given `input` (ended once `untilId` is answered). */
+async function modulesLoaded(input: string, untilId: number): Promise<{ modules: string[]; out: string }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'first-chat-'));
+  const recorder = path.join(dir, 'recorder.js');
+  const report = path.join(dir, 'report.json');
+  fs.writeFileSync(recorder, RECORDER);
+  const child = spawn(process.execPath, ['--require', recorder, BIN, 'serve', '--framing', 'ndjson'], {
+    env: cleanEnv({ CHUTES_RPC_HOME: chatHome(up), MODULE_REPORT: report }),
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d;
+    if (out.includes(`"id":${untilId},"result"`) || out.includes(`"id":${untilId},"error"`)) child.stdin.end();
+  });
+  child.stdin.write(input);
+  expect(await exited).toBe(0);
+  return { modules: JSON.parse(fs.readFileSync(report, 'utf8')) as string[], out };
+}
+
+describe('what a first chat loads', () => {
+  // Each is several ms of a first chat: node:crypto (3-9 ms) is loaded by what hashes or draws
+  // (client-side pacing, tool-call ids), node:http and node:assert by undici only on paths the
+  // Agent bundle's patches make lazy (scripts/bundle-serve.js). The specs that run those paths
+  // check that they still work.
+  it('a chat.stream after initialize loads neither node:crypto nor node:http nor node:assert', async () => {
+    const { modules, out } = await modulesLoaded(
+      '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}\n' +
+        `{"jsonrpc":"2.0","id":2,"method":"chat.stream","params":{"model":"chutes/${MODEL}","messages":[{"role":"user","content":"x"}]}}\n`,
+      2,
+    );
+    expect(out).toContain('"content":"Hi there"');
+    expect(modules).toContain('net');
+    expect(modules.filter((m) => ['crypto', 'http', 'assert'].includes(m))).toEqual([]);
+  });
+});
