@@ -114,8 +114,7 @@ async function bundleServeDeps(validators) {
 /** A code cache of what compiling `file` makes (as scripts/sea-entry.js compiles it), nothing run. */
 function compileCache(file) {
   applyV8Flags(); // as scripts/sea-entry.js does before it compiles: a cache is only accepted under its flags
-  const Module = require('node:module');
-  const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'latin1')), { filename: file });
+  const script = new vm.Script(fs.readFileSync(file, 'latin1'), { filename: file });
   const cache = file.replace(/\.js$/, '.cache');
   fs.writeFileSync(cache, script.createCachedData());
   return cache;

@@ -16,16 +16,18 @@ const Module = require('node:module');
  */
 function load(name, requireFor) {
   // The bundles are ASCII (scripts/support/ascii-bundle.js): latin1 makes a one-byte string, undecoded.
-  const source = Buffer.from(sea.getAsset(`${name}.js`)).toString('latin1');
+  // Raw assets are the executable's own bytes, not a copy of them (V8 only reads the cache).
+  const source = Buffer.from(sea.getRawAsset(`${name}.js`)).latin1Slice();
   let cachedData;
   try {
-    cachedData = Buffer.from(sea.getAsset(`${name}.cache`));
+    cachedData = Buffer.from(sea.getRawAsset(`${name}.cache`));
   } catch {
     // No cache: compiled from source.
   }
   const dirname = require('node:path').join(require('node:path').dirname(process.execPath), 'dist');
   const filename = `${dirname}/${name}.js`;
-  const script = new vm.Script(Module.wrap(source), { filename, ...(cachedData ? { cachedData } : {}) });
+  // Already the CommonJS module function (scripts/support/ascii-bundle.js).
+  const script = new vm.Script(source, { filename, ...(cachedData ? { cachedData } : {}) });
   const module = { exports: {} };
   script.runInThisContext()(module.exports, requireFor, module, filename, dirname);
   return module.exports;
