@@ -1,4 +1,5 @@
-import { checkConfigText, resolveConfigValue, validationProblems } from '../../lib/config/load';
+import fc from 'fast-check';
+import { checkConfigText, parseConfigText, resolveConfigValue, validationProblems } from '../../lib/config/load';
 
 const env = { CHUTES_API_KEY: 'cpk_test_fake_from_process', HOME: '/nowhere' };
 
@@ -178,5 +179,31 @@ describe('config: rateLimit', () => {
     for (const bad of [{ requestsPerMinute: -1 }, { requestsPerMinute: 'fast' }, { requestsPerMinute: 1.5 }, { perMinute: 5 }]) {
       expect(withRate(bad).problems.map((p) => p.path)).toContainEqual(expect.stringMatching(/^\/models\/providers\/chutes\/rateLimit/));
     }
+  });
+});
+
+describe('config text', () => {
+  // Plain JSON is read by JSON.parse, the rest by json5: both must mean the same for any JSON.
+  it('reads any JSON text as JSON5 reads it, __proto__ keys as own keys', () => {
+    const JSON5 = require('json5') as typeof import('json5');
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.boolean(), (value, pretty) => {
+        const text = JSON.stringify(value, null, pretty ? 2 : undefined);
+        const read = parseConfigText(text);
+        expect(read.problems).toEqual([]);
+        expect(read.value).toStrictEqual(JSON5.parse(text));
+      }),
+    );
+    const proto = parseConfigText('{"__proto__": {"polluted": true}}').value as Record<string, unknown>;
+    expect(Object.getPrototypeOf(proto)).toBe(Object.prototype);
+    expect(Object.keys(proto)).toEqual(['__proto__']);
+    expect(proto).toStrictEqual(JSON5.parse('{"__proto__": {"polluted": true}}'));
+  });
+
+  it('reads JSON5 that is not JSON (comments, a BOM, trailing commas), and says where text is wrong', () => {
+    expect(parseConfigText('\uFEFF// c\n{ a: 1, b: [2,], }').value).toEqual({ a: 1, b: [2] });
+    expect(parseConfigText('{\n  "a": 1,\n  "b": }').problems).toEqual([
+      { path: '', message: expect.stringMatching(/^not valid JSON5: .*\(line 3, column 8\)$/) as unknown as string },
+    ]);
   });
 });
