@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 
 /** The name of the SEA asset that lists the package files embedded in the single executable. */
@@ -68,7 +67,7 @@ function findPackageDir(from: string): string {
 
 function extractAssets(s: SeaModule): string {
   const manifest = JSON.parse(s.getAsset(SEA_MANIFEST_ASSET, 'utf8')) as { id: string; files: string[] };
-  const dir = path.join(os.tmpdir(), `chutes-rpc-files-${manifest.id}`);
+  const dir = path.join((require('node:os') as typeof import('node:os')).tmpdir(), `chutes-rpc-files-${manifest.id}`);
   if (fs.existsSync(path.join(dir, '.complete'))) return dir;
   // Written beside, then renamed into place: two first runs at once do not see half a directory.
   const staging = fs.mkdtempSync(`${dir}.partial-`);
