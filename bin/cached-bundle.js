@@ -6,6 +6,7 @@
 // each bundle's text is already the function Node wraps a module in (scripts/support/ascii-bundle.js).
 const fs = require('node:fs');
 const path = require('node:path');
+const { applyV8Flags } = require('./v8-flags.js');
 
 const DIST = path.join(__dirname, '..', 'dist');
 // The CommonJS loader's Module (what node:module exports), without loading node:module, which also
@@ -22,6 +23,14 @@ let pool;
 let dropPool;
 const POOL_BYTES = 512 * 1024;
 const POOL_KEPT_MS = 5_000;
+
+/**
+ * The bundle a process starts from: compiled, and its cache made, before the V8 flags are set;
+ * every other bundle after them (bin/v8-flags.js says why).
+ */
+const START_BUNDLE = 'serve';
+/** A warm-up run's writing of the start bundle's cache, due before the flags change or at exit. */
+let writeStartCache;
 
 /** The file's bytes, in the pool: valid until the next read. */
 function readPooled(file) {
@@ -43,6 +52,7 @@ function readPooled(file) {
 
 /** dist/<name>.bundle.js's exports; undefined when the build made no such bundle. */
 function loadBundle(name) {
+  if (name !== START_BUNDLE) underV8Flags();
   const file = path.join(DIST, `${name}.bundle.js`);
   let source;
   try {
@@ -68,10 +78,27 @@ function loadBundle(name) {
   const script = new vm.Script(source, { filename: file, ...(cachedData ? { cachedData } : {}) });
   clearTimeout(dropPool);
   dropPool = setTimeout(() => (pool = undefined), POOL_KEPT_MS).unref();
-  if (writeCache) process.once('exit', () => fs.writeFileSync(cacheFile, script.createCachedData()));
+  if (writeCache) {
+    const write = () => fs.writeFileSync(cacheFile, script.createCachedData());
+    if (name === START_BUNDLE) {
+      writeStartCache = () => {
+        writeStartCache = undefined;
+        write();
+      };
+      process.once('exit', () => writeStartCache?.());
+    } else {
+      process.once('exit', write);
+    }
+  }
   const module = { exports: {} };
   script.runInThisContext()(module.exports, Module.createRequire(file), module, file, DIST);
   return module.exports;
+}
+
+/** Sets the V8 flags, after the start bundle's cache was written if this run writes it. */
+function underV8Flags() {
+  writeStartCache?.();
+  applyV8Flags();
 }
 
 module.exports = { loadBundle };

@@ -1,10 +1,14 @@
 'use strict';
-// The V8 flags every chutes-rpc process runs with. The launcher sets them before it compiles any
-// bundle, and must: V8 hashes its flags into a code cache and rejects the cache under other flags,
-// so a flag set later (as serve once did) made every start compile the whole bundle from source.
-// The build makes the caches through the launcher, and the single executable sets the same flags
-// (scripts/build-binary.js gives it V8_FLAGS as an asset), so each cache meets the flags it was
-// made under. Hosts cannot pass node flags; V8 reads these at runtime.
+// The V8 flags every chutes-rpc process runs with once it does more than start. Hosts cannot pass
+// node flags; V8 reads these at runtime.
+//
+// When: not at start, where loading node:v8 cost ~1 ms and nothing needs them yet, but before the
+// first bundle loaded after the serve bundle (bin/cached-bundle.js): the first call beyond
+// initialize, or the preload. V8 hashes its flags into a code cache and rejects the cache under
+// other flags (a flag once set after the caches were made had every start compile from source), so
+// each cache is made and used on the same side of that moment: the serve bundle's before it, every
+// other one after. The build makes the caches through the launcher, and the single executable
+// (scripts/sea-entry.js, which gets V8_FLAGS as an asset) keeps the same order.
 //
 // --heap-growing-percent: how far V8 lets the heap grow past what was alive at the last full GC
 // before it collects again. Its own factor goes up to 4x: a burst (thousands of streams answered at
@@ -13,8 +17,13 @@
 // whose old generation barely grows, pays no measurable CPU for it (bench/cpu-per-delta.bench.js).
 const V8_FLAGS = '--heap-growing-percent=25';
 
-function applyV8Flags(flags = V8_FLAGS) {
-  require('node:v8').setFlagsFromString(flags);
+let applied = false;
+
+/** Sets V8_FLAGS, once. */
+function applyV8Flags() {
+  if (applied) return;
+  applied = true;
+  require('node:v8').setFlagsFromString(V8_FLAGS);
 }
 
 module.exports = { V8_FLAGS, applyV8Flags };

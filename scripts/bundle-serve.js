@@ -16,8 +16,8 @@
 //     is loaded only if a connection is HTTP/2: the Agent is made with allowH2 false, so never.
 //   - The validators of the config, the model catalog and every method's params, and json5, are
 //     inside the serve bundles; the other validators (results, stored files) stay files.
-//   - vscode-jsonrpc requires node:crypto (~3 ms) for pipe names and UUIDs the server never asks
-//     for at start-up: in the bundle, it is required on first use.
+//   - vscode-jsonrpc requires node:crypto (~3 ms) and node:os for pipe names and UUIDs the server
+//     never asks for at start-up: in the bundle, they are required on first use.
 //   - Each bundle has V8's code cache beside it (dist/<name>.bundle.cache), made by starting the
 //     server and answering initialize (the serve bundle's) and then one chat.stream (the
 //     serve-calls and Agent bundles') against a local stand-in for the API: the functions they ran
@@ -182,15 +182,21 @@ const undiciPatches = [
   ]),
 ];
 
-/** vscode-jsonrpc's node:crypto, required on first use. */
-const lazyCrypto = ['main', 'ril'].map((name) =>
-  patchModule(`lazy-crypto-${name}`, `vscode-jsonrpc/lib/node/${name}.js`, [
-    [
-      'const crypto_1 = require("crypto");',
-      'const crypto_1 = { randomBytes: (n) => require("crypto").randomBytes(n), randomUUID: () => require("crypto").randomUUID() };',
-    ],
+/**
+ * vscode-jsonrpc's node:crypto (~3 ms) and node:os, which it needs only to name pipes and make
+ * UUIDs the server never asks for: required on first use.
+ */
+const LAZY_CRYPTO = [
+  'const crypto_1 = require("crypto");',
+  'const crypto_1 = { randomBytes: (n) => require("crypto").randomBytes(n), randomUUID: () => require("crypto").randomUUID() };',
+];
+const vscodeJsonrpcPatches = [
+  patchModule('vscode-jsonrpc-main', 'vscode-jsonrpc/lib/node/main.js', [
+    LAZY_CRYPTO,
+    ['const os = __importStar(require("os"));', 'const os = { tmpdir: () => require("os").tmpdir() };'],
   ]),
-);
+  patchModule('vscode-jsonrpc-ril', 'vscode-jsonrpc/lib/node/ril.js', [LAZY_CRYPTO]),
+];
 
 /** A local stand-in for the API, for the one chat that warms the code cache. */
 function startStandIn() {
@@ -305,7 +311,7 @@ async function main() {
     legalComments: 'external',
     plugins: [...undiciPatches, lazyAssert, llhttpFiles],
   });
-  const servePlugins = [undiciAgentBundle, staticValidators(BUNDLED_VALIDATORS), ...lazyCrypto];
+  const servePlugins = [undiciAgentBundle, staticValidators(BUNDLED_VALIDATORS), ...vscodeJsonrpcPatches];
   const serveOptions = { legalComments: 'external', external };
   // The whole serve path once, for the list of what it is made of.
   const whole = path.join(dist, 'serve-whole.bundle.js');

@@ -5,8 +5,13 @@
 // holds only what compiling the main script makes, and a main script that was the whole CLI meant
 // reading and compiling ~3 MB at every start.
 const sea = require('node:sea');
-// bin/v8-flags.js's V8_FLAGS, before any bundle is compiled: the code caches were made under them.
-require('node:v8').setFlagsFromString(sea.getAsset('v8-flags.txt', 'utf8'));
+let flagsSet = false;
+/** bin/v8-flags.js's V8_FLAGS, set as bin/cached-bundle.js does: before every bundle but the serve bundle. */
+function setV8Flags() {
+  if (flagsSet) return;
+  flagsSet = true;
+  require('node:v8').setFlagsFromString(sea.getAsset('v8-flags.txt', 'utf8'));
+}
 const vm = require('node:vm');
 const Module = require('node:module');
 
@@ -15,6 +20,7 @@ const Module = require('node:module');
  * require is `requireFor`; its __dirname stands for dist/ beside the executable (nothing is read there).
  */
 function load(name, requireFor) {
+  if (name !== 'serve.bundle') setV8Flags();
   // The bundles are ASCII (scripts/support/ascii-bundle.js): latin1 makes a one-byte string, undecoded.
   // Raw assets are the executable's own bytes, not a copy of them (V8 only reads the cache).
   const source = Buffer.from(sea.getRawAsset(`${name}.js`)).latin1Slice();
