@@ -26,7 +26,7 @@ afterAll(() => up.close());
 
 /** The Node modules a real serve loaded from spawn to its exit, given `input` (ended once `untilId` is answered). */
 async function modulesLoaded(input: string, untilId: number): Promise<{ modules: string[]; out: string }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'first-chat-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'serve-modules-'));
   const recorder = path.join(dir, 'recorder.js');
   const report = path.join(dir, 'report.json');
   fs.writeFileSync(recorder, RECORDER);
@@ -45,7 +45,17 @@ async function modulesLoaded(input: string, untilId: number): Promise<{ modules:
   return { modules: JSON.parse(fs.readFileSync(report, 'utf8')) as string[], out };
 }
 
-describe('what a first chat loads', () => {
+describe('what serve loads', () => {
+  // node:v8 (the V8 flags, set before the first bundle after start: bin/v8-flags.js), node:os
+  // (vscode-jsonrpc's pipe names, the home when $HOME is unset) and node:crypto cost ~5 ms of a
+  // start together; initialize needs none of them.
+  it('start-up and initialize load neither node:v8 nor node:os nor node:crypto', async () => {
+    const { modules, out } = await modulesLoaded('{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}\n', 1);
+    expect(out).toContain('"protocolVersion"');
+    expect(modules).toContain('net');
+    expect(modules.filter((m) => ['v8', 'os', 'crypto'].includes(m))).toEqual([]);
+  });
+
   // Each is several ms of a first chat: node:crypto (3-9 ms) is loaded by what hashes or draws
   // (client-side pacing, tool-call ids), node:http and node:assert by undici only on paths the
   // Agent bundle's patches make lazy (scripts/bundle-serve.js). The specs that run those paths
@@ -59,5 +69,6 @@ describe('what a first chat loads', () => {
     expect(out).toContain('"content":"Hi there"');
     expect(modules).toContain('net');
     expect(modules.filter((m) => ['crypto', 'http', 'assert'].includes(m))).toEqual([]);
+    expect(modules).toContain('v8');
   });
 });
