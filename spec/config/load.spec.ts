@@ -203,7 +203,7 @@ describe('config text', () => {
   it('reads JSON5 that is not JSON (comments, a BOM, trailing commas), and says where text is wrong', () => {
     expect(parseConfigText('\uFEFF// c\n{ a: 1, b: [2,], }').value).toEqual({ a: 1, b: [2] });
     expect(parseConfigText('{\n  "a": 1,\n  "b": }').problems).toEqual([
-      { path: '', message: expect.stringMatching(/^not valid JSON5: .*\(line 3, column 8\)$/) as unknown as string },
+      { path: '', message: expect.stringMatching(/^not valid JSON5: .*\(line 3, column 8\)$/) },
     ]);
   });
 });
