@@ -4,6 +4,8 @@
 //   lib/generated/types.ts       TypeScript types (json-schema-to-typescript)
 //   lib/generated/catalog.ts     nothing else: methods and notifications, in schema order
 //   schemas/openrpc.json         the OpenRPC document, rewritten only when it changes
+// and fails when the model catalog shipped with the code (lib/chutes/models/catalog.json) does not
+// satisfy schemas/catalog.schema.json: the code trusts it as it is.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -176,6 +178,18 @@ const ERRORS = new Map([
 /** Every request can be answered with these, whatever its method does (any request can be cancelled). */
 const ALWAYS = ['parse_error', 'invalid_request', 'invalid_params', 'internal_error', 'request_cancelled'];
 
+/** Throws when lib/chutes/models/catalog.json does not satisfy its schema. */
+function checkShippedCatalog(schemas) {
+  const ajv = newAjv();
+  for (const { rel, schema } of schemas) ajv.addSchema({ ...schema, $id: BASE + rel });
+  const file = path.join(root, 'lib', 'chutes', 'models', 'catalog.json');
+  const valid = ajv.validate(`${BASE}catalog.schema.json`, JSON.parse(fs.readFileSync(file, 'utf8')));
+  if (!valid) {
+    const problems = ajv.errors.map((e) => `${e.instancePath || '(root)'} ${e.message}`).join('; ');
+    throw new Error(`${path.relative(root, file)} does not satisfy schemas/catalog.schema.json: ${problems}`);
+  }
+}
+
 function checkErrorTable(schemas) {
   const data = schemas.find((s) => s.rel === 'defs/provider-error-data.schema.json').schema;
   const enumTypes = JSON.stringify([...data.properties.type.enum].sort());
@@ -315,6 +329,7 @@ function mapsModule(schemas) {
 async function main() {
   const schemas = readSchemas();
   checkErrorTable(schemas);
+  checkShippedCatalog(schemas);
   const doc = buildOpenRpc(schemas);
   const text = JSON.stringify(doc, null, 2) + '\n';
   const file = path.join(schemaDir, 'openrpc.json');

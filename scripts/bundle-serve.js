@@ -50,15 +50,14 @@ const external = [
 ];
 
 /**
- * The validators in the serve bundles (lib/generated/validator-keys.ts's file names): the config's,
- * the catalog's and every method's params. A call's params are checked before anything else it
+ * The validators in the serve bundles (lib/generated/validator-keys.ts's file names): the config's
+ * and every method's params. A call's params are checked before anything else it
  * does, so none may need a file read of its own then: a burst of streams right after initialize can
  * hold every descriptor before the preload (which waits for an idle moment) has run. The first call
  * of such a burst loads serve-calls (every params validator at once) before any stream holds one.
  */
 const BUNDLED_VALIDATORS = [
   'config',
-  'catalog',
   ...new Set(
     Object.entries(require('../dist/generated/validator-keys').validatorFiles)
       .filter(([key]) => key.startsWith('params:'))

@@ -8,7 +8,7 @@ const FAKE_KEY = 'cpk_test_fake_key';
 const demo = liveBody('models-demo.json');
 const demoIds = demo.data.map((e) => `chutes/${e.id}`).sort();
 const catalogIds = curatedCatalog()
-  .models.map((c) => `chutes/${c.upstreamId}`)
+  .map((c) => `chutes/${c.upstreamId}`)
   .sort();
 
 type Handler = (req: http.IncomingMessage & { body: string }, res: http.ServerResponse) => void | Promise<void>;

@@ -200,7 +200,7 @@ export class ModelSource {
       if (facts.length === 0) {
         throw new LiveListUnavailable(`none of the ${list.entries.length} entries of the live list is usable (${skipped[0]})`);
       }
-      const models = deepFreeze(mergeModels(facts, this.catalogModels(), this.app.config.modelEntries));
+      const models = deepFreeze(mergeModels(facts, curatedCatalog(), this.app.config.modelEntries));
       const now = Date.now();
       const snapshot: LiveSnapshot = {
         models,
@@ -230,16 +230,10 @@ export class ModelSource {
     while (this.cache.size > MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
   }
 
-  private catalogModels() {
-    const { models, problems } = curatedCatalog();
-    if (problems.length) this.app.log.error(`the shipped model catalog is invalid and is ignored: ${problems.join('; ')}`);
-    return models;
-  }
-
   /** The catalog plus config entries: the answer when the live list is unavailable. */
   private fallbackList(): { models: readonly Model[]; byId: ReadonlyMap<string, Model> } {
     if (!this.fallback) {
-      const models = deepFreeze(mergeModels(undefined, this.catalogModels(), this.app.config.modelEntries));
+      const models = deepFreeze(mergeModels(undefined, curatedCatalog(), this.app.config.modelEntries));
       this.fallback = { models, byId: new Map(models.map((m) => [m.upstreamId, m])) };
     }
     return this.fallback;

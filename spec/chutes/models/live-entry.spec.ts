@@ -19,7 +19,7 @@ function mapAlone(raw: unknown): Model {
   return buildModel(facts(raw), undefined, undefined);
 }
 
-const catalog = curatedCatalog().models;
+const catalog = curatedCatalog();
 const catalogEntry = (id: string): CatalogModel => {
   const c = catalog.find((m) => m.upstreamId === id);
   if (!c) throw new Error(`not in the catalog: ${id}`);
@@ -298,7 +298,6 @@ describe('the curated catalog', () => {
 
   it('passes its schema', () => {
     expect(validate('catalog', json)).toEqual([]);
-    expect(curatedCatalog().problems).toEqual([]);
     expect(catalog.length).toBe(json.models.length);
   });
 

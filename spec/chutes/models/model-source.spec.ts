@@ -181,7 +181,7 @@ describe('ModelSource', () => {
       });
       const { app } = track(makeApp(lb));
       const kimi = await app.models.lookup('moonshotai/Kimi-K2.5-TEE');
-      const catalogKimi = curatedCatalog().models.find((c) => c.upstreamId === 'moonshotai/Kimi-K2.5-TEE')!;
+      const catalogKimi = curatedCatalog().find((c) => c.upstreamId === 'moonshotai/Kimi-K2.5-TEE')!;
       expect(kimi).toMatchObject({ tee: true, contextWindow: catalogKimi.contextWindow, origin: 'catalog' });
       expect(await app.models.lookup('moonshotai/Kimi-K2.5-TEE')).toEqual(kimi);
       expect(lb.requests).toHaveLength(1);
