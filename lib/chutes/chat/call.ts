@@ -130,9 +130,11 @@ class ChatCall {
     this.throwIfCancelled();
     const credential = await this.resolveCredential();
     await this.startE2ee(credential);
-    // Prices are needed only for the cost at the end: fetched while the model generates.
+    const answered = this.attemptWith(credential);
+    // Prices are needed only for the cost at the end: fetched while the model generates, asked
+    // after the chat request (which the upstream should see first).
     if (this.ids[0]) this.listed = this.model(this.ids[0]).then((m) => this.warnIfUnlisted(this.ids[0]!, m));
-    return this.attemptWith(credential);
+    return answered;
   }
 
   /**
