@@ -9,11 +9,11 @@
 const { Agent, request } = require('undici');
 
 const url = `${process.env.UPSTREAM_URL}/chat/completions`;
-// The idle-socket policy of chutes-rpc (IDLE_SOCKET_MS): how long an idle connection is kept decides
-// how many rounds of the bench reconnect, which is not per-delta work; with 30 s here and 4 s there,
-// the paced rounds compared reconnecting against reusing.
-const { IDLE_SOCKET_MS } = require('../dist/chutes/http/upstream-dispatcher');
-const dispatcher = new Agent({ keepAliveTimeout: IDLE_SOCKET_MS, keepAliveMaxTimeout: IDLE_SOCKET_MS });
+// The idle-socket policy of chutes-rpc (IDLE_SOCKET_MS, MAX_IDLE_SOCKET_MS): how long an idle
+// connection is kept decides how many rounds of the bench reconnect, which is not per-delta work;
+// with 30 s here and 4 s there, the paced rounds compared reconnecting against reusing.
+const { IDLE_SOCKET_MS, MAX_IDLE_SOCKET_MS } = require('../dist/chutes/http/upstream-dispatcher');
+const dispatcher = new Agent({ keepAliveTimeout: IDLE_SOCKET_MS, keepAliveMaxTimeout: MAX_IDLE_SOCKET_MS });
 const out = process.stdout;
 
 let draining;

@@ -2,8 +2,13 @@ import type { Dispatcher } from 'undici';
 import type { ChutesSettings } from '../context';
 import type { Logger } from '../../log/logger';
 
-/** How long an idle keep-alive socket to the upstream is kept. */
+/**
+ * How long an idle keep-alive socket to the upstream is kept: as long as the server's Keep-Alive
+ * hint says it keeps it (less undici's 2 s margin), at most MAX_IDLE_SOCKET_MS; IDLE_SOCKET_MS when
+ * it gives none.
+ */
 export const IDLE_SOCKET_MS = 4_000;
+export const MAX_IDLE_SOCKET_MS = 60_000;
 
 /**
  * The largest response head accepted: Node's default (--max-http-header-size), given here so that
@@ -28,12 +33,14 @@ export function createUpstreamDispatcher(options: ChutesSettings, log: Logger): 
     return recordingDispatcher(options.record);
   }
   const { Agent } = require('./undici-agent') as typeof import('./undici-agent');
-  // No cap on connections per origin: concurrent streams must not queue behind each other. Idle
-  // sockets are closed after a few seconds (whatever the server's keep-alive hint), so a burst of
-  // streams does not hold its file descriptors long after it ended.
+  // No cap on connections per origin: concurrent streams must not queue behind each other. An idle
+  // socket is kept as long as the server says it keeps it, up to a minute: a host that pauses
+  // between calls (a tool runs, the user reads) then reuses its connection instead of paying a TLS
+  // handshake every few seconds. A burst's descriptors go once the server would drop them anyway;
+  // without a hint, after a few seconds.
   const agent = new Agent({
     keepAliveTimeout: IDLE_SOCKET_MS,
-    keepAliveMaxTimeout: IDLE_SOCKET_MS,
+    keepAliveMaxTimeout: MAX_IDLE_SOCKET_MS,
     allowH2: false,
     maxHeaderSize: MAX_HEADER_BYTES,
   });
