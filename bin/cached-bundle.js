@@ -50,8 +50,19 @@ function readPooled(file) {
   }
 }
 
+/**
+ * Each bundle's exports, by name: a bundle is loaded once per process, however many bundles require
+ * it (the serve bundle's preload and the serve-calls bundle both require the Agent bundle).
+ */
+const loaded = new Map();
+
 /** dist/<name>.bundle.js's exports; undefined when the build made no such bundle. */
 function loadBundle(name) {
+  if (!loaded.has(name)) loaded.set(name, compileAndRun(name));
+  return loaded.get(name);
+}
+
+function compileAndRun(name) {
   if (name !== START_BUNDLE) underV8Flags();
   const file = path.join(DIST, `${name}.bundle.js`);
   let source;

@@ -40,10 +40,19 @@ function load(name, requireFor) {
 }
 
 let serveDeps;
+/** Bundles loaded through bin/cached-bundle.js's loadBundle, by name: each once, as there. */
+const bundles = new Map();
+const cachedBundle = {
+  loadBundle(name) {
+    if (!bundles.has(name)) bundles.set(name, load(`${name}.bundle`, serveRequire));
+    return bundles.get(name);
+  },
+};
+
 /** The serve bundle's require: Node's modules, the Agent bundle, and serve-deps.js for the rest. */
 function serveRequire(id) {
   if (Module.isBuiltin(id)) return require(id);
-  if (id === '../bin/cached-bundle.js') return { loadBundle: (name) => load(`${name}.bundle`, serveRequire) };
+  if (id === '../bin/cached-bundle.js') return cachedBundle;
   serveDeps ??= load('serve-deps', require);
   const validator = /[\\/]generated[\\/]validators[\\/]([^\\/]+)\.js$/.exec(id);
   const get = validator ? serveDeps.validators[validator[1]] : serveDeps.modules[id];

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PRELOAD_IDLE_MS } from '../../lib/methods/preload';
+import { chatHome, liveModel, startUpstream, writeStream } from '../helpers/chat-upstream';
 import { BIN, cleanEnv, tempHome } from '../helpers/rpc-process';
 
 // Preloaded into the server: records, for each script compiled with a code cache, whether V8
@@ -20,14 +21,20 @@ vm.Script = class extends Script {
 process.on('exit', () => require('node:fs').writeFileSync(process.env.CODE_CACHE_REPORT, JSON.stringify(seen)));
 `;
 
-/** The scripts a real serve compiled with a code cache, in order, from spawn to the end of its input. */
-async function compiledScripts(waitAfterInitialize: number): Promise<Array<{ file: string; rejected: boolean }>> {
+/**
+ * The scripts a real serve compiled with a code cache, in order, from spawn to the end of its input:
+ * initialize, then `then` (answered before the input goes on), then a wait.
+ */
+async function compiledScripts(
+  waitAfterInitialize: number,
+  opts: { home?: string; then?: string } = {},
+): Promise<Array<{ file: string; rejected: boolean }>> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'code-cache-'));
   const recorder = path.join(dir, 'recorder.js');
   const report = path.join(dir, 'report.json');
   fs.writeFileSync(recorder, RECORDER);
   const child = spawn(process.execPath, ['--require', recorder, BIN, 'serve', '--framing', 'ndjson'], {
-    env: cleanEnv({ CHUTES_RPC_HOME: tempHome(), CODE_CACHE_REPORT: report }),
+    env: cleanEnv({ CHUTES_RPC_HOME: opts.home ?? tempHome(), CODE_CACHE_REPORT: report }),
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -35,10 +42,10 @@ async function compiledScripts(waitAfterInitialize: number): Promise<Array<{ fil
   const replied = new Promise<void>((resolve) =>
     child.stdout.on('data', (d: Buffer) => {
       out += d;
-      if (out.includes('"id":1')) resolve();
+      if (out.includes(opts.then ? '"id":2,"result"' : '"id":1')) resolve();
     }),
   );
-  child.stdin.write('{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}\n');
+  child.stdin.write(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}\n${opts.then ?? ''}`);
   await replied;
   await new Promise((resolve) => setTimeout(resolve, waitAfterInitialize));
   child.stdin.end();
@@ -57,5 +64,22 @@ describe('the bundles and code caches the build made', () => {
       { file: 'serve-calls.bundle.js', rejected: false },
       { file: 'undici-agent.bundle.js', rejected: false },
     ]);
+  });
+
+  it('a chat and then the preload load the Agent bundle once', async () => {
+    const up = await startUpstream();
+    up.models.push(liveModel('acme/Quick', false));
+    up.scripts.set('acme/Quick', (_req, res) => writeStream(res, 'acme/Quick', [{ content: 'Hi' }]));
+    try {
+      const chat =
+        '{"jsonrpc":"2.0","id":2,"method":"chat.stream","params":{"model":"chutes/acme/Quick","messages":[{"role":"user","content":"x"}]}}\n';
+      expect(await compiledScripts(PRELOAD_IDLE_MS + 500, { home: chatHome(up), then: chat })).toEqual([
+        { file: 'serve.bundle.js', rejected: false },
+        { file: 'serve-calls.bundle.js', rejected: false },
+        { file: 'undici-agent.bundle.js', rejected: false },
+      ]);
+    } finally {
+      await up.close();
+    }
   });
 });
