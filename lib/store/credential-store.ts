@@ -5,6 +5,7 @@ import type { CredentialsFile, StoredProfile } from '../generated/types';
 import type { Logger } from '../log/logger';
 import { addSecret } from '../log/redact';
 import { validate } from '../schema-validation';
+import { nodeCrypto } from '../util/lazy-crypto';
 import { readSafeFileSync, trustProblem, UnsafeFileError } from '../util/safe-file';
 
 export const CREDENTIALS_FILE = 'credentials.json';
@@ -313,10 +314,7 @@ export function registerSecrets(p: StoredProfile): void {
   }
 }
 
-/**
- * Random hex for a file name. node:crypto is loaded here, when a file is written, not with this
- * module: serve loads this module to answer initialize, and node:crypto costs ~5 ms of that.
- */
+/** Random hex for a file name (node:crypto is loaded then, not with this module: see lazy-crypto). */
 function randomHex(bytes: number): string {
-  return (require('node:crypto') as typeof import('node:crypto')).randomBytes(bytes).toString('hex');
+  return nodeCrypto().randomBytes(bytes).toString('hex');
 }
