@@ -153,6 +153,9 @@ const lazyAssert = {
  * - client.js, core/util.js: node:http (~2.5 ms with its modules) is loaded when a Client is made
  *   without maxHeaderSize (ours give one: lib/chutes/http/upstream-dispatcher.ts), and when a
  *   request body being destroyed may be an IncomingMessage (which only exists once node:http is).
+ * - client-h1.js: V8 compiles each of llhttp's WebAssembly functions at its first call, ~6 ms of
+ *   the first response. One parse of a canned response, through an instance of its own, in the turn
+ *   after the first connection opened, compiles them while the first request waits for its answer.
  */
 const undiciPatches = [
   patchModule('undici-client', 'undici/lib/dispatcher/client.js', [
@@ -170,6 +173,33 @@ const undiciPatches = [
   if (Number.isInteger(maxHeaderSize) && maxHeaderSize > 0) return maxHeaderSize
   throw new InvalidArgumentError('http module not available or http.maxHeaderSize invalid')
 }`,
+    ],
+  ]),
+  patchModule('undici-client-h1', 'undici/lib/dispatcher/client-h1.js', [
+    ['  return new WebAssembly.Instance(mod, {\n    env: {', '  warmLater(mod)\n  return new WebAssembly.Instance(mod, {\n    env: {'],
+    [
+      'let llhttpInstance = null\n',
+      `let llhttpInstance = null
+
+function warmLater (mod) {
+  setImmediate(() => {
+    try {
+      const env = {}
+      for (const { name } of WebAssembly.Module.imports(mod)) env[name] = () => 0
+      const w = new WebAssembly.Instance(mod, { env }).exports
+      const response = Buffer.from('HTTP/1.1 200 OK\\r\\ncontent-type: text/event-stream\\r\\ntransfer-encoding: chunked\\r\\n\\r\\n6\\r\\ndata: \\r\\n0\\r\\n\\r\\n', 'latin1')
+      const parser = w.llhttp_alloc(constants.TYPE.RESPONSE)
+      const at = w.malloc(response.length)
+      new Uint8Array(w.memory.buffer, at, response.length).set(response)
+      w.llhttp_execute(parser, at, response.length)
+      w.free(at)
+      w.llhttp_free(parser)
+    } catch {
+      // Only a warm-up: the first response compiles what it needs, as without it.
+    }
+  }).unref()
+}
+`,
     ],
   ]),
   patchModule('undici-util', 'undici/lib/core/util.js', [
