@@ -14,8 +14,8 @@
 //     the serve bundles load in place of dist/chutes/http/undici-agent.js: the first chat loads one
 //     file, not all of undici (~110 modules). Its HTTP/2 client, which requires node:http2 (~7 ms),
 //     is loaded only if a connection is HTTP/2: the Agent is made with allowH2 false, so never.
-//   - The validators of the config, the model catalog and every method's params, and json5, are
-//     inside the serve bundles; the other validators (results, stored files) stay files.
+//   - The validators of the config and of every method's params, and json5, are inside the serve
+//     bundles; the other validators (results, stored files) stay files.
 //   - vscode-jsonrpc requires node:crypto (~3 ms) and node:os for pipe names and UUIDs the server
 //     never asks for at start-up: in the bundle, they are required on first use.
 //   - Each bundle has V8's code cache beside it (dist/<name>.bundle.cache), made by starting the
@@ -51,10 +51,10 @@ const external = [
 
 /**
  * The validators in the serve bundles (lib/generated/validator-keys.ts's file names): the config's
- * and every method's params. A call's params are checked before anything else it
- * does, so none may need a file read of its own then: a burst of streams right after initialize can
- * hold every descriptor before the preload (which waits for an idle moment) has run. The first call
- * of such a burst loads serve-calls (every params validator at once) before any stream holds one.
+ * and every method's params. A call's params are checked before anything else it does, so none may
+ * need a file read of its own then: a burst of streams right after initialize can hold every
+ * descriptor before the preload (which waits for an idle moment) has run. The first call of such a
+ * burst loads serve-calls (every params validator at once) before any stream holds one.
  */
 const BUNDLED_VALIDATORS = [
   'config',

@@ -393,26 +393,23 @@ class ChatCall {
         if (handled) return reachedDone();
         return this.chat.outputRoom?.();
       };
+      // The response ended, or could not be read on: before [DONE], the attempt fails with `failure()`.
+      const ending = (failure: () => unknown): void => {
+        ended = true;
+        clearTimeout(dropTimer);
+        if (done) return;
+        dropBody(body); // Stops the upstream: nothing more of this response is wanted.
+        reject(failure());
+      };
       body
         .consume((bytes) => handle(this.decoded(decoder, bytes)))
         .then(() => handle(this.decoded(decoder, undefined)))
         .then(
-          () => {
-            ended = true;
-            clearTimeout(dropTimer);
-            if (done) return;
-            dropBody(body);
-            reject(brokenStreamFailure(undefined, this.asm.deltas, this.strayLine));
-          },
-          (err: unknown) => {
-            ended = true;
-            clearTimeout(dropTimer);
-            if (done) return;
-            dropBody(body); // Stops the upstream: nothing more of this response is wanted.
-            reject(
+          () => ending(() => brokenStreamFailure(undefined, this.asm.deltas, this.strayLine)),
+          (err: unknown) =>
+            ending(() =>
               err instanceof BodyReadError && !this.signal.aborted ? brokenStreamFailure(err.cause, this.asm.deltas, this.strayLine) : err,
-            );
-          },
+            ),
         );
     });
   }
