@@ -6,6 +6,7 @@ import type { Logger } from '../log/logger';
 import { addSecret } from '../log/redact';
 import { validate } from '../schema-validation';
 import { nodeCrypto } from '../util/lazy-crypto';
+import { replaceFileSync } from '../util/replace-file';
 import { readSafeFileSync, trustProblem, UnsafeFileError } from '../util/safe-file';
 
 export const CREDENTIALS_FILE = 'credentials.json';
@@ -252,34 +253,13 @@ export class CredentialStore {
 
   /** Writes to a temporary file in the same directory, fsyncs it, and renames it over the store. */
   private writeAtomic(data: CredentialsFile): void {
-    const tmp = `${this.file}.${process.pid}.${randomHex(6)}.tmp`;
-    const text = `${JSON.stringify(data, null, 2)}\n`;
-    let fd: number | undefined;
     try {
-      fd = fs.openSync(tmp, 'wx', FILE_MODE);
-      fs.writeFileSync(fd, text);
-      fs.fsyncSync(fd);
-      fs.closeSync(fd);
-      fd = undefined;
-      fs.chmodSync(tmp, FILE_MODE); // in case of an unusual umask
-      fs.renameSync(tmp, this.file);
+      replaceFileSync(this.file, `${JSON.stringify(data, null, 2)}\n`, FILE_MODE, true);
     } catch (err) {
-      if (fd !== undefined) fs.closeSync(fd);
-      fs.rmSync(tmp, { force: true });
       throw new ChutesError('auth_required', {
         message: `Cannot write the credential store ${this.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`,
         resolution: `Check that ${this.home} is writable by you.`,
       });
-    }
-    try {
-      const dirFd = fs.openSync(this.home, 'r');
-      try {
-        fs.fsyncSync(dirFd);
-      } finally {
-        fs.closeSync(dirFd);
-      }
-    } catch {
-      // Not every platform can fsync a directory; the rename is done either way.
     }
   }
 

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { readSafeFileSync, trustProblem, UnsafeFileError } from '../../util/safe-file';
 import type { SendWindow } from './send-window';
 import type { ServerLimit } from './server-limits';
-import { nodeCrypto } from '../../util/lazy-crypto';
+import { replaceFileSync } from '../../util/replace-file';
 
 export const PACING_FILE = 'pacing.json';
 /** Far above any real state (10 000 send times are about 150 KB). */
@@ -112,17 +112,9 @@ export class PacingFile {
   }
 
   private write(state: PacingState): void {
-    const tmp = `${this.file}.${process.pid}.${nodeCrypto().randomBytes(6).toString('hex')}.tmp`;
-    let fd: number | undefined;
     try {
-      fd = fs.openSync(tmp, 'wx', FILE_MODE);
-      fs.writeFileSync(fd, JSON.stringify(state));
-      fs.closeSync(fd);
-      fd = undefined;
-      fs.renameSync(tmp, this.file);
+      replaceFileSync(this.file, JSON.stringify(state), FILE_MODE, false);
     } catch (err) {
-      if (fd !== undefined) fs.closeSync(fd);
-      fs.rmSync(tmp, { force: true });
       throw new PacingFileError(`cannot write ${this.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
   }
