@@ -6,6 +6,9 @@
 // checks, retries, cancellation, framing detection, error mapping or assembled message.
 // bench/cpu-per-delta.bench.js holds chutes-rpc to a small margin over this.
 'use strict';
+// chutes-rpc's V8 flags (bin/v8-flags.js), so that the ratio compares the work done per delta, not
+// the runtime's settings.
+require('../bin/v8-flags').applyV8Flags();
 const { Agent, request } = require('undici');
 
 const url = `${process.env.UPSTREAM_URL}/chat/completions`;

@@ -15,7 +15,14 @@
 // once, most of what they allocate garbage a moment later) then peaked near 550 MB of RSS with
 // ~120 MB alive; at 1.25x it stays under 400 MB (bench/memory.bench.js), and steady streaming,
 // whose old generation barely grows, pays no measurable CPU for it (bench/cpu-per-delta.bench.js).
-const V8_FLAGS = '--heap-growing-percent=25';
+//
+// --liftoff-only: llhttp, undici's HTTP parser, is WebAssembly, and V8 recompiled its hot functions
+// with TurboFan in the background within a second of the first response. For llhttp's one large
+// parsing function that cost ~270 ms of CPU and ~10,000 fresh pages (RSS 53 -> ~80 MB for a moment),
+// when the first burst of streams needed the second core, for ~20 ns less per SSE chunk afterwards
+// (~0.5% of a delta's cost): it would pay back after ~12 million chunks. With Liftoff's code only,
+// a cold batch of 256 streams used ~25% less CPU and half the page faults (bench/python-host.bench.js).
+const V8_FLAGS = '--heap-growing-percent=25 --liftoff-only';
 
 let applied = false;
 
