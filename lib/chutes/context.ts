@@ -137,7 +137,9 @@ export class ChutesContext {
     if (!this.requestPacer) {
       const { Pacer, windowMsFrom } = require('./pacing/pacer') as typeof import('./pacing/pacer');
       const settings = this.settings.replay ? { requestsPerMinute: 0, configured: true } : this.config.rateLimit;
-      this.requestPacer = new Pacer(this.settings.home, settings, this.log, windowMsFrom(process.env));
+      const pacer = new Pacer(this.settings.home, settings, this.log, windowMsFrom(process.env));
+      this.onClose(() => pacer.close());
+      this.requestPacer = pacer;
     }
     return this.requestPacer;
   }

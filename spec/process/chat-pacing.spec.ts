@@ -122,6 +122,27 @@ describe('pacing chat requests across the processes of one home', () => {
     expect(seen).toHaveLength(1);
   }, 30_000);
 
+  // The host closing the input right after the reply ended the process while the pacing state's
+  // update (the send's answer time) held the lock: the next process's first call then waited ~5 s
+  // for it and gave up the shared file for the rest of its life.
+  it('a process ended right after its reply leaves no lock: the next ones share the file at once', async () => {
+    const home = chatHome(up, { rateLimit: { requestsPerMinute: 60 } });
+    counting('acme/Quick');
+    for (let i = 0; i < 4; i++) {
+      // The real window: the four sends stay in it.
+      const p = new RpcProcess({ home });
+      const r = await p.request('chat.stream', { model: 'acme/Quick', messages: user }, `quick-${i}`);
+      expect(r.result?.message?.content).toBe('ok');
+      p.closeStdin();
+      expect((await p.exited).code).toBe(0);
+      await p.stop();
+      expect(p.stderr).not.toMatch(/pacing keeps to this process/);
+      expect(fs.existsSync(path.join(home, 'pacing.json.lock'))).toBe(false);
+    }
+    const state = JSON.parse(fs.readFileSync(path.join(home, 'pacing.json'), 'utf8'));
+    expect(Object.values(state.buckets as Record<string, { sent: number[] }>).flatMap((b) => b.sent)).toHaveLength(4);
+  }, 30_000);
+
   it('--replay is never paced: three attempts against a budget of 1 go at once, and no state file is made', async () => {
     const home = tempHome();
     writeConfig(home, { models: { providers: { chutes: { rateLimit: { requestsPerMinute: 1 }, retryBaseDelayMs: 1, warmup: false } } } });

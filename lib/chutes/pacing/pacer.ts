@@ -20,6 +20,12 @@ export const WINDOW_ENV = 'CHUTES_RPC_PACING_WINDOW_MS';
 export const ARRIVAL_MARGIN_MS = 1_000;
 /** A bucket nobody used for this long is dropped from the state. */
 const FORGET_AFTER_MS = 24 * 60 * 60_000;
+/**
+ * How long close() waits for the state file's updates in flight. One normally takes a few ms; a
+ * process that exited during one left its lock behind, and the next process's first request waited
+ * for that lock to go stale.
+ */
+export const CLOSE_WAIT_MS = 3_000;
 
 export interface PaceRequest {
   credential: Credential;
@@ -88,7 +94,10 @@ export class Pacer {
   private memory: PacingState = emptyState();
   private fileBroken = false;
   private queue: Pending[] = [];
-  private draining = false;
+  /** Runs the queue until it is empty; undefined when it is. */
+  private drainRun: Promise<void> | undefined;
+  /** observe()'s writes not finished yet. */
+  private readonly writes = new Set<Promise<void>>();
   /** How long after a send its token comes back: the window and the arrival margin. */
   private readonly spacingMs: number;
 
@@ -166,35 +175,50 @@ export class Pacer {
     const known = (key: string) => this.memory.buckets[key]?.server;
     if (changes.every(([key, limit]) => known(key) === limit)) return;
     for (const [key, limit] of changes) this.bucket(this.memory, key).server = limit;
-    await this.transact((state) => {
+    const write = this.transact((state) => {
       for (const [key, limit] of changes) this.bucket(state, key).server = limit;
     }).catch(() => undefined);
+    this.writes.add(write);
+    await write;
+    this.writes.delete(write);
+  }
+
+  /**
+   * Waits, up to CLOSE_WAIT_MS, until no update of the state file is in flight (the queue's included),
+   * so that the process does not exit holding its lock.
+   */
+  async close(): Promise<void> {
+    const deadline = Date.now() + CLOSE_WAIT_MS;
+    for (;;) {
+      const pending: Array<Promise<unknown>> = [...this.writes];
+      if (this.drainRun) pending.push(this.drainRun);
+      const left = deadline - Date.now();
+      if (!pending.length || left <= 0) return;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled(pending), new Promise((resolve) => (timer = setTimeout(resolve, left)))]);
+      clearTimeout(timer);
+    }
   }
 
   /** Runs `op` on the state; the operations queued meanwhile share one lock, one read and one write. */
   private enqueue<T>(op: (state: PacingState) => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ op, resolve: resolve as (v: unknown) => void, reject });
-      void this.drain();
+      // finally() runs in a later turn than this assignment, however soon the drain ends.
+      this.drainRun ??= this.drain().finally(() => (this.drainRun = undefined));
     });
   }
 
   private async drain(): Promise<void> {
-    if (this.draining) return;
-    this.draining = true;
-    try {
-      while (this.queue.length) {
-        const batch = this.queue;
-        this.queue = [];
-        try {
-          const results = await this.transact((state) => batch.map((p) => p.op(state)));
-          batch.forEach((p, i) => p.resolve(results[i]));
-        } catch (err) {
-          for (const p of batch) p.reject(err);
-        }
+    while (this.queue.length) {
+      const batch = this.queue;
+      this.queue = [];
+      try {
+        const results = await this.transact((state) => batch.map((p) => p.op(state)));
+        batch.forEach((p, i) => p.resolve(results[i]));
+      } catch (err) {
+        for (const p of batch) p.reject(err);
       }
-    } finally {
-      this.draining = false;
     }
   }
 

@@ -9,8 +9,12 @@ export const PACING_FILE = 'pacing.json';
 /** Far above any real state (10 000 send times are about 150 KB). */
 const MAX_BYTES = 4 * 1024 * 1024;
 const FILE_MODE = 0o600;
-/** A holder keeps the lock for a read and a write of a small file; older than this, it died holding it. */
-const LOCK_STALE_MS = 10_000;
+/**
+ * A holder keeps the lock for a read and a write of a small file (proper-lockfile refreshes it every
+ * second meanwhile); older than this, its holder died holding it, and the next process takes it over
+ * within its retries instead of waiting them out. proper-lockfile's smallest.
+ */
+export const LOCK_STALE_MS = 2_000;
 /** About 5 s of waiting for other processes in all. */
 const LOCK_RETRIES = { retries: 60, factor: 1.2, minTimeout: 2, maxTimeout: 100, randomize: true };
 

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Credential } from '../../../lib/chutes/credentials';
 import { credentialFingerprint, Pacer } from '../../../lib/chutes/pacing/pacer';
+import { LOCK_STALE_MS } from '../../../lib/chutes/pacing/pacing-file';
 import { Logger } from '../../../lib/log/logger';
 import { tempHome } from '../../helpers/rpc-process';
 
@@ -114,6 +115,35 @@ describe('the pacer', () => {
       expect(warnings.join('\n')).toMatch(plant === 'link' ? /symbolic link/ : /another user/);
       expect(fs.readFileSync(elsewhere, 'utf8')).toBe('{"version":1,"buckets":{}}');
     }
+  });
+
+  it('close() waits for the state file updates in flight: the send is recorded and no lock is left', async () => {
+    const home = tempHome();
+    const p = pacer(home, 3);
+    const send = await p.pace({ credential, chute: 'acme/M', signal: new AbortController().signal });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    // Neither awaited, as the chat call does not await them: close() alone must see them through.
+    void p.sent(send);
+    void p.observe(credential, 'acme/M', { 'x-chutes-rl-user': '7' });
+    await p.close();
+    expect(fs.existsSync(path.join(home, 'pacing.json.lock'))).toBe(false);
+    const bucket = JSON.parse(fs.readFileSync(path.join(home, 'pacing.json'), 'utf8')).buckets[credentialFingerprint(credential)];
+    expect(bucket.server).toBe(7);
+    expect(bucket.sent).toHaveLength(1);
+    expect(bucket.sent[0]).toBeGreaterThan(send!.at);
+  });
+
+  it('takes over a lock its holder died with once it is stale, without giving up the shared file', async () => {
+    const home = tempHome();
+    const lock = path.join(home, 'pacing.json.lock');
+    fs.mkdirSync(lock);
+    const warnings: string[] = [];
+    const t0 = Date.now();
+    await paced(pacer(home, 3, warnings), 1);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(LOCK_STALE_MS - 1_000);
+    expect(warnings).toEqual([]);
+    expect(fs.existsSync(lock)).toBe(false);
+    expect(JSON.parse(fs.readFileSync(path.join(home, 'pacing.json'), 'utf8')).buckets[credentialFingerprint(credential)].sent).toHaveLength(1);
   });
 
   it('starts afresh from a damaged state file', async () => {
