@@ -41,7 +41,6 @@ const INITIALIZE = { jsonrpc: '2.0', id: 1, method: 'initialize', params: {} };
 const CHAT = { jsonrpc: '2.0', id: 2, method: 'chat.stream', params: { messages: [{ role: 'user', content: 'warm up' }] } };
 const external = [
   'undici',
-  'proper-lockfile',
   'yargs',
   'yargs/*',
   '@phala/dcap-qvl',
@@ -128,20 +127,38 @@ const llhttpFiles = {
 };
 
 /**
- * undici's assertions (plain assert(value) calls, in nearly every module the Agent uses) hold in
- * every run that has no bug; node:assert and its modules (~1 ms) are loaded to throw the
- * AssertionError when one does not.
+ * undici's assertions (plain assert(value) calls, in nearly every module the Agent uses) and
+ * signal-exit's one assert.equal hold in every run that has no bug; node:assert and its modules
+ * (~1 ms) are loaded to throw the AssertionError when one does not.
  */
 const lazyAssert = {
   name: 'lazy-assert',
   setup(build) {
-    build.onResolve({ filter: /^node:assert$/ }, (args) =>
-      /[\\/]node_modules[\\/]undici[\\/]/.test(args.importer) ? { path: 'lazy-assert', namespace: 'lazy-assert' } : undefined,
+    build.onResolve({ filter: /^(node:)?assert$/ }, (args) =>
+      /[\\/]node_modules[\\/](undici|signal-exit)[\\/]/.test(args.importer) ? { path: 'lazy-assert', namespace: 'lazy-assert' } : undefined,
     );
     build.onLoad({ filter: /.*/, namespace: 'lazy-assert' }, () => ({
-      contents: "module.exports = function assert(value, message) { if (!value) require('node:assert')(value, message); };",
+      contents:
+        "module.exports = function assert(value, message) { if (!value) require('node:assert')(value, message); };\n" +
+        "module.exports.equal = function equal(actual, expected, message) { if (actual != expected) require('node:assert').equal(actual, expected, message); };",
       loader: 'js',
     }));
+  },
+};
+
+/**
+ * proper-lockfile is in the serve-calls bundle, with its code cache: loaded from node_modules with
+ * its dependencies it was ~15 ms of a first chat under pacing (the default). Its graceful-fs is
+ * node:fs there: graceful-fs retries opening files when descriptors run out and patches fs.close
+ * for every module, and a lock takes no descriptor (a directory made and removed, stat, utimes).
+ */
+const lockfileOnNodeFs = {
+  name: 'lockfile-on-node-fs',
+  setup(build) {
+    build.onResolve({ filter: /^graceful-fs$/ }, (args) =>
+      /[\\/]node_modules[\\/]proper-lockfile[\\/]/.test(args.importer) ? { path: 'graceful-fs', namespace: 'node-fs' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'node-fs' }, () => ({ contents: "module.exports = require('node:fs');", loader: 'js' }));
   },
 };
 
@@ -340,7 +357,7 @@ async function main() {
     legalComments: 'external',
     plugins: [...undiciPatches, lazyAssert, llhttpFiles],
   });
-  const servePlugins = [undiciAgentBundle, staticValidators(BUNDLED_VALIDATORS), ...vscodeJsonrpcPatches];
+  const servePlugins = [undiciAgentBundle, staticValidators(BUNDLED_VALIDATORS), ...vscodeJsonrpcPatches, lockfileOnNodeFs, lazyAssert];
   const serveOptions = { legalComments: 'external', external };
   // The whole serve path once, for the list of what it is made of.
   const whole = path.join(dist, 'serve-whole.bundle.js');

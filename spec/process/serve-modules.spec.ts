@@ -5,12 +5,12 @@ import * as path from 'node:path';
 import { chatHome, liveModel, startUpstream, type Upstream, writeStream } from '../helpers/chat-upstream';
 import { BIN, cleanEnv } from '../helpers/rpc-process';
 
-// Preloaded into the server: writes the Node modules it loaded (process.moduleLoadList) to
-// MODULE_REPORT at exit.
+// Preloaded into the server: writes the Node modules it loaded (process.moduleLoadList) and the
+// files it loaded as modules to MODULE_REPORT at exit.
 const RECORDER = `
 process.on('exit', () => {
   const builtins = process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13));
-  require('node:fs').writeFileSync(process.env.MODULE_REPORT, JSON.stringify(builtins));
+  require('node:fs').writeFileSync(process.env.MODULE_REPORT, JSON.stringify({ builtins, files: Object.keys(require.cache) }));
 });
 `;
 
@@ -24,14 +24,17 @@ beforeAll(async () => {
 });
 afterAll(() => up.close());
 
-/** The Node modules a real serve loaded from spawn to its exit, given `input` (ended once `untilId` is answered). */
-async function modulesLoaded(input: string, untilId: number): Promise<{ modules: string[]; out: string }> {
+/**
+ * The Node modules (and the module files) a real serve loaded from spawn to its exit, given `input`
+ * (ended once `untilId` is answered).
+ */
+async function modulesLoaded(input: string, untilId: number, home = chatHome(up)): Promise<{ modules: string[]; files: string[]; out: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'serve-modules-'));
   const recorder = path.join(dir, 'recorder.js');
   const report = path.join(dir, 'report.json');
   fs.writeFileSync(recorder, RECORDER);
   const child = spawn(process.execPath, ['--require', recorder, BIN, 'serve', '--framing', 'ndjson'], {
-    env: cleanEnv({ CHUTES_RPC_HOME: chatHome(up), MODULE_REPORT: report }),
+    env: cleanEnv({ CHUTES_RPC_HOME: home, MODULE_REPORT: report }),
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -42,7 +45,8 @@ async function modulesLoaded(input: string, untilId: number): Promise<{ modules:
   });
   child.stdin.write(input);
   expect(await exited).toBe(0);
-  return { modules: JSON.parse(fs.readFileSync(report, 'utf8')) as string[], out };
+  const { builtins, files } = JSON.parse(fs.readFileSync(report, 'utf8')) as { builtins: string[]; files: string[] };
+  return { modules: builtins, files, out };
 }
 
 describe('what serve loads', () => {
@@ -70,5 +74,22 @@ describe('what serve loads', () => {
     expect(modules).toContain('net');
     expect(modules.filter((m) => ['crypto', 'http', 'assert'].includes(m))).toEqual([]);
     expect(modules).toContain('v8');
+  });
+
+  // Client-side pacing (on by default) takes a lock on the home's pacing state: proper-lockfile, in
+  // the serve-calls bundle with its code cache, where loaded from node_modules with graceful-fs,
+  // retry, signal-exit and node:assert it was ~15 ms of the first chat.
+  it('a paced chat.stream loads no module file from node_modules, nor node:assert', async () => {
+    const home = chatHome(up, { rateLimit: { requestsPerMinute: 60 } });
+    const { modules, files, out } = await modulesLoaded(
+      '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}\n' +
+        `{"jsonrpc":"2.0","id":2,"method":"chat.stream","params":{"model":"chutes/${MODEL}","messages":[{"role":"user","content":"x"}]}}\n`,
+      2,
+      home,
+    );
+    expect(out).toContain('"content":"Hi there"');
+    expect(fs.existsSync(path.join(home, 'pacing.json'))).toBe(true);
+    expect(files.filter((f) => f.includes(`${path.sep}node_modules${path.sep}`))).toEqual([]);
+    expect(modules).not.toContain('assert');
   });
 });
