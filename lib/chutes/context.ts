@@ -93,6 +93,11 @@ export class ChutesContext {
     return this.httpClient;
   }
 
+  /** Loads the HTTP stack now (undici's Agent: ~6 ms the first time), while something else waits off this thread. */
+  loadHttp(): void {
+    void this.http;
+  }
+
   get store(): CredentialStore {
     if (!this.credentialStore) {
       const { CredentialStore } = require('../store/credential-store') as typeof import('../store/credential-store');

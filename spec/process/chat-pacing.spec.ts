@@ -143,6 +143,17 @@ describe('pacing chat requests across the processes of one home', () => {
     expect(Object.values(state.buckets as Record<string, { sent: number[] }>).flatMap((b) => b.sent)).toHaveLength(4);
   }, 30_000);
 
+  it('a paced call sends its chat request before the model-list lookup (for the cost), not after the lock', async () => {
+    const p = spawn(chatHome(up, { rateLimit: { requestsPerMinute: 60 } }));
+    counting('acme/First');
+    const before = up.requests.length;
+    const r = await p.request('chat.stream', { model: 'acme/First', messages: user }, 'first');
+    expect(r.result?.message?.content).toBe('ok');
+    const order = up.requests.slice(before).map((q) => `${q.method} ${q.url}`);
+    expect(order.indexOf('POST /v1/chat/completions')).toBeGreaterThanOrEqual(0);
+    expect(order.indexOf('POST /v1/chat/completions')).toBeLessThan(order.indexOf('GET /v1/models'));
+  });
+
   it('--replay is never paced: three attempts against a budget of 1 go at once, and no state file is made', async () => {
     const home = tempHome();
     writeConfig(home, { models: { providers: { chutes: { rateLimit: { requestsPerMinute: 1 }, retryBaseDelayMs: 1, warmup: false } } } });

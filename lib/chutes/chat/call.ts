@@ -130,11 +130,17 @@ class ChatCall {
     this.throwIfCancelled();
     const credential = await this.resolveCredential();
     await this.startE2ee(credential);
-    const answered = this.attemptWith(credential);
-    // Prices are needed only for the cost at the end: fetched while the model generates, asked
-    // after the chat request (which the upstream should see first).
-    if (this.ids[0]) this.listed = this.model(this.ids[0]).then((m) => this.warnIfUnlisted(this.ids[0]!, m));
-    return answered;
+    return this.attemptWith(credential);
+  }
+
+  /**
+   * Prices are needed only for the cost at the end: fetched while the model generates, asked once
+   * the first chat request is on its way (the upstream should see it first; a paced call's request
+   * goes out only after the pacing state's lock).
+   */
+  private lookUpListing(): void {
+    const id = this.ids[0];
+    if (id !== undefined && !this.listed) this.listed = this.model(id).then((m) => this.warnIfUnlisted(id, m));
   }
 
   /**
@@ -236,12 +242,17 @@ class ChatCall {
       userAgent: `chutes-rpc/${VERSION}`,
     });
     const timeouts = { headersMs: config.timeoutMs, idleMs: config.timeoutMs };
-    const paced = await this.pace(credential);
+    const pacing = this.pace(credential);
+    // A first call loads undici's Agent (~6 ms) while the pacing state's lock is taken, off this thread.
+    this.chutes.loadHttp();
+    const paced = await pacing;
     let res: Awaited<ReturnType<typeof upstreamRequest>>;
     try {
-      res = this.e2ee?.transport
-        ? await this.e2ee.transport.send(JSON.parse(this.payload) as Record<string, unknown>, credential, headers, timeouts)
-        : await upstreamRequest(this.chutes, { method: 'POST', url: this.url, headers, body: this.payload, signal: this.signal, timeouts });
+      const answer = this.e2ee?.transport
+        ? this.e2ee.transport.send(JSON.parse(this.payload) as Record<string, unknown>, credential, headers, timeouts)
+        : upstreamRequest(this.chutes, { method: 'POST', url: this.url, headers, body: this.payload, signal: this.signal, timeouts });
+      this.lookUpListing();
+      res = await answer;
     } finally {
       // Answered (or failed): the server has counted it by now, whenever it arrived.
       void this.chutes.pacer.sent(paced);
