@@ -11,13 +11,13 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'bin', 'chutes-rpc');
 const KEY = 'cpk_bench_fake_key';
 
-/** A CHUTES_RPC_HOME whose config points at the local upstream. */
-function adapterHome(upstreamUrl) {
+/**
+ * A CHUTES_RPC_HOME whose config points at the local upstream, with client-side pacing off (a bench
+ * sends far more than a minute's budget) unless `rateLimit` says otherwise.
+ */
+function adapterHome(upstreamUrl, rateLimit = { requestsPerMinute: 0 }) {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'chutes-rpc-bench-'));
-  fs.writeFileSync(
-    path.join(home, 'config.json5'),
-    JSON.stringify({ models: { providers: { chutes: { baseUrl: upstreamUrl, rateLimit: { requestsPerMinute: 0 } } } } }),
-  );
+  fs.writeFileSync(path.join(home, 'config.json5'), JSON.stringify({ models: { providers: { chutes: { baseUrl: upstreamUrl, rateLimit } } } }));
   return home;
 }
 
