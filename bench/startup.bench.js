@@ -97,7 +97,9 @@ async function main() {
   const init = median(results.initialize);
   targets.atMost('initialize / bare node', init / bare, 1.4);
   targets.atMost('first chat - initialize', median(results['initialize + first chat']) - init, 30, ' ms', 1);
-  console.log(`  (with client-side pacing on, as by default: ${(median(results['initialize + first chat, paced']) - init).toFixed(1)} ms; no target)`);
+  console.log(
+    `  (with client-side pacing on, as by default: ${(median(results['initialize + first chat, paced']) - init).toFixed(1)} ms; no target)`,
+  );
   targets.atMost('RSS after initialize', median(rss) / 1048576, 50, ' MiB', 1);
   if (sea) {
     targets.atMost('single executable / node bundle', median(results['dist/chutes-rpc (single executable)']) / init, 1.1);

@@ -17,7 +17,10 @@ const KEY = 'cpk_bench_fake_key';
  */
 function adapterHome(upstreamUrl, rateLimit = { requestsPerMinute: 0 }) {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'chutes-rpc-bench-'));
-  fs.writeFileSync(path.join(home, 'config.json5'), JSON.stringify({ models: { providers: { chutes: { baseUrl: upstreamUrl, rateLimit } } } }));
+  fs.writeFileSync(
+    path.join(home, 'config.json5'),
+    JSON.stringify({ models: { providers: { chutes: { baseUrl: upstreamUrl, rateLimit } } } }),
+  );
   return home;
 }
 

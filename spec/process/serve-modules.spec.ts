@@ -28,7 +28,11 @@ afterAll(() => up.close());
  * The Node modules (and the module files) a real serve loaded from spawn to its exit, given `input`
  * (ended once `untilId` is answered).
  */
-async function modulesLoaded(input: string, untilId: number, home = chatHome(up)): Promise<{ modules: string[]; files: string[]; out: string }> {
+async function modulesLoaded(
+  input: string,
+  untilId: number,
+  home = chatHome(up),
+): Promise<{ modules: string[]; files: string[]; out: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'serve-modules-'));
   const recorder = path.join(dir, 'recorder.js');
   const report = path.join(dir, 'report.json');

@@ -143,7 +143,9 @@ describe('the pacer', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(LOCK_STALE_MS - 1_000);
     expect(warnings).toEqual([]);
     expect(fs.existsSync(lock)).toBe(false);
-    expect(JSON.parse(fs.readFileSync(path.join(home, 'pacing.json'), 'utf8')).buckets[credentialFingerprint(credential)].sent).toHaveLength(1);
+    expect(
+      JSON.parse(fs.readFileSync(path.join(home, 'pacing.json'), 'utf8')).buckets[credentialFingerprint(credential)].sent,
+    ).toHaveLength(1);
   });
 
   it('starts afresh from a damaged state file', async () => {
