@@ -106,6 +106,14 @@ export async function startUpstream(): Promise<Upstream> {
   return Object.assign(lb, { chats, scripts, routes, models });
 }
 
+/** An upstream that lists `model` (not TEE) and streams "Hi there" for it, with usage. */
+export async function startGreetingUpstream(model: string): Promise<Upstream> {
+  const up = await startUpstream();
+  up.models.push(liveModel(model, false));
+  up.scripts.set(model, (_req, res) => writeStream(res, model, [{ content: 'Hi' }, { content: ' there' }], { usage: [3, 2] }));
+  return up;
+}
+
 /**
  * A home whose config points at `upstream` with a fake key and tiny retry delays, and pacing off:
  * chat specs send far more than 60 requests a minute to their loopback (spec/process/chat-pacing.spec.ts

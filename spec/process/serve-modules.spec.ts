@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chatHome, liveModel, startUpstream, type Upstream, writeStream } from '../helpers/chat-upstream';
+import { chatHome, startGreetingUpstream, type Upstream } from '../helpers/chat-upstream';
 import { BIN, cleanEnv } from '../helpers/rpc-process';
 
 // Preloaded into the server: writes the Node modules it loaded (process.moduleLoadList) and the
@@ -18,9 +18,7 @@ const MODEL = 'acme/Quick';
 
 let up: Upstream;
 beforeAll(async () => {
-  up = await startUpstream();
-  up.models.push(liveModel(MODEL, false));
-  up.scripts.set(MODEL, (_req, res) => writeStream(res, MODEL, [{ content: 'Hi' }, { content: ' there' }], { usage: [3, 2] }));
+  up = await startGreetingUpstream(MODEL);
 });
 afterAll(() => up.close());
 

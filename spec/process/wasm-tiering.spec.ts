@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chatHome, liveModel, startUpstream, type Upstream, writeStream } from '../helpers/chat-upstream';
+import { chatHome, startGreetingUpstream, type Upstream } from '../helpers/chat-upstream';
 import { BIN, cleanEnv } from '../helpers/rpc-process';
 
 const MODEL = 'acme/Quick';
@@ -8,9 +8,7 @@ const IDLE_AFTER_CHAT_MS = 1500;
 
 let up: Upstream;
 beforeAll(async () => {
-  up = await startUpstream();
-  up.models.push(liveModel(MODEL, false));
-  up.scripts.set(MODEL, (_req, res) => writeStream(res, MODEL, [{ content: 'Hi' }, { content: ' there' }], { usage: [3, 2] }));
+  up = await startGreetingUpstream(MODEL);
 });
 afterAll(() => up.close());
 
