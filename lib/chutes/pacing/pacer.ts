@@ -96,8 +96,6 @@ export class Pacer {
   private queue: Pending[] = [];
   /** Runs the queue until it is empty; undefined when it is. */
   private drainRun: Promise<void> | undefined;
-  /** observe()'s writes not finished yet. */
-  private readonly writes = new Set<Promise<void>>();
   /** How long after a send its token comes back: the window and the arrival margin. */
   private readonly spacingMs: number;
 
@@ -175,27 +173,20 @@ export class Pacer {
     const known = (key: string) => this.memory.buckets[key]?.server;
     if (changes.every(([key, limit]) => known(key) === limit)) return;
     for (const [key, limit] of changes) this.bucket(this.memory, key).server = limit;
-    const write = this.transact((state) => {
+    await this.enqueue((state) => {
       for (const [key, limit] of changes) this.bucket(state, key).server = limit;
     }).catch(() => undefined);
-    this.writes.add(write);
-    await write;
-    this.writes.delete(write);
   }
 
   /**
-   * Waits, up to CLOSE_WAIT_MS, until no update of the state file is in flight (the queue's included),
-   * so that the process does not exit holding its lock.
+   * Waits, up to CLOSE_WAIT_MS, until the queue of state-file updates is empty, so that the process
+   * does not exit holding its lock.
    */
   async close(): Promise<void> {
     const deadline = Date.now() + CLOSE_WAIT_MS;
-    for (;;) {
-      const pending: Array<Promise<unknown>> = [...this.writes];
-      if (this.drainRun) pending.push(this.drainRun);
-      const left = deadline - Date.now();
-      if (!pending.length || left <= 0) return;
+    while (this.drainRun && Date.now() < deadline) {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.allSettled(pending), new Promise((resolve) => (timer = setTimeout(resolve, left)))]);
+      await Promise.race([this.drainRun, new Promise((resolve) => (timer = setTimeout(resolve, deadline - Date.now())))]);
       clearTimeout(timer);
     }
   }
