@@ -5,10 +5,10 @@
 // on 256 concurrent 200-chunk streams. Targets: the adapter >= 10x the openai SDK on both;
 // >= 1.5x bare httpx at 256 streams and >= 0.9x on one stream. Medians of interleaved rounds.
 //
-// Python packages: a python3 that has httpx is used (PATH first, then /usr/bin/python3); missing
-// ones are installed when that can be done here (pip into .tmp/bench-python; httpx from the
-// system's packages as root), and a comparison whose package is still missing is skipped with the
-// reason, never failed.
+// Python: the bench's own venv (.tmp/bench-venv), made with the machine's python3 (PATH first, then
+// /usr/bin/python3) the first time, with httpx and openai installed into it by pip when missing;
+// each step is printed. A comparison whose package cannot be had here (no python3, no venv module,
+// no package index) is skipped with the reason, never failed.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -20,40 +20,41 @@ const { Targets, interleaved, median } = require('./support/targets');
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
 const BIG = Number(process.env.BENCH_CHUNKS || 200_000);
 const SCRIPTS = path.join(__dirname, 'python');
-const SITE = path.join(ROOT, '.tmp', 'bench-python');
+const VENV = path.join(ROOT, '.tmp', 'bench-venv');
+const VENV_PYTHON = path.join(VENV, 'bin', 'python');
 
-const pythonEnv = () => ({ ...benchEnv(), PYTHONPATH: SITE });
+/** The last line a failed command wrote, as the reason it failed. */
+function failure(r, what) {
+  const why = `${r.stderr ?? ''}${r.error?.message ?? ''}`.trim().split('\n').filter(Boolean).pop();
+  return why || `${what} exited ${r.status}`;
+}
 
 function has(python, module) {
-  return spawnSync(python, ['-c', `import ${module}`], { env: pythonEnv(), stdio: 'ignore' }).status === 0;
+  return spawnSync(python, ['-c', `import ${module}`], { env: benchEnv(), stdio: 'ignore' }).status === 0;
 }
 
-/** Installs `pkg` for `python` with pip, quickly failing when the package index cannot be reached. */
-function pipInstall(python, pkg) {
-  console.log(`  installing ${pkg} for ${python} with pip into ${path.relative(ROOT, SITE)}`);
+/** Installs `pkg` into the venv with pip, quickly failing when the package index cannot be reached; the reason when it failed. */
+function pipInstall(pkg) {
+  console.log(`  installing ${pkg} into ${path.relative(ROOT, VENV)} with pip`);
   const r = spawnSync(
-    python,
-    ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--retries', '0', '--timeout', '5', '--target', SITE, pkg],
-    { env: pythonEnv(), encoding: 'utf8', timeout: 120_000 },
+    VENV_PYTHON,
+    ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--retries', '0', '--timeout', '5', pkg],
+    { env: benchEnv(), encoding: 'utf8', timeout: 300_000 },
   );
-  const why = `${r.stderr ?? ''}${r.error?.message ?? ''}`.trim().split('\n').filter(Boolean).pop();
-  return r.status === 0 ? undefined : why || `pip exited ${r.status}`;
+  return r.status === 0 && has(VENV_PYTHON, pkg) ? undefined : failure(r, 'pip');
 }
 
-/** A python3 with httpx, installing it where possible; or the reason there is none. */
-function findPython() {
-  const candidates = [...new Set(['python3', '/usr/bin/python3'])].filter((p) => spawnSync(p, ['-V']).status === 0);
-  if (candidates.length === 0) return { reason: 'no python3 on this machine' };
-  const ready = candidates.find((p) => has(p, 'httpx'));
-  if (ready) return { python: ready };
-  const pipFailure = pipInstall(candidates[0], 'httpx');
-  if (!pipFailure && has(candidates[0], 'httpx')) return { python: candidates[0] };
-  if (process.getuid?.() === 0 && fs.existsSync('/usr/bin/apt-get') && fs.existsSync('/usr/bin/python3')) {
-    console.log('  installing python3-httpx with apt-get');
-    spawnSync('apt-get', ['install', '-y', '-qq', 'python3-httpx'], { stdio: 'ignore', timeout: 300_000 });
-    if (has('/usr/bin/python3', 'httpx')) return { python: '/usr/bin/python3' };
-  }
-  return { reason: `httpx is not installed and could not be installed (pip: ${pipFailure})` };
+/** The venv, made when there is none; the reason when it cannot be. */
+function makeVenv() {
+  if (fs.existsSync(VENV_PYTHON)) return undefined;
+  const base = ['python3', '/usr/bin/python3'].find((p) => spawnSync(p, ['-V']).status === 0);
+  if (!base) return 'no python3 on this machine';
+  console.log(`  making a venv for the Python hosts: ${base} -m venv ${path.relative(ROOT, VENV)}`);
+  fs.rmSync(VENV, { recursive: true, force: true });
+  const r = spawnSync(base, ['-m', 'venv', VENV], { encoding: 'utf8', timeout: 120_000 });
+  if (r.status === 0 && fs.existsSync(VENV_PYTHON)) return undefined;
+  fs.rmSync(VENV, { recursive: true, force: true });
+  return `${base} -m venv failed (${failure(r, 'venv')})`;
 }
 
 function runPython(python, script, args, env) {
@@ -67,28 +68,29 @@ function runPython(python, script, args, env) {
 
 async function main() {
   const targets = new Targets();
-  const found = findPython();
-  if (!found.python) {
-    for (const label of ['vs bare httpx', 'vs the openai SDK']) targets.skipped(label, found.reason);
+  const noVenv = makeVenv();
+  const httpxReason = noVenv ?? (has(VENV_PYTHON, 'httpx') ? undefined : pipInstall('httpx'));
+  if (httpxReason) {
+    for (const label of ['vs bare httpx', 'vs the openai SDK']) targets.skipped(label, `no Python with httpx: ${httpxReason}`);
     targets.finish();
   }
-  const { python } = found;
-  let openaiReason;
-  if (!has(python, 'openai')) {
-    const failure = pipInstall(python, 'openai');
-    if (failure || !has(python, 'openai'))
-      openaiReason = `the openai Python SDK is not installed and pip could not install it (${failure ?? 'import failed'})`;
-  }
-  const version = spawnSync(python, ['-c', 'import sys, httpx; print(sys.version.split()[0], httpx.__version__)'], {
-    env: pythonEnv(),
-    encoding: 'utf8',
-  })
+  const python = VENV_PYTHON;
+  let openaiReason = has(python, 'openai') ? undefined : pipInstall('openai');
+  if (openaiReason) openaiReason = `the openai Python SDK could not be installed (${openaiReason})`;
+  const versions = spawnSync(
+    python,
+    [
+      '-c',
+      "import sys, importlib.util as u, importlib.metadata as m; print(sys.version.split()[0], *(m.version(p) if u.find_spec(p) else '-' for p in ('httpx', 'openai')))",
+    ],
+    { env: benchEnv(), encoding: 'utf8' },
+  )
     .stdout.trim()
     .split(' ');
-  console.log(`python ${version[0]} (${python}), httpx ${version[1]}`);
+  console.log(`python ${versions[0]} (${path.relative(ROOT, python)}), httpx ${versions[1]}, openai ${versions[2]}`);
 
   const upstream = await startUpstream();
-  const adapterEnv = { ...pythonEnv(), CHUTES_RPC_HOME: adapterHome(upstream.url), CHUTES_API_KEY: KEY };
+  const adapterEnv = { ...benchEnv(), CHUTES_RPC_HOME: adapterHome(upstream.url), CHUTES_API_KEY: KEY };
   try {
     for (const [label, streams, chunks, httpxTarget] of [
       ['one stream', 1, BIG, 0.9],
@@ -96,9 +98,9 @@ async function main() {
     ]) {
       const arms = {
         'python host via chutes-rpc': () => runPython(python, 'adapter_host.py', [streams, chunks, process.execPath, BIN], adapterEnv),
-        'bare async httpx': () => runPython(python, 'httpx_host.py', [streams, chunks, upstream.url], pythonEnv()),
+        'bare async httpx': () => runPython(python, 'httpx_host.py', [streams, chunks, upstream.url], benchEnv()),
       };
-      if (!openaiReason) arms['openai SDK'] = () => runPython(python, 'openai_host.py', [streams, chunks, upstream.url], pythonEnv());
+      if (!openaiReason) arms['openai SDK'] = () => runPython(python, 'openai_host.py', [streams, chunks, upstream.url], benchEnv());
       const results = await interleaved(ROUNDS, arms);
       console.log(`${label} (${streams} x ${chunks.toLocaleString('en')} chunks), chunks/s, median of ${ROUNDS} interleaved rounds:`);
       for (const [name, s] of Object.entries(results)) {
