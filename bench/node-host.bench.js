@@ -64,6 +64,7 @@ async function main() {
   const OpenAI = require('openai').default;
   const { Agent } = require('undici');
   const upstream = await startUpstream();
+  upstream.prepare(BIG);
   const client = new OpenAI({ apiKey: KEY, baseURL: upstream.url, maxRetries: 0 });
   const agent = new Agent({ connections: null });
   const host = new RpcHost(adapterCommand(upstream.url));

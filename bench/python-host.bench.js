@@ -90,6 +90,7 @@ async function main() {
   console.log(`python ${versions[0]} (${path.relative(ROOT, python)}), httpx ${versions[1]}, openai ${versions[2]}`);
 
   const upstream = await startUpstream();
+  upstream.prepare(BIG);
   const adapterEnv = { ...benchEnv(), CHUTES_RPC_HOME: adapterHome(upstream.url), CHUTES_API_KEY: KEY };
   try {
     for (const [label, streams, chunks, httpxTarget] of [
