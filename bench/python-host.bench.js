@@ -44,15 +44,15 @@ function pipInstall(pkg) {
   return r.status === 0 && has(VENV_PYTHON, pkg) ? undefined : failure(r, 'pip');
 }
 
-/** The venv, made when there is none; the reason when it cannot be. */
+/** The venv, made when there is none (or its python no longer runs); the reason when it cannot be. */
 function makeVenv() {
-  if (fs.existsSync(VENV_PYTHON)) return undefined;
+  if (spawnSync(VENV_PYTHON, ['-V']).status === 0) return undefined;
   const base = ['python3', '/usr/bin/python3'].find((p) => spawnSync(p, ['-V']).status === 0);
   if (!base) return 'no python3 on this machine';
   console.log(`  making a venv for the Python hosts: ${base} -m venv ${path.relative(ROOT, VENV)}`);
   fs.rmSync(VENV, { recursive: true, force: true });
   const r = spawnSync(base, ['-m', 'venv', VENV], { encoding: 'utf8', timeout: 120_000 });
-  if (r.status === 0 && fs.existsSync(VENV_PYTHON)) return undefined;
+  if (r.status === 0 && spawnSync(VENV_PYTHON, ['-V']).status === 0) return undefined;
   fs.rmSync(VENV, { recursive: true, force: true });
   return `${base} -m venv failed (${failure(r, 'venv')})`;
 }
