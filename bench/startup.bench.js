@@ -18,6 +18,7 @@ const { execFileSync, spawn } = require('node:child_process');
 const { startUpstream, MODEL } = require('./support/upstream');
 const { adapterHome, benchEnv, BIN, KEY, ROOT } = require('./support/rpc-host');
 const { Targets, interleaved, median } = require('./support/targets');
+const { firstTouchMicros } = require('./support/first-touch');
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 21);
 const SEA = path.join(ROOT, 'dist', 'chutes-rpc');
@@ -100,6 +101,12 @@ async function main() {
   console.log(
     `  (with client-side pacing on, as by default: ${(median(results['initialize + first chat, paced']) - init).toFixed(1)} ms; no target)`,
   );
+  const touch = firstTouchMicros(benchEnv());
+  if (touch !== undefined) {
+    console.log(
+      `  (this machine: a page of fresh memory costs ${touch.toFixed(1)} us at its first touch; bare node ${bare.toFixed(1)} ms)`,
+    );
+  }
   targets.atMost('RSS after initialize', median(rss) / 1048576, 50, ' MiB', 1);
   if (sea) {
     targets.atMost('single executable / node bundle', median(results['dist/chutes-rpc (single executable)']) / init, 1.1);
