@@ -106,10 +106,29 @@ function compileAndRun(name) {
   return module.exports;
 }
 
-/** Sets the V8 flags, after the start bundle's cache was written if this run writes it. */
+/**
+ * Sets the V8 flags, after the start bundle's cache was written if this run writes it; then starts
+ * compiling llhttp, which the call that got here will most likely need (bin/precompiled-wasm.js).
+ */
 function underV8Flags() {
   writeStartCache?.();
   applyV8Flags();
+  let llhttp;
+  try {
+    llhttp = readPooled(path.join(DIST, 'llhttp_simd.wasm'));
+  } catch {
+    return; // A build without the Agent bundle: undici compiles its own.
+  }
+  precompiled ??= require('./precompiled-wasm.js');
+  precompiled.precompileWasm('llhttp_simd', llhttp);
 }
 
-module.exports = { loadBundle };
+/** bin/precompiled-wasm.js, loaded with the first bundle after the start bundle (nothing at start-up needs it). */
+let precompiled;
+
+/** The WebAssembly module `name` compiled ahead of its use, once that compile is done (bin/precompiled-wasm.js). */
+function compiledWasm(name) {
+  return precompiled?.compiledWasm(name);
+}
+
+module.exports = { loadBundle, compiledWasm };

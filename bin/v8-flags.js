@@ -22,7 +22,11 @@
 // when the first burst of streams needed the second core, for ~20 ns less per SSE chunk afterwards
 // (~0.5% of a delta's cost): it would pay back after ~12 million chunks. With Liftoff's code only,
 // a cold batch of 256 streams used ~25% less CPU and half the page faults (bench/python-host.bench.js).
-const V8_FLAGS = '--heap-growing-percent=25 --liftoff-only';
+//
+// --no-wasm-lazy-compilation: a WebAssembly module is compiled whole when it is compiled, not each
+// function at its first call: llhttp's compile on V8's threads (bin/precompiled-wasm.js) then leaves
+// nothing to compile on this thread when the first response is parsed.
+const V8_FLAGS = '--heap-growing-percent=25 --liftoff-only --no-wasm-lazy-compilation';
 
 let applied = false;
 

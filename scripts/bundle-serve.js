@@ -66,6 +66,16 @@ const BUNDLED_VALIDATORS = [
 /** bin/cached-bundle.js, from dist/: the serve bundle loads the Agent bundle through it. */
 const CACHED_BUNDLE = '../bin/cached-bundle.js';
 
+/** bin/cached-bundle.js stays the launcher's module, required from dist/ at run time. */
+const launcherExternal = {
+  name: 'launcher-external',
+  setup(build) {
+    build.onResolve({ filter: /cached-bundle\.js$/ }, (args) =>
+      args.path === CACHED_BUNDLE ? { path: CACHED_BUNDLE, external: true } : undefined,
+    );
+  },
+};
+
 /** dist/chutes/http/undici-agent.js becomes the Agent bundle, loaded with its code cache; `undici` itself stays external. */
 const undiciAgentBundle = {
   name: 'undici-agent-bundle',
@@ -79,9 +89,6 @@ const undiciAgentBundle = {
       contents: `module.exports = require(${JSON.stringify(CACHED_BUNDLE)}).loadBundle('undici-agent');`,
       loader: 'js',
     }));
-    build.onResolve({ filter: /cached-bundle\.js$/ }, (args) =>
-      args.path === CACHED_BUNDLE ? { path: CACHED_BUNDLE, external: true } : undefined,
-    );
   },
 };
 
@@ -170,9 +177,9 @@ const lockfileOnNodeFs = {
  * - client.js, core/util.js: node:http (~2.5 ms with its modules) is loaded when a Client is made
  *   without maxHeaderSize (ours give one: lib/chutes/http/upstream-dispatcher.ts), and when a
  *   request body being destroyed may be an IncomingMessage (which only exists once node:http is).
- * - client-h1.js: V8 compiles each of llhttp's WebAssembly functions at its first call, ~6 ms of
- *   the first response. One parse of a canned response, through an instance of its own, in the turn
- *   after the first connection opened, compiles them while the first request waits for its answer.
+ * - client-h1.js: llhttp's module is the one compiled on V8's threads since the first call beyond
+ *   initialize (bin/precompiled-wasm.js) once that compile is done; compiled here, on the first
+ *   connection, it held the first chat ~12 ms.
  */
 const undiciPatches = [
   patchModule('undici-client', 'undici/lib/dispatcher/client.js', [
@@ -193,30 +200,9 @@ const undiciPatches = [
     ],
   ]),
   patchModule('undici-client-h1', 'undici/lib/dispatcher/client-h1.js', [
-    ['  return new WebAssembly.Instance(mod, {\n    env: {', '  warmLater(mod)\n  return new WebAssembly.Instance(mod, {\n    env: {'],
     [
-      'let llhttpInstance = null\n',
-      `let llhttpInstance = null
-
-function warmLater (mod) {
-  setImmediate(() => {
-    try {
-      const env = {}
-      for (const { name } of WebAssembly.Module.imports(mod)) env[name] = () => 0
-      const w = new WebAssembly.Instance(mod, { env }).exports
-      const response = Buffer.from('HTTP/1.1 200 OK\\r\\ncontent-type: text/event-stream\\r\\ntransfer-encoding: chunked\\r\\n\\r\\n6\\r\\ndata: \\r\\n0\\r\\n\\r\\n', 'latin1')
-      const parser = w.llhttp_alloc(constants.TYPE.RESPONSE)
-      const at = w.malloc(response.length)
-      new Uint8Array(w.memory.buffer, at, response.length).set(response)
-      w.llhttp_execute(parser, at, response.length)
-      w.free(at)
-      w.llhttp_free(parser)
-    } catch {
-      // Only a warm-up: the first response compiles what it needs, as without it.
-    }
-  }).unref()
-}
-`,
+      "      mod = new WebAssembly.Module(require('../llhttp/llhttp_simd-wasm.js'))",
+      `      mod = require(${JSON.stringify(CACHED_BUNDLE)}).compiledWasm('llhttp_simd') ?? new WebAssembly.Module(require('../llhttp/llhttp_simd-wasm.js'))`,
     ],
   ]),
   patchModule('undici-util', 'undici/lib/core/util.js', [
@@ -355,9 +341,16 @@ async function main() {
     stdin: { contents: "module.exports = { Agent: require('undici/lib/dispatcher/agent.js') };", resolveDir: root, loader: 'js' },
     outfile: path.join(dist, 'undici-agent.bundle.js'),
     legalComments: 'external',
-    plugins: [...undiciPatches, lazyAssert, llhttpFiles],
+    plugins: [...undiciPatches, lazyAssert, llhttpFiles, launcherExternal],
   });
-  const servePlugins = [undiciAgentBundle, staticValidators(BUNDLED_VALIDATORS), ...vscodeJsonrpcPatches, lockfileOnNodeFs, lazyAssert];
+  const servePlugins = [
+    undiciAgentBundle,
+    launcherExternal,
+    staticValidators(BUNDLED_VALIDATORS),
+    ...vscodeJsonrpcPatches,
+    lockfileOnNodeFs,
+    lazyAssert,
+  ];
   const serveOptions = { legalComments: 'external', external };
   // The whole serve path once, for the list of what it is made of.
   const whole = path.join(dist, 'serve-whole.bundle.js');

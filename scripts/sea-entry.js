@@ -6,12 +6,23 @@
 // reading and compiling ~3 MB at every start.
 const sea = require('node:sea');
 let flagsSet = false;
-/** bin/v8-flags.js's V8_FLAGS, set as bin/cached-bundle.js does: before every bundle but the serve bundle. */
+/**
+ * bin/v8-flags.js's V8_FLAGS, set as bin/cached-bundle.js does: before every bundle but the serve
+ * bundle; then llhttp's compile starts, as there (bin/precompiled-wasm.js).
+ */
 function setV8Flags() {
   if (flagsSet) return;
   flagsSet = true;
   require('node:v8').setFlagsFromString(sea.getAsset('v8-flags.txt', 'utf8'));
+  WebAssembly.compile(sea.getRawAsset('llhttp_simd.wasm')).then(
+    (module) => (llhttp = module),
+    () => {
+      // Left to the first use, which compiles the module again and reports what is wrong with it.
+    },
+  );
 }
+/** llhttp's module (bin/precompiled-wasm.js) once its compile is done. */
+let llhttp;
 const vm = require('node:vm');
 const Module = require('node:module');
 
@@ -47,6 +58,7 @@ const cachedBundle = {
     if (!bundles.has(name)) bundles.set(name, load(`${name}.bundle`, serveRequire));
     return bundles.get(name);
   },
+  compiledWasm: (name) => (name === 'llhttp_simd' ? llhttp : undefined),
 };
 
 /** The serve bundle's require: Node's modules, the Agent bundle, and serve-deps.js for the rest. */

@@ -82,6 +82,8 @@ export class ChutesContext {
     return config;
   }
 
+  private httpLoaded: Promise<void> | undefined;
+
   /** The one undici dispatcher every upstream call goes through (network, replay, or recording). */
   get http(): Dispatcher {
     if (!this.httpClient) {
@@ -93,9 +95,20 @@ export class ChutesContext {
     return this.httpClient;
   }
 
-  /** Loads the HTTP stack now (undici's Agent: ~6 ms the first time), while something else waits off this thread. */
-  loadHttp(): void {
-    void this.http;
+  /**
+   * Loads the HTTP stack now (undici's Agent: ~6 ms the first time), while something else waits off
+   * this thread. The first time, only after one turn of the event loop: V8 begins the compile of
+   * llhttp that the launcher started with this call (bin/precompiled-wasm.js) only in such a turn,
+   * and then has it done on its own threads by the time the connection opens.
+   */
+  loadHttp(): Promise<void> | undefined {
+    if (this.httpClient) return undefined;
+    return (this.httpLoaded ??= new Promise<void>((resolve) =>
+      setImmediate(() => {
+        void this.http;
+        resolve();
+      }),
+    ));
   }
 
   get store(): CredentialStore {

@@ -1,10 +1,23 @@
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { chatHome, startGreetingUpstream, type Upstream } from '../helpers/chat-upstream';
 import { BIN, cleanEnv } from '../helpers/rpc-process';
 
 const MODEL = 'acme/Quick';
 /** Longer than V8 took to tier llhttp up in the background after one short chat (~0.3 s here). */
 const IDLE_AFTER_CHAT_MS = 1500;
+/** Far longer than the compile of llhttp takes on V8's threads (~10 ms). */
+const COMPILE_TIME_MS = 500;
+
+// Preloaded into the server: counts the WebAssembly modules compiled synchronously (new
+// WebAssembly.Module, as undici compiles llhttp itself) and writes the count to MODULE_COUNT at exit.
+const MODULE_COUNTER = `
+let made = 0;
+WebAssembly.Module = new Proxy(WebAssembly.Module, { construct: (target, args) => { made++; return Reflect.construct(target, args); } });
+process.on('exit', () => require('node:fs').writeFileSync(process.env.MODULE_COUNT, String(made)));
+`;
 
 let up: Upstream;
 beforeAll(async () => {
@@ -41,5 +54,43 @@ describe("undici's WebAssembly HTTP parser", () => {
     const tiers = [...out.matchAll(/Compiled function .* using (\w+)/g)].map((m) => m[1]);
     expect(tiers).toContain('Liftoff');
     expect(tiers.filter((t) => t !== 'Liftoff')).toEqual([]);
+  });
+
+  // bin/precompiled-wasm.js: compiled where undici first needs it, llhttp held the first chat ~12 ms
+  // on the main thread. Without the launcher's compile, or without the Agent bundle's patch that takes
+  // it, undici compiles its own module: one new WebAssembly.Module.
+  it("is the module compiled on V8's threads since the first call beyond initialize: undici compiles none", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wasm-precompiled-'));
+    const counter = path.join(dir, 'counter.js');
+    const count = path.join(dir, 'count');
+    fs.writeFileSync(counter, MODULE_COUNTER);
+    const child = spawn(process.execPath, ['--require', counter, BIN, 'serve', '--framing', 'ndjson'], {
+      env: cleanEnv({ CHUTES_RPC_HOME: chatHome(up), MODULE_COUNT: count }),
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    let out = '';
+    let statusAnswered = false;
+    child.stdout.on('data', (d: Buffer) => {
+      out += d;
+      if (!statusAnswered && out.includes('"id":2,"result"')) {
+        statusAnswered = true;
+        // The chat once the compile the status call started is surely done.
+        setTimeout(
+          () =>
+            child.stdin.write(
+              `{"jsonrpc":"2.0","id":3,"method":"chat.stream","params":{"model":"chutes/${MODEL}","messages":[{"role":"user","content":"x"}]}}\n`,
+            ),
+          COMPILE_TIME_MS,
+        );
+      }
+      if (out.includes('"id":3,"result"') || out.includes('"id":3,"error"')) child.stdin.end();
+    });
+    child.stdin.write(
+      '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}\n{"jsonrpc":"2.0","id":2,"method":"auth.status","params":{}}\n',
+    );
+    expect(await exited).toBe(0);
+    expect(out).toContain('"content":"Hi there"');
+    expect(fs.readFileSync(count, 'utf8')).toBe('0');
   });
 });

@@ -242,10 +242,8 @@ class ChatCall {
       userAgent: `chutes-rpc/${VERSION}`,
     });
     const timeouts = { headersMs: config.timeoutMs, idleMs: config.timeoutMs };
-    const pacing = this.pace(credential);
     // A first call loads undici's Agent (~6 ms) while the pacing state's lock is taken, off this thread.
-    this.chutes.loadHttp();
-    const paced = await pacing;
+    const [paced] = await Promise.all([this.pace(credential), this.chutes.loadHttp()]);
     let res: Awaited<ReturnType<typeof upstreamRequest>>;
     try {
       const answer = this.e2ee?.transport
