@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -19,6 +20,36 @@ WebAssembly.Module = new Proxy(WebAssembly.Module, { construct: (target, args) =
 process.on('exit', () => require('node:fs').writeFileSync(process.env.MODULE_COUNT, String(made)));
 `;
 
+const INITIALIZE = '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}\n';
+const chat = (id: number) =>
+  `{"jsonrpc":"2.0","id":${id},"method":"chat.stream","params":{"model":"chutes/${MODEL}","messages":[{"role":"user","content":"x"}]}}\n`;
+
+/**
+ * Runs serve under node with `nodeArgs`, its home a chat home with `env` added, and writes `input`;
+ * `onOutput` sees all the output so far at each piece, and may write more or end the input. Resolves
+ * with the whole output once the server exited with 0.
+ */
+async function serve(
+  nodeArgs: string[],
+  env: Record<string, string>,
+  input: string,
+  onOutput: (out: string, stdin: Writable) => void,
+): Promise<string> {
+  const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve', '--framing', 'ndjson'], {
+    env: cleanEnv({ CHUTES_RPC_HOME: chatHome(up), ...env }),
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d;
+    onOutput(out, child.stdin);
+  });
+  child.stdin.write(input);
+  expect(await exited).toBe(0);
+  return out;
+}
+
 let up: Upstream;
 beforeAll(async () => {
   up = await startGreetingUpstream(MODEL);
@@ -31,25 +62,13 @@ describe("undici's WebAssembly HTTP parser", () => {
   // TurboFan compile within a second of a 2-chunk chat.
   it('keeps its baseline code: no TurboFan recompile after a chat, even when idle', async () => {
     // V8 prints what it compiled to stdout, between the replies.
-    const child = spawn(process.execPath, ['--trace-wasm-compilation-times', BIN, 'serve', '--framing', 'ndjson'], {
-      env: cleanEnv({ CHUTES_RPC_HOME: chatHome(up) }),
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    let out = '';
     let replied = false;
-    child.stdout.on('data', (d: Buffer) => {
-      out += d;
-      if (!replied && out.includes('"id":2,"result"')) {
+    const out = await serve(['--trace-wasm-compilation-times'], {}, INITIALIZE + chat(2), (soFar, stdin) => {
+      if (!replied && soFar.includes('"id":2,"result"')) {
         replied = true;
-        setTimeout(() => child.stdin.end(), IDLE_AFTER_CHAT_MS);
+        setTimeout(() => stdin.end(), IDLE_AFTER_CHAT_MS);
       }
     });
-    child.stdin.write(
-      '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}\n' +
-        `{"jsonrpc":"2.0","id":2,"method":"chat.stream","params":{"model":"chutes/${MODEL}","messages":[{"role":"user","content":"x"}]}}\n`,
-    );
-    expect(await exited).toBe(0);
     expect(out).toContain('"content":"Hi there"');
     const tiers = [...out.matchAll(/Compiled function .* using (\w+)/g)].map((m) => m[1]);
     expect(tiers).toContain('Liftoff');
@@ -64,32 +83,16 @@ describe("undici's WebAssembly HTTP parser", () => {
     const counter = path.join(dir, 'counter.js');
     const count = path.join(dir, 'count');
     fs.writeFileSync(counter, MODULE_COUNTER);
-    const child = spawn(process.execPath, ['--require', counter, BIN, 'serve', '--framing', 'ndjson'], {
-      env: cleanEnv({ CHUTES_RPC_HOME: chatHome(up), MODULE_COUNT: count }),
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    let out = '';
     let statusAnswered = false;
-    child.stdout.on('data', (d: Buffer) => {
-      out += d;
-      if (!statusAnswered && out.includes('"id":2,"result"')) {
+    const status = '{"jsonrpc":"2.0","id":2,"method":"auth.status","params":{}}\n';
+    const out = await serve(['--require', counter], { MODULE_COUNT: count }, INITIALIZE + status, (soFar, stdin) => {
+      if (!statusAnswered && soFar.includes('"id":2,"result"')) {
         statusAnswered = true;
         // The chat once the compile the status call started is surely done.
-        setTimeout(
-          () =>
-            child.stdin.write(
-              `{"jsonrpc":"2.0","id":3,"method":"chat.stream","params":{"model":"chutes/${MODEL}","messages":[{"role":"user","content":"x"}]}}\n`,
-            ),
-          COMPILE_TIME_MS,
-        );
+        setTimeout(() => stdin.write(chat(3)), COMPILE_TIME_MS);
       }
-      if (out.includes('"id":3,"result"') || out.includes('"id":3,"error"')) child.stdin.end();
+      if (soFar.includes('"id":3,"result"') || soFar.includes('"id":3,"error"')) stdin.end();
     });
-    child.stdin.write(
-      '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}\n{"jsonrpc":"2.0","id":2,"method":"auth.status","params":{}}\n',
-    );
-    expect(await exited).toBe(0);
     expect(out).toContain('"content":"Hi there"');
     expect(fs.readFileSync(count, 'utf8')).toBe('0');
   });
