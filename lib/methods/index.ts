@@ -63,6 +63,7 @@ function throwAsRpcError(err: unknown): never {
  */
 export function methodTable(chutes: ChutesContext, server: ServerControl): Map<string, RequestHandler> {
   const table = new Map<string, RequestHandler>();
+  const prepareUpstream = () => chutes.prepareUpstream();
   for (const spec of Object.values(methods) as MethodSpec[]) {
     const key = `params:${spec.name}` as ValidatorKey;
     const answer = (result: unknown) => redactQuotedInput(spec.name, result);
@@ -92,7 +93,7 @@ export function methodTable(chutes: ChutesContext, server: ServerControl): Map<s
       // Reactions made once per method, not an async function per call: nothing stays suspended while a call runs.
       return Promise.resolve(result).then(answer, throwAsRpcError);
     };
-    table.set(spec.name, (params, request) => withPreload(methodNames, () => call(params, request)));
+    table.set(spec.name, (params, request) => withPreload(methodNames, () => call(params, request), prepareUpstream));
   }
   return table;
 }

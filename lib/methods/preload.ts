@@ -5,6 +5,7 @@ let wanted = false;
 let loaded = false;
 let inFlight = 0;
 let methodList: readonly string[] = [];
+let prepareStep: (() => void) | undefined;
 let idleTimer: NodeJS.Timeout | undefined;
 
 /**
@@ -17,16 +18,18 @@ export const PRELOAD_IDLE_MS = 200;
 /**
  * Loads, once, what any call may need from disk later: each method's params validator and the
  * modules the provider loads on first use. Under a burst that uses up the file descriptors, a
- * call that had to open a module file then would fail (EMFILE) for no reason of its own.
+ * call that had to open a module file then would fail (EMFILE) for no reason of its own. Then runs
+ * `prepare`, what the provider readies for its first request (ChutesContext.prepareUpstream).
  *
  * Not at start-up, and not while a call is in flight: the first time no call has been for
  * PRELOAD_IDLE_MS. The first replies, the first chat's included, pay nothing for it.
  */
-export function withPreload<T>(methods: readonly string[], call: () => Promise<T>): Promise<T> {
+export function withPreload<T>(methods: readonly string[], call: () => Promise<T>, prepare?: () => void): Promise<T> {
   inFlight++;
   if (!loaded) {
     wanted = true;
     methodList = methods;
+    prepareStep = prepare;
   }
   clearTimeout(idleTimer);
   let result: Promise<T>;
@@ -61,6 +64,11 @@ function loadWhenIdle(): void {
   if (loaded || inFlight > 0) return; // Tried again when the calls in flight have ended.
   loaded = true;
   load(methodList);
+  try {
+    prepareStep?.();
+  } catch {
+    // Done again (and reported) by the call that needs it.
+  }
 }
 
 function load(methods: readonly string[]): void {

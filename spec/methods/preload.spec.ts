@@ -28,4 +28,27 @@ describe('withPreload', () => {
     jest.advanceTimersByTime(PRELOAD_IDLE_MS * 2);
     expect(validated).toHaveBeenCalledTimes(2);
   });
+
+  it('then runs the prepare step once, after every validator was loaded', async () => {
+    // A process's first preload: a fresh module (the one above has run its own).
+    let preload!: typeof import('../../lib/methods/preload');
+    let freshValidate!: jest.MockedFunction<typeof validate>;
+    jest.isolateModules(() => {
+      preload = require('../../lib/methods/preload') as typeof import('../../lib/methods/preload');
+      freshValidate = (require('../../lib/schema-validation') as typeof import('../../lib/schema-validation'))
+        .validate as jest.MockedFunction<typeof validate>;
+    });
+    const order: string[] = [];
+    freshValidate.mockImplementation((key) => (order.push(key), []));
+    const prepare = jest.fn(() => void order.push('prepare'));
+    await preload.withPreload(['a.one'], () => Promise.resolve('first'), prepare);
+    jest.advanceTimersByTime(PRELOAD_IDLE_MS - 1);
+    expect(prepare).not.toHaveBeenCalled();
+    jest.advanceTimersByTime(1);
+    expect(order).toEqual(['params:a.one', 'prepare']);
+
+    await preload.withPreload(['a.one'], () => Promise.resolve('later'), prepare);
+    jest.advanceTimersByTime(PRELOAD_IDLE_MS * 2);
+    expect(prepare).toHaveBeenCalledTimes(1);
+  });
 });

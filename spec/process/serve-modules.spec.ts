@@ -2,8 +2,9 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { PRELOAD_IDLE_MS } from '../../lib/methods/preload';
 import { chatHome, startGreetingUpstream, type Upstream } from '../helpers/chat-upstream';
-import { BIN, cleanEnv } from '../helpers/rpc-process';
+import { BIN, cleanEnv, tempHome } from '../helpers/rpc-process';
 
 // Preloaded into the server: writes the Node modules it loaded (process.moduleLoadList) and the
 // files it loaded as modules to MODULE_REPORT at exit.
@@ -24,12 +25,13 @@ afterAll(() => up.close());
 
 /**
  * The Node modules (and the module files) a real serve loaded from spawn to its exit, given `input`
- * (ended once `untilId` is answered).
+ * (ended `waitMs` after `untilId` is answered).
  */
 async function modulesLoaded(
   input: string,
   untilId: number,
   home = chatHome(up),
+  waitMs = 0,
 ): Promise<{ modules: string[]; files: string[]; out: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'serve-modules-'));
   const recorder = path.join(dir, 'recorder.js');
@@ -43,7 +45,7 @@ async function modulesLoaded(
   let out = '';
   child.stdout.on('data', (d: Buffer) => {
     out += d;
-    if (out.includes(`"id":${untilId},"result"`) || out.includes(`"id":${untilId},"error"`)) child.stdin.end();
+    if (out.includes(`"id":${untilId},"result"`) || out.includes(`"id":${untilId},"error"`)) setTimeout(() => child.stdin.end(), waitMs);
   });
   child.stdin.write(input);
   expect(await exited).toBe(0);
@@ -93,5 +95,16 @@ describe('what serve loads', () => {
     expect(fs.existsSync(path.join(home, 'pacing.json'))).toBe(true);
     expect(files.filter((f) => f.includes(`${path.sep}node_modules${path.sep}`))).toEqual([]);
     expect(modules).not.toContain('assert');
+  });
+
+  // The first request over https paid ~45 ms here for node:tls and its root certificates: the
+  // preload, in the idle moment after the first reply, builds them (ChutesContext.prepareUpstream).
+  it('the preload readies TLS for an upstream reached over https, and not for one over http', async () => {
+    const initialize = '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}\n';
+    const overHttps = await modulesLoaded(initialize, 1, tempHome(), PRELOAD_IDLE_MS + 500);
+    expect(overHttps.modules).toContain('tls');
+    const overHttp = await modulesLoaded(initialize, 1, chatHome(up), PRELOAD_IDLE_MS + 500);
+    expect(overHttp.modules).toContain('v8'); // The preload ran.
+    expect(overHttp.modules).not.toContain('tls');
   });
 });
