@@ -6,6 +6,8 @@
 //     at most 30 ms more than initialize alone. The bench's config turns client-side pacing off; the
 //     same with pacing on (the default; a budget no round reaches) is printed beside it, untargeted.
 //   - resident memory right after initialize: <= 50 MiB
+//   - a first chat over https (the stand-in behind a self-signed certificate), from request to reply,
+//     sent at the initialize reply and sent once the preload has readied TLS: printed, untargeted.
 //   - the single executable (dist/chutes-rpc, where `npm run build:binary` made one) to initialize,
 //     against node running bin/chutes-rpc (which loads dist/serve.bundle.js): <= 1.1x, else skipped.
 //     `npm run build` empties dist/, so build the executable after it; one built from older sources
@@ -19,6 +21,7 @@ const { startUpstream, MODEL } = require('./support/upstream');
 const { adapterHome, benchEnv, BIN, KEY, ROOT } = require('./support/rpc-host');
 const { Targets, interleaved, median } = require('./support/targets');
 const { firstTouchMicros } = require('./support/first-touch');
+const { selfSignedCertificate } = require('./support/self-signed');
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 21);
 const SEA = path.join(ROOT, 'dist', 'chutes-rpc');
@@ -27,6 +30,10 @@ const INITIALIZE = '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}\n
 const CHAT = `{"jsonrpc":"2.0","id":2,"method":"chat.stream","params":{"model":"chutes/${MODEL}","messages":[{"role":"user","content":"x"}],"maxTokens":20}}\n`;
 
 const since = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
+
+/** How long after the initialize reply a chat finds the preload done (lib/methods/preload.ts waits 200 ms). */
+const AFTER_PRELOAD_MS = 500;
+const HTTPS_ROUNDS = Number(process.env.BENCH_ROUNDS || 11);
 
 function bareNode() {
   return new Promise((resolve, reject) => {
@@ -69,6 +76,67 @@ function timeToReply(file, args, env, input, untilId, measureRss = false) {
   });
 }
 
+/**
+ * Spawns the adapter, sends initialize, then after `pauseMs` one chat; resolves with the ms from
+ * the chat's request to its reply.
+ */
+function chatAfterInitialize(env, pauseMs) {
+  return new Promise((resolve, reject) => {
+    // stderr ignored: node warns there that NODE_TLS_REJECT_UNAUTHORIZED is 0.
+    const c = spawn(process.execPath, [BIN, 'serve'], { stdio: ['pipe', 'pipe', 'ignore'], env });
+    c.on('error', reject);
+    let out = '';
+    let t0;
+    let ms;
+    c.stdout.setEncoding('utf8');
+    c.stdout.on('data', (d) => {
+      out += d;
+      const lines = out.split('\n');
+      out = lines.pop();
+      for (const line of lines) {
+        const m = JSON.parse(line);
+        if (m.error) return reject(new Error(`reply ${m.id}: ${JSON.stringify(m.error)}`));
+        if (m.id === 1) {
+          setTimeout(() => {
+            t0 = process.hrtime.bigint();
+            c.stdin.write(CHAT);
+          }, pauseMs);
+        } else if (m.id === 2) {
+          ms = since(t0);
+          c.stdin.end();
+        }
+      }
+    });
+    c.on('exit', () => (ms === undefined ? reject(new Error('the adapter exited before the chat reply')) : resolve(ms)));
+    c.stdin.write(INITIALIZE);
+  });
+}
+
+/**
+ * A first chat over https, at the initialize reply and once the preload has run (it readies
+ * node:tls and the root certificates: ChutesContext.prepareUpstream). The adapter accepts the
+ * stand-in's self-signed certificate through NODE_TLS_REJECT_UNAUTHORIZED=0; NODE_EXTRA_CA_CERTS,
+ * the other way, would have node load the root certificates at start-up.
+ */
+async function firstChatOverHttps() {
+  const tls = selfSignedCertificate();
+  if (tls.reason) return console.log(`  (a first chat over https: skipped: ${tls.reason})`);
+  const upstream = await startUpstream({ tls });
+  try {
+    const env = benchEnv({ CHUTES_RPC_HOME: adapterHome(upstream.url), CHUTES_API_KEY: KEY, NODE_TLS_REJECT_UNAUTHORIZED: '0' });
+    const results = await interleaved(HTTPS_ROUNDS, {
+      now: () => chatAfterInitialize(env, 0),
+      later: () => chatAfterInitialize(env, AFTER_PRELOAD_MS),
+    });
+    console.log(
+      `  (a first chat over https, request to reply: ${median(results.now).toFixed(1)} ms sent at the initialize reply, ` +
+        `${median(results.later).toFixed(1)} ms sent ${AFTER_PRELOAD_MS} ms later, once the preload has readied TLS; no target)`,
+    );
+  } finally {
+    await upstream.close();
+  }
+}
+
 async function main() {
   const upstream = await startUpstream();
   const env = benchEnv({ CHUTES_RPC_HOME: adapterHome(upstream.url), CHUTES_API_KEY: KEY });
@@ -107,6 +175,7 @@ async function main() {
       `  (this machine: a page of fresh memory costs ${touch.toFixed(1)} us at its first touch; bare node ${bare.toFixed(1)} ms)`,
     );
   }
+  await firstChatOverHttps();
   targets.atMost('RSS after initialize', median(rss) / 1048576, 50, ' MiB', 1);
   if (sea) {
     targets.atMost('single executable / node bundle', median(results['dist/chutes-rpc (single executable)']) / init, 1.1);

@@ -4,8 +4,10 @@
 //   burst  the whole body at once, in 64 KiB writes (as fast as the reader takes it)
 //   paced  5 chunks every 100 ms per stream, streams spread evenly over each 100 ms
 //   held   the role chunk, then nothing until release(), then the content and the end at once
+// Over https when given a key and certificate (bench/support/self-signed.js makes one).
 'use strict';
 const http = require('node:http');
+const https = require('node:https');
 
 const MODEL = 'zai-org/GLM-4.7-Flash';
 const BASE = { id: 'chatcmpl-bench', object: 'chat.completion.chunk', created: 1787391200, model: MODEL };
@@ -66,7 +68,8 @@ async function sendBurst(res, body) {
   res.end();
 }
 
-function startUpstream() {
+/** The stand-in, listening on 127.0.0.1; over https with `tls` ({ key, cert }). */
+function startUpstream({ tls } = {}) {
   const paced = Array.from({ length: PACE_SLOTS }, () => new Set());
   let slot = 0;
   let pacer;
@@ -92,7 +95,7 @@ function startUpstream() {
     }
   };
 
-  const server = http.createServer((req, res) => {
+  const server = (tls ? https : http).createServer(tls ?? {}, (req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
@@ -147,7 +150,7 @@ function startUpstream() {
   };
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () => {
-      upstream.url = `http://127.0.0.1:${server.address().port}/v1`;
+      upstream.url = `${tls ? 'https' : 'http'}://127.0.0.1:${server.address().port}/v1`;
       resolve(upstream);
     }),
   );
