@@ -114,7 +114,7 @@ export class ChutesContext {
   /**
    * Readies, while the process has nothing else to do (the preload, lib/methods/preload.ts), what
    * the first request over https would otherwise build on its way out: node:tls and the store of
-   * root certificates that every secure context shares. That first request paid ~45 ms for them
+   * root certificates that every secure context shares. That first request paid ~30 ms for them
    * here (~10 ms where NODE_EXTRA_CA_CERTS is set: node then builds the store at every start).
    * Nothing under --replay, nor for an upstream reached over plain http.
    */

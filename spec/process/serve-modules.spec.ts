@@ -97,7 +97,7 @@ describe('what serve loads', () => {
     expect(modules).not.toContain('assert');
   });
 
-  // The first request over https paid ~45 ms here for node:tls and its root certificates: the
+  // The first request over https paid ~30 ms here for node:tls and its root certificates: the
   // preload, in the idle moment after the first reply, builds them (ChutesContext.prepareUpstream).
   it('the preload readies TLS for an upstream reached over https, and not for one over http', async () => {
     const initialize = '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}\n';
