@@ -29,6 +29,8 @@ const POOL_KEPT_MS = 5_000;
  * every other bundle after them (bin/v8-flags.js says why).
  */
 const START_BUNDLE = 'serve';
+/** The bundle of every command but serve (scripts/bundle-cli.js). */
+const CLI_BUNDLE = 'cli';
 /** A warm-up run's writing of the start bundle's cache, due before the flags change or at exit. */
 let writeStartCache;
 
@@ -63,7 +65,7 @@ function loadBundle(name) {
 }
 
 function compileAndRun(name) {
-  if (name !== START_BUNDLE) underV8Flags();
+  if (name !== START_BUNDLE) underV8Flags(name);
   const file = path.join(DIST, `${name}.bundle.js`);
   let source;
   try {
@@ -107,12 +109,15 @@ function compileAndRun(name) {
 }
 
 /**
- * Sets the V8 flags, after the start bundle's cache was written if this run writes it; then starts
- * compiling llhttp, which the call that got here will most likely need (bin/precompiled-wasm.js).
+ * Sets the V8 flags, after the start bundle's cache was written if this run writes it; then, for the
+ * serve path's bundles, starts compiling llhttp, which the call that got here will most likely need
+ * (bin/precompiled-wasm.js). The CLI bundle holds all of undici, which compiles its own when a
+ * command connects (many never do).
  */
-function underV8Flags() {
+function underV8Flags(name) {
   writeStartCache?.();
   applyV8Flags();
+  if (name === CLI_BUNDLE) return;
   let llhttp;
   try {
     llhttp = readPooled(path.join(DIST, 'llhttp_simd.wasm'));

@@ -21,7 +21,7 @@ const path = require('node:path');
 const vm = require('node:vm');
 const { execFileSync } = require('node:child_process');
 const { buildAsciiBundle } = require('./support/ascii-bundle');
-const { staticValidators } = require('./support/static-validators');
+const { buildCliBundle, validatorNames } = require('./support/cli-bundle');
 const { V8_FLAGS, applyV8Flags } = require('../bin/v8-flags');
 
 const root = path.resolve(__dirname, '..');
@@ -58,37 +58,11 @@ async function bundleCli() {
   }
   // After the build, which starts by removing dist/.
   fs.mkdirSync(work, { recursive: true });
-  const validatorDir = path.join(dist, 'generated', 'validators');
-  const validators = fs
-    .readdirSync(validatorDir)
-    .filter((f) => f.endsWith('.js'))
-    .map((f) => f.slice(0, -3));
   const entry = path.join(work, 'entry.js');
   fs.writeFileSync(entry, `require(${JSON.stringify(path.join(dist, 'cli.js'))}).main(process.argv.slice(2));\n`);
   const outfile = path.join(work, 'cli.js');
-  await buildAsciiBundle({
-    entryPoints: [entry],
-    outfile,
-    // yargs is an ES module that finds its own files through import.meta.url, which a CommonJS bundle lacks.
-    define: { 'import.meta.url': '__chutesRpcModuleUrl' },
-    banner: { js: "const __chutesRpcModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
-    plugins: [
-      {
-        // Node's require() of yargs' ES module returns its 'module.exports' export, the factory; a bundle's returns the namespace.
-        name: 'yargs-factory',
-        setup(build) {
-          build.onResolve({ filter: /^yargs\/yargs$/ }, () => ({ path: 'yargs-factory', namespace: 'chutes-rpc' }));
-          build.onLoad({ filter: /^yargs-factory$/, namespace: 'chutes-rpc' }, () => ({
-            contents: "module.exports = require('yargs').default;",
-            loader: 'js',
-            resolveDir: root,
-          }));
-        },
-      },
-      staticValidators(validators),
-    ],
-  });
-  return { cli: outfile, validators };
+  await buildCliBundle({ entryPoints: [entry], outfile });
+  return { cli: outfile, validators: validatorNames() };
 }
 
 /**

@@ -25,17 +25,18 @@
 // Packages the serve path loads on demand elsewhere (--replay, --record: all of undici) stay external.
 'use strict';
 const fs = require('node:fs');
-const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { buildAsciiBundle } = require('./support/ascii-bundle');
 const { staticValidators } = require('./support/static-validators');
 const { firstBundle, secondBundle, secondEntry, keyOf } = require('./support/split-bundle');
+const { configuredHome, serveEnv, startStandIn } = require('./support/stand-in');
+const { CACHED_BUNDLE, launcherExternal, undiciAgentBundle } = require('./support/launcher-plugins');
+const { patchModule } = require('./support/patch-module');
 
 const root = path.resolve(__dirname, '..');
 const dist = path.join(root, 'dist');
-const agentModule = path.join(dist, 'chutes', 'http', 'undici-agent.js');
 const serveEntry = path.join(dist, 'cli', 'serve-entry.js');
 const INITIALIZE = { jsonrpc: '2.0', id: 1, method: 'initialize', params: {} };
 const CHAT = { jsonrpc: '2.0', id: 2, method: 'chat.stream', params: { messages: [{ role: 'user', content: 'warm up' }] } };
@@ -63,53 +64,6 @@ const BUNDLED_VALIDATORS = [
       .map(([, file]) => file),
   ),
 ];
-/** bin/cached-bundle.js, from dist/: the serve bundle loads the Agent bundle through it. */
-const CACHED_BUNDLE = '../bin/cached-bundle.js';
-
-/** bin/cached-bundle.js stays the launcher's module, required from dist/ at run time. */
-const launcherExternal = {
-  name: 'launcher-external',
-  setup(build) {
-    build.onResolve({ filter: /cached-bundle\.js$/ }, (args) =>
-      args.path === CACHED_BUNDLE ? { path: CACHED_BUNDLE, external: true } : undefined,
-    );
-  },
-};
-
-/** dist/chutes/http/undici-agent.js becomes the Agent bundle, loaded with its code cache; `undici` itself stays external. */
-const undiciAgentBundle = {
-  name: 'undici-agent-bundle',
-  setup(build) {
-    build.onResolve({ filter: /undici-agent$/ }, (args) =>
-      path.resolve(args.resolveDir, `${args.path}.js`) === agentModule
-        ? { path: agentModule, namespace: 'undici-agent-bundle' }
-        : undefined,
-    );
-    build.onLoad({ filter: /.*/, namespace: 'undici-agent-bundle' }, () => ({
-      contents: `module.exports = require(${JSON.stringify(CACHED_BUNDLE)}).loadBundle('undici-agent');`,
-      loader: 'js',
-    }));
-  },
-};
-
-/** Replaces each [find, replace] of `replacements` in the module at `file` (a path ending); the build fails when a `find` is gone. */
-function patchModule(name, file, replacements) {
-  const filter = new RegExp(`${file.split('/').join('[\\\\/]').replace(/\./g, '\\.')}$`);
-  return {
-    name,
-    setup(build) {
-      build.onLoad({ filter }, (args) => {
-        let text = fs.readFileSync(args.path, 'utf8');
-        for (const [find, replace] of replacements) {
-          if (!text.includes(find)) throw new Error(`${args.path} no longer holds ${JSON.stringify(find)}`);
-          text = text.split(find).join(replace);
-        }
-        return { contents: text, loader: 'js', resolveDir: path.dirname(args.path) };
-      });
-    },
-  };
-}
-
 /**
  * undici's llhttp WebAssembly (SIMD, and the fallback without), which undici keeps as base64 in a JS
  * module: written beside the Agent bundle as binary files and read from there (SEA assets of the
@@ -229,41 +183,6 @@ const vscodeJsonrpcPatches = [
   ]),
   patchModule('vscode-jsonrpc-ril', 'vscode-jsonrpc/lib/node/ril.js', [LAZY_CRYPTO]),
 ];
-
-/** A local stand-in for the API, for the one chat that warms the code cache. */
-function startStandIn() {
-  const server = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      if (req.method === 'GET') return void res.end('{"object":"list","data":[]}');
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      const chunk = (delta, finish) => `data: ${JSON.stringify({ choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
-      res.end(`${chunk({ role: 'assistant', content: 'warm' }, null)}${chunk({}, 'stop')}data: [DONE]\n\n`);
-    });
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-/** A new home under `parent` whose config points the provider at `baseUrl`. */
-function configuredHome(parent, baseUrl) {
-  const home = fs.mkdtempSync(path.join(parent, 'chutes-rpc-home-'));
-  fs.writeFileSync(path.join(home, 'config.json5'), JSON.stringify({ models: { providers: { chutes: { baseUrl } } } }));
-  return home;
-}
-
-/**
- * This process's environment for a server the build runs, with `vars` set (undefined: removed) and
- * without NODE_EXTRA_CA_CERTS, which slows every start.
- */
-function serveEnv(vars) {
-  const env = { ...process.env };
-  delete env.NODE_EXTRA_CA_CERTS;
-  for (const [name, value] of Object.entries(vars)) {
-    if (value === undefined) delete env[name];
-    else env[name] = value;
-  }
-  return env;
-}
 
 /** Runs node with `args` and `env`, sends `messages` and ends its input; resolves at its exit. */
 function serveOnce(args, env, messages) {

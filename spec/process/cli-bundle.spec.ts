@@ -1,0 +1,87 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { chatHome, startGreetingUpstream } from '../helpers/chat-upstream';
+import { BIN, cleanEnv, tempHome } from '../helpers/rpc-process';
+
+// Preloaded into the CLI: records each script compiled with a code cache (and whether V8 took the
+// cache), how many Intl.Segmenters were made, and the files loaded as modules; writes them to
+// CLI_REPORT at exit.
+const RECORDER = `
+const vm = require('node:vm');
+const scripts = [];
+const Script = vm.Script;
+vm.Script = class extends Script {
+  constructor(source, options) {
+    super(source, options);
+    if (options && options.cachedData) scripts.push({ file: require('node:path').basename(options.filename), rejected: this.cachedDataRejected });
+  }
+};
+let segmenters = 0;
+const Segmenter = Intl.Segmenter;
+Intl.Segmenter = class extends Segmenter {
+  constructor(...args) {
+    super(...args);
+    segmenters++;
+  }
+};
+process.on('exit', () =>
+  require('node:fs').writeFileSync(process.env.CLI_REPORT, JSON.stringify({ scripts, segmenters, files: Object.keys(require.cache) })),
+);
+`;
+
+interface Report {
+  scripts: Array<{ file: string; rejected: boolean }>;
+  segmenters: number;
+  files: string[];
+  stdout: string;
+}
+
+/** Runs `chutes-rpc args` (not serve) with the recorder preloaded; what it recorded, and its output. */
+async function runCli(args: string[], home = tempHome()): Promise<Report> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-bundle-'));
+  const recorder = path.join(dir, 'recorder.js');
+  const report = path.join(dir, 'report.json');
+  fs.writeFileSync(recorder, RECORDER);
+  const child = spawn(process.execPath, ['--require', recorder, BIN, ...args], {
+    env: cleanEnv({ CHUTES_RPC_HOME: home, CLI_REPORT: report }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.resume();
+  await new Promise((resolve) => child.once('close', resolve));
+  return { ...(JSON.parse(fs.readFileSync(report, 'utf8')) as Omit<Report, 'stdout'>), stdout };
+}
+
+/** The files a run loaded as modules from the compiled CLI (dist/) or from node_modules. */
+const moduleFilesOutsideBin = (files: string[]) =>
+  files.filter((f) => f.includes(`${path.sep}dist${path.sep}`) || f.includes(`${path.sep}node_modules${path.sep}`));
+
+describe('a command other than serve (scripts/bundle-cli.js)', () => {
+  it('runs from the CLI bundle and its code cache, and loads no module file of dist/ or node_modules', async () => {
+    const { scripts, files } = await runCli(['status']);
+    expect(scripts).toEqual([
+      { file: 'serve.bundle.js', rejected: false },
+      { file: 'cli.bundle.js', rejected: false },
+    ]);
+    expect(moduleFilesOutsideBin(files)).toEqual([]);
+  });
+
+  it('chat loads the Agent bundle with its cache, and answers', async () => {
+    const up = await startGreetingUpstream('acme/Quick');
+    try {
+      const { scripts, files, stdout } = await runCli(['chat', '--model', 'chutes/acme/Quick', 'hello'], chatHome(up));
+      expect(stdout).toContain('Hi there');
+      expect(scripts).toEqual([
+        { file: 'serve.bundle.js', rejected: false },
+        { file: 'cli.bundle.js', rejected: false },
+        { file: 'undici-agent.bundle.js', rejected: false },
+      ]);
+      expect(moduleFilesOutsideBin(files)).toEqual([]);
+    } finally {
+      await up.close();
+    }
+  });
+});
