@@ -69,6 +69,15 @@ describe('a command other than serve (scripts/bundle-cli.js)', () => {
     expect(moduleFilesOutsideBin(files)).toEqual([]);
   });
 
+  // cliui and string-width, which yargs loads at start, each make an Intl.Segmenter (~25 ms here):
+  // loaded when a text is laid out, not for commands that print none.
+  it("lays out no text with yargs' layout unless it prints help", async () => {
+    expect((await runCli(['status'])).segmenters).toBe(0);
+    const help = await runCli(['chat', '--help']);
+    expect(help.stdout).toContain('--model');
+    expect(help.segmenters).toBeGreaterThan(0);
+  });
+
   it('chat loads the Agent bundle with its cache, and answers', async () => {
     const up = await startGreetingUpstream('acme/Quick');
     try {
