@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Bundles the compiled CLI (dist/cli.js: every command but serve, and every package it uses) into
 // dist/cli.bundle.js, which bin/chutes-rpc loads with V8's code cache beside it
-// (dist/cli.bundle.cache). Loaded from ~400 files, a command spent most of its time resolving,
+// (dist/cli.bundle.cache). Loaded from ~250 files, a command spent most of its time resolving,
 // reading and compiling them: `chutes-rpc chat` took ~470 ms to its answer here, ~165 ms from the
 // bundle. The cache is made by running `chutes-rpc chat` once against a local stand-in for the API:
 // what that run compiled needs no compiling again.
