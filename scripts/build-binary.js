@@ -2,13 +2,12 @@
 // `npm run build:binary`: one executable, dist/chutes-rpc, for hosts without Node (Node's single
 // executable applications: https://nodejs.org/api/single-executable-applications.html). Its main
 // script is scripts/sea-entry.js, and what it runs are SEA assets:
-//   - serve.bundle.js, serve-calls.bundle.js and undici-agent.bundle.js, with their code caches, and undici's llhttp
-//     WebAssembly files: the very files `npm run build` made in dist/ for `node bin/chutes-rpc serve`
-//     (scripts/bundle-serve.js), so `serve` starts as it does with node;
-//   - serve-deps.js: what the serve bundle requires from outside itself (packages it loads on
-//     demand, the schema validators it loads by path), bundled;
-//   - cli.js: the compiled CLI (dist/cli.js) and every package it uses, for every other command,
-//     with a code cache of its compiled top level (what Node's own SEA code cache would hold);
+//   - serve.bundle.js, serve-calls.bundle.js, undici-agent.bundle.js and cli.bundle.js, with their
+//     code caches, and undici's llhttp WebAssembly files: the very files `npm run build` made in dist/
+//     for `node bin/chutes-rpc` (scripts/bundle-serve.js, scripts/bundle-cli.js), so every command
+//     starts as it does with node;
+//   - serve-deps.js: what those bundles require from outside themselves (packages they load on
+//     demand, the schema validators they load by path), bundled;
 //   - the package files the commands read (fixtures/: the demo cassette and the conformance kit),
 //     which lib/util/package-files.ts writes out on first use.
 // node --experimental-sea-config makes the blob; postject injects it into a copy of this Node binary.
@@ -18,11 +17,10 @@
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
-const vm = require('node:vm');
 const { execFileSync } = require('node:child_process');
 const { buildAsciiBundle } = require('./support/ascii-bundle');
-const { buildCliBundle, validatorNames } = require('./support/cli-bundle');
-const { V8_FLAGS, applyV8Flags } = require('../bin/v8-flags');
+const { validatorNames } = require('./support/static-validators');
+const { V8_FLAGS } = require('../bin/v8-flags');
 
 const root = path.resolve(__dirname, '..');
 const dist = path.join(root, 'dist');
@@ -32,13 +30,15 @@ const stampFile = `${output}.stamp`;
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 const MANIFEST_ASSET = 'package-files.json'; // lib/util/package-files.ts SEA_MANIFEST_ASSET
 /** What `npm run build` made that the executable holds as it is (scripts/sea-entry.js loads them). */
-const SERVE_FILES = [
+const BUILT_FILES = [
   'serve.bundle.js',
   'serve.bundle.cache',
   'serve-calls.bundle.js',
   'serve-calls.bundle.cache',
   'undici-agent.bundle.js',
   'undici-agent.bundle.cache',
+  'cli.bundle.js',
+  'cli.bundle.cache',
   'llhttp_simd.wasm',
   'llhttp.wasm',
 ];
@@ -50,27 +50,21 @@ function listFiles(dir) {
     .sort();
 }
 
-/** The CLI bundle, dist/sea/cli.js. */
-async function bundleCli() {
-  if (require('./build-stamp').staleness()) {
-    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-    execFileSync(npm, ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
-  }
-  // After the build, which starts by removing dist/.
-  fs.mkdirSync(work, { recursive: true });
-  const entry = path.join(work, 'entry.js');
-  fs.writeFileSync(entry, `require(${JSON.stringify(path.join(dist, 'cli.js'))}).main(process.argv.slice(2));\n`);
-  const outfile = path.join(work, 'cli.js');
-  await buildCliBundle({ entryPoints: [entry], outfile });
-  return { cli: outfile, validators: validatorNames() };
+/** `npm run build`, when dist/ is not what the sources make. */
+function buildIfStale() {
+  if (!require('./build-stamp').staleness()) return;
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  execFileSync(npm, ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
 }
 
 /**
- * dist/sea/serve-deps.js: every package the serve bundles require (by name, outside Node's own),
- * and every schema validator (which it requires by path), each made on first use.
+ * dist/sea/serve-deps.js: every package the bundles require (by name, outside Node's own), and
+ * every schema validator (which they require by path), each made on first use.
  */
 async function bundleServeDeps(validators) {
-  const serveBundle = ['serve.bundle.js', 'serve-calls.bundle.js'].map((f) => fs.readFileSync(path.join(dist, f), 'latin1')).join('\n');
+  const serveBundle = ['serve.bundle.js', 'serve-calls.bundle.js', 'cli.bundle.js']
+    .map((f) => fs.readFileSync(path.join(dist, f), 'latin1'))
+    .join('\n');
   const { isBuiltin } = require('node:module');
   const names = [...new Set([...serveBundle.matchAll(/\brequire\((["'])([^"'./][^"']*)\1\)/g)].map((m) => m[2]))]
     .filter((n) => !isBuiltin(n))
@@ -85,20 +79,13 @@ async function bundleServeDeps(validators) {
   return outfile;
 }
 
-/** A code cache of what compiling `file` makes (as scripts/sea-entry.js compiles it), nothing run. */
-function compileCache(file) {
-  applyV8Flags(); // as scripts/sea-entry.js does before it compiles: a cache is only accepted under its flags
-  const script = new vm.Script(fs.readFileSync(file, 'latin1'), { filename: file });
-  const cache = file.replace(/\.js$/, '.cache');
-  fs.writeFileSync(cache, script.createCachedData());
-  return cache;
-}
-
 async function main() {
   const force = process.argv.includes('--force');
   const started = Date.now();
-  const { cli, validators } = await bundleCli();
-  const serveDeps = await bundleServeDeps(validators);
+  buildIfStale();
+  // After the build, which starts by removing dist/.
+  fs.mkdirSync(work, { recursive: true });
+  const serveDeps = await bundleServeDeps(validatorNames());
   const entry = path.join(__dirname, 'sea-entry.js');
   const files = listFiles('fixtures');
   const hash = crypto.createHash('sha256');
@@ -106,7 +93,7 @@ async function main() {
     .update(process.version)
     .update(V8_FLAGS)
     .update(fs.readFileSync(process.execPath).subarray(0, 1 << 20));
-  for (const f of [entry, cli, serveDeps, ...SERVE_FILES.filter((f) => !f.endsWith('.cache')).map((f) => path.join(dist, f))]) {
+  for (const f of [entry, serveDeps, ...BUILT_FILES.filter((f) => !f.endsWith('.cache')).map((f) => path.join(dist, f))]) {
     hash.update(fs.readFileSync(f));
   }
   for (const f of files) hash.update(f).update(fs.readFileSync(path.join(root, f)));
@@ -122,12 +109,10 @@ async function main() {
   // The names scripts/sea-entry.js reads.
   const assets = {
     [MANIFEST_ASSET]: manifest,
-    'cli.js': cli,
-    'cli.cache': compileCache(cli),
     'serve-deps.js': serveDeps,
     'v8-flags.txt': v8Flags,
   };
-  for (const f of SERVE_FILES) assets[f] = path.join(dist, f);
+  for (const f of BUILT_FILES) assets[f] = path.join(dist, f);
   for (const f of files) assets[f] = path.join(root, f);
   const blob = path.join(work, 'sea-prep.blob');
   const config = path.join(work, 'sea-config.json');

@@ -10,14 +10,54 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { execFile } = require('node:child_process');
-const { buildCliBundle } = require('./support/cli-bundle');
+const { buildAsciiBundle } = require('./support/ascii-bundle');
 const { launcherExternal, undiciAgentBundle } = require('./support/launcher-plugins');
+const { patchModule } = require('./support/patch-module');
+const { staticValidators, validatorNames } = require('./support/static-validators');
 const { configuredHome, serveEnv, startStandIn } = require('./support/stand-in');
 
 const root = path.resolve(__dirname, '..');
 const dist = path.join(root, 'dist');
 const outfile = path.join(dist, 'cli.bundle.js');
 const cacheFile = path.join(dist, 'cli.bundle.cache');
+
+const yargsDir = path.dirname(require.resolve('yargs/package.json'));
+
+/**
+ * yargs' text layout (cliui, and two versions of string-width, each making an Intl.Segmenter when
+ * loaded) cost ~50 ms of every command here, and rendering the help text ~40 ms more, for output
+ * that only --help and yargs' own failure messages print:
+ * - its platform shim takes cliui and string-width from a module that loads them on first use;
+ * - a command no longer renders its help text before its handler runs, to keep it for a
+ *   showHelp() after it: the CLI never calls one (showHelpOnFail(false), its own fail handler).
+ */
+const yargsLayoutOnDemand = [
+  patchModule('yargs-shim', 'yargs/lib/platform-shims/esm.mjs', [
+    ["import cliui from 'cliui'\n", "import layout from 'chutes-rpc:yargs-layout'\n"],
+    ["import stringWidth from 'string-width';\n", ''],
+    ['  cliui,\n', '  cliui: layout.cliui,\n'],
+    ['  stringWidth,\n', '  stringWidth: layout.stringWidth,\n'],
+  ]),
+  {
+    name: 'yargs-layout',
+    setup(build) {
+      build.onResolve({ filter: /^chutes-rpc:yargs-layout$/ }, () => ({ path: 'yargs-layout', namespace: 'chutes-rpc' }));
+      build.onLoad({ filter: /^yargs-layout$/, namespace: 'chutes-rpc' }, () => ({
+        contents:
+          'let cliui, stringWidth;\n' +
+          'module.exports = {\n' +
+          "  cliui: (options) => (cliui ??= require('cliui').default)(options),\n" +
+          "  stringWidth: (text) => (stringWidth ??= require('string-width').default)(text),\n" +
+          '};\n',
+        loader: 'js',
+        resolveDir: yargsDir,
+      }));
+    },
+  },
+  patchModule('yargs-command', 'yargs/build/lib/command.js', [
+    ['yargs.getInternalMethods().getUsageInstance().cacheHelpMessage();', '// (help text not kept: scripts/bundle-cli.js)'],
+  ]),
+];
 
 async function writeCodeCache() {
   fs.rmSync(cacheFile, { force: true });
@@ -38,7 +78,7 @@ async function writeCodeCache() {
 }
 
 async function main() {
-  await buildCliBundle({
+  await buildAsciiBundle({
     stdin: { contents: "module.exports = require('./cli.js');", resolveDir: dist, loader: 'js' },
     outfile,
     legalComments: 'external',
@@ -46,7 +86,27 @@ async function main() {
     // the demo), TEE verification, end-to-end encryption. Chat loads undici's Agent alone, from the
     // Agent bundle the serve path loads (scripts/bundle-serve.js).
     external: ['undici', '@phala/dcap-qvl', '@noble/post-quantum/*'],
-    plugins: [undiciAgentBundle, launcherExternal],
+    // yargs is an ES module that finds its own files through import.meta.url, which a CommonJS bundle lacks.
+    define: { 'import.meta.url': '__chutesRpcModuleUrl' },
+    banner: { js: "const __chutesRpcModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+    plugins: [
+      {
+        // Node's require() of yargs' ES module returns its 'module.exports' export, the factory; a bundle's returns the namespace.
+        name: 'yargs-factory',
+        setup(build) {
+          build.onResolve({ filter: /^yargs\/yargs$/ }, () => ({ path: 'yargs-factory', namespace: 'chutes-rpc' }));
+          build.onLoad({ filter: /^yargs-factory$/, namespace: 'chutes-rpc' }, () => ({
+            contents: "module.exports = require('yargs').default;",
+            loader: 'js',
+            resolveDir: root,
+          }));
+        },
+      },
+      ...yargsLayoutOnDemand,
+      staticValidators(validatorNames()),
+      undiciAgentBundle,
+      launcherExternal,
+    ],
   });
   await writeCodeCache();
 }

@@ -1,19 +1,20 @@
 'use strict';
 // The single executable's main script (scripts/build-binary.js). It does what bin/chutes-rpc and
 // bin/cached-bundle.js do, from SEA assets instead of dist/: `serve` starts from the serve bundle
-// with its code cache, everything else runs the CLI bundle. Node's own SEA code cache (useCodeCache)
-// holds only what compiling the main script makes, and a main script that was the whole CLI meant
-// reading and compiling ~3 MB at every start.
+// with its code cache, every other command from the CLI bundle with its own. Node's own SEA code
+// cache (useCodeCache) holds only what compiling the main script makes, and a main script that was
+// the whole CLI meant reading and compiling ~3 MB at every start.
 const sea = require('node:sea');
 let flagsSet = false;
 /**
  * bin/v8-flags.js's V8_FLAGS, set as bin/cached-bundle.js does: before every bundle but the serve
- * bundle; then llhttp's compile starts, as there (bin/precompiled-wasm.js).
+ * bundle; then, unless the bundle is the CLI's, llhttp's compile starts, as there (bin/precompiled-wasm.js).
  */
-function setV8Flags() {
+function setV8Flags(name) {
   if (flagsSet) return;
   flagsSet = true;
   require('node:v8').setFlagsFromString(sea.getAsset('v8-flags.txt', 'utf8'));
+  if (name === 'cli.bundle') return;
   WebAssembly.compile(sea.getRawAsset('llhttp_simd.wasm')).then(
     (module) => (llhttp = module),
     () => {
@@ -31,7 +32,7 @@ const Module = require('node:module');
  * require is `requireFor`; its __dirname stands for dist/ beside the executable (nothing is read there).
  */
 function load(name, requireFor) {
-  if (name !== 'serve.bundle') setV8Flags();
+  if (name !== 'serve.bundle') setV8Flags(name);
   // The bundles are ASCII (scripts/support/ascii-bundle.js): latin1 makes a one-byte string, undecoded.
   // Raw assets are the executable's own bytes, not a copy of them (V8 only reads the cache).
   const source = Buffer.from(sea.getRawAsset(`${name}.js`)).latin1Slice();
@@ -61,7 +62,7 @@ const cachedBundle = {
   compiledWasm: (name) => (name === 'llhttp_simd' ? llhttp : undefined),
 };
 
-/** The serve bundle's require: Node's modules, the Agent bundle, and serve-deps.js for the rest. */
+/** The bundles' require: Node's modules, the Agent bundle, and serve-deps.js for the rest. */
 function serveRequire(id) {
   if (Module.isBuiltin(id)) return require(id);
   if (id === '../bin/cached-bundle.js') return cachedBundle;
@@ -72,5 +73,5 @@ function serveRequire(id) {
   throw Object.assign(new Error(`Cannot find module '${id}'`), { code: 'MODULE_NOT_FOUND' });
 }
 
-// The CLI bundle runs its main() when loaded.
-if (!load('serve.bundle', serveRequire).tryServe(process.argv.slice(2))) load('cli', require);
+const argv = process.argv.slice(2);
+if (!load('serve.bundle', serveRequire).tryServe(argv)) cachedBundle.loadBundle('cli').main(argv);

@@ -1,5 +1,5 @@
 // An esbuild plugin that edits one module's text as it goes into a bundle (scripts/bundle-serve.js,
-// scripts/support/cli-bundle.js).
+// scripts/bundle-cli.js).
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');

@@ -6,6 +6,16 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
+const dist = path.join(__dirname, '..', '..', 'dist');
+
+/** The schema validators the build made (dist/generated/validators/<name>.js), by name. */
+function validatorNames() {
+  return fs
+    .readdirSync(path.join(dist, 'generated', 'validators'))
+    .filter((f) => f.endsWith('.js'))
+    .map((f) => f.slice(0, -3));
+}
+
 const DYNAMIC = "require(path.join(__dirname, 'generated', 'validators', `${file}.js`))";
 
 /** `files`: validator file names without .js (as lib/generated/validator-keys.ts names them). */
@@ -27,4 +37,4 @@ function staticValidators(files) {
   };
 }
 
-module.exports = { staticValidators };
+module.exports = { staticValidators, validatorNames };
