@@ -6,6 +6,7 @@
 //     at most 30 ms more than initialize alone. The bench's config turns client-side pacing off; the
 //     same with pacing on (the default; a budget no round reaches) is printed beside it, untargeted.
 //   - resident memory right after initialize: <= 50 MiB
+//   - `chutes-rpc chat` (the shell tool), spawn to exit: printed, untargeted.
 //   - a first chat over https (the stand-in behind a self-signed certificate), from request to reply,
 //     sent at the initialize reply and sent once the preload has readied TLS: printed, untargeted.
 //   - the single executable (dist/chutes-rpc, where `npm run build:binary` made one) to initialize,
@@ -34,6 +35,16 @@ const since = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
 /** How long after the initialize reply a chat finds the preload done (lib/methods/preload.ts waits 200 ms). */
 const AFTER_PRELOAD_MS = 500;
 const HTTPS_ROUNDS = Number(process.env.BENCH_ROUNDS || 11);
+
+/** Spawns `file args` to its exit (code 0), in ms. */
+function toExit(file, args, env) {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const c = spawn(file, args, { stdio: 'ignore', env });
+    c.on('error', reject);
+    c.on('exit', (code) => (code === 0 ? resolve(since(t0)) : reject(new Error(`${args.join(' ')} exited ${code}`))));
+  });
+}
 
 function bareNode() {
   return new Promise((resolve, reject) => {
@@ -152,6 +163,8 @@ async function main() {
     },
     'initialize + first chat': async () => (await timeToReply(process.execPath, [BIN, 'serve'], env, INITIALIZE + CHAT, 2)).ms,
     'initialize + first chat, paced': async () => (await timeToReply(process.execPath, [BIN, 'serve'], pacedEnv, INITIALIZE + CHAT, 2)).ms,
+    'chutes-rpc chat (shell tool), to exit': () =>
+      toExit(process.execPath, [BIN, 'chat', '--model', `chutes/${MODEL}`, '--max-tokens', '20', 'x'], env),
   };
   const sea = fs.existsSync(SEA);
   if (sea) {
@@ -168,6 +181,9 @@ async function main() {
   targets.atMost('first chat - initialize', median(results['initialize + first chat']) - init, 30, ' ms', 1);
   console.log(
     `  (with client-side pacing on, as by default: ${(median(results['initialize + first chat, paced']) - init).toFixed(1)} ms; no target)`,
+  );
+  console.log(
+    `  (chutes-rpc chat, the shell tool, spawn to exit: ${median(results['chutes-rpc chat (shell tool), to exit']).toFixed(1)} ms; no target)`,
   );
   const touch = firstTouchMicros(benchEnv());
   if (touch !== undefined) {
