@@ -30,8 +30,10 @@ const yargsDir = path.dirname(require.resolve('yargs/package.json'));
  * - its platform shim takes cliui and string-width from a module that loads them on first use;
  * - a command no longer renders its help text before its handler runs, to keep it for a
  *   showHelp() after it: the CLI never calls one (showHelpOnFail(false), its own fail handler).
+ * And a new yargs instance no longer guesses its version, which walked up the directories from the
+ * bundle for a package.json (~10 ms): the CLI gives it (lib/cli/commands/index.ts).
  */
-const yargsLayoutOnDemand = [
+const yargsOnDemand = [
   patchModule('yargs-shim', 'yargs/lib/platform-shims/esm.mjs', [
     ["import cliui from 'cliui'\n", "import layout from 'chutes-rpc:yargs-layout'\n"],
     ["import stringWidth from 'string-width';\n", ''],
@@ -54,6 +56,9 @@ const yargsLayoutOnDemand = [
       }));
     },
   },
+  patchModule('yargs-factory-version', 'yargs/build/lib/yargs-factory.js', [
+    ['        yargs.help();\n        yargs.version();\n', '        yargs.help();\n'],
+  ]),
   patchModule('yargs-command', 'yargs/build/lib/command.js', [
     ['yargs.getInternalMethods().getUsageInstance().cacheHelpMessage();', '// (help text not kept: scripts/bundle-cli.js)'],
   ]),
@@ -102,7 +107,7 @@ async function main() {
           }));
         },
       },
-      ...yargsLayoutOnDemand,
+      ...yargsOnDemand,
       staticValidators(validatorNames()),
       undiciAgentBundle,
       launcherExternal,
