@@ -109,26 +109,26 @@ function compileAndRun(name) {
 }
 
 /**
- * Sets the V8 flags, after the start bundle's cache was written if this run writes it; then, for the
- * serve path's bundles, starts compiling llhttp, which the call that got here will most likely need
- * (bin/precompiled-wasm.js). The CLI bundle holds all of undici, which compiles its own when a
- * command connects (many never do).
+ * Sets the V8 flags, after the start bundle's cache was written if this run writes it; then starts
+ * compiling llhttp, which the call that got here will most likely need (bin/precompiled-wasm.js).
+ * Not for the CLI bundle: most commands never connect, and the exit of one that does not waited
+ * for the compile (~12 ms); a command that connects starts it when it loads the Agent bundle.
  */
 function underV8Flags(name) {
   writeStartCache?.();
   applyV8Flags();
-  if (name === CLI_BUNDLE) return;
+  if (name === CLI_BUNDLE || precompiled) return;
   let llhttp;
   try {
     llhttp = readPooled(path.join(DIST, 'llhttp_simd.wasm'));
   } catch {
     return; // A build without the Agent bundle: undici compiles its own.
   }
-  precompiled ??= require('./precompiled-wasm.js');
+  precompiled = require('./precompiled-wasm.js');
   precompiled.precompileWasm('llhttp_simd', llhttp);
 }
 
-/** bin/precompiled-wasm.js, loaded with the first bundle after the start bundle (nothing at start-up needs it). */
+/** bin/precompiled-wasm.js, loaded when llhttp's compile starts (nothing at start-up needs it). */
 let precompiled;
 
 /** The WebAssembly module `name` compiled ahead of its use, once that compile is done (bin/precompiled-wasm.js). */

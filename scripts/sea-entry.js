@@ -6,15 +6,19 @@
 // the whole CLI meant reading and compiling ~3 MB at every start.
 const sea = require('node:sea');
 let flagsSet = false;
+let llhttpStarted = false;
 /**
  * bin/v8-flags.js's V8_FLAGS, set as bin/cached-bundle.js does: before every bundle but the serve
- * bundle; then, unless the bundle is the CLI's, llhttp's compile starts, as there (bin/precompiled-wasm.js).
+ * bundle; then llhttp's compile starts, as there (bin/precompiled-wasm.js), and as there not for
+ * the CLI bundle.
  */
 function setV8Flags(name) {
-  if (flagsSet) return;
-  flagsSet = true;
-  require('node:v8').setFlagsFromString(sea.getAsset('v8-flags.txt', 'utf8'));
-  if (name === 'cli.bundle') return;
+  if (!flagsSet) {
+    flagsSet = true;
+    require('node:v8').setFlagsFromString(sea.getAsset('v8-flags.txt', 'utf8'));
+  }
+  if (name === 'cli.bundle' || llhttpStarted) return;
+  llhttpStarted = true;
   WebAssembly.compile(sea.getRawAsset('llhttp_simd.wasm')).then(
     (module) => (llhttp = module),
     () => {
