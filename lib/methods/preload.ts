@@ -63,15 +63,10 @@ function callEnded(): void {
 function loadWhenIdle(): void {
   if (loaded || inFlight > 0) return; // Tried again when the calls in flight have ended.
   loaded = true;
-  load(methodList);
-  try {
-    prepareStep?.();
-  } catch {
-    // Done again (and reported) by the call that needs it.
-  }
+  load(methodList, prepareStep);
 }
 
-function load(methods: readonly string[]): void {
+function load(methods: readonly string[], prepare: (() => void) | undefined): void {
   for (const name of methods) {
     try {
       validate(`params:${name}` as ValidatorKey, {});
@@ -81,17 +76,18 @@ function load(methods: readonly string[]): void {
   }
   // What the upstream path loads: undici's Agent alone (in the serve bundle, one file; not all of
   // undici, which only --replay and --record use and which costs ~70 ms and ~15 MB), then the
-  // config and credential store packages.
+  // config and credential store packages; then what the provider readies for its first request.
   for (const load of [
     () => require('../chutes/http/undici-agent'),
     () => require('eventsource-parser'),
     () => require('json5'),
     () => require('proper-lockfile'),
+    () => prepare?.(),
   ]) {
     try {
       load();
     } catch {
-      // Loaded again (and reported) by the call that needs it.
+      // Done again (and reported) by the call that needs it.
     }
   }
 }
