@@ -46,15 +46,6 @@ function toExit(file, args, env) {
   });
 }
 
-function bareNode() {
-  return new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    const c = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore', env: benchEnv() });
-    c.on('error', reject);
-    c.on('exit', () => resolve(since(t0)));
-  });
-}
-
 /**
  * Spawns `file args`, sends `input`, and resolves with the ms to the reply with id `untilId`
  * (and the RSS then, when asked), after which the process is ended.
@@ -155,7 +146,7 @@ async function main() {
   const targets = new Targets();
   const rss = [];
   const arms = {
-    'node -e 0': bareNode,
+    'node -e 0': () => toExit(process.execPath, ['-e', '0'], benchEnv()),
     initialize: async () => {
       const r = await timeToReply(process.execPath, [BIN, 'serve'], env, INITIALIZE, 1, true);
       rss.push(r.rss);
