@@ -1,23 +1,13 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { chatHome, startGreetingUpstream } from '../helpers/chat-upstream';
+import { CACHED_SCRIPTS, preloadRecorder } from '../helpers/preload-recorder';
 import { BIN, cleanEnv, tempHome } from '../helpers/rpc-process';
 
-// Preloaded into the CLI: records each script compiled with a code cache (and whether V8 took the
-// cache), how many Intl.Segmenters were made, and the files loaded as modules; writes them to
-// CLI_REPORT at exit.
-const RECORDER = `
-const vm = require('node:vm');
-const scripts = [];
-const Script = vm.Script;
-vm.Script = class extends Script {
-  constructor(source, options) {
-    super(source, options);
-    if (options && options.cachedData) scripts.push({ file: require('node:path').basename(options.filename), rejected: this.cachedDataRejected });
-  }
-};
+// Preloaded into the CLI: what it compiled with a code cache, how many Intl.Segmenters it made,
+// and the files it loaded as modules, written at exit.
+const RECORDER = `${CACHED_SCRIPTS}
 let segmenters = 0;
 const Segmenter = Intl.Segmenter;
 Intl.Segmenter = class extends Segmenter {
@@ -27,7 +17,10 @@ Intl.Segmenter = class extends Segmenter {
   }
 };
 process.on('exit', () =>
-  require('node:fs').writeFileSync(process.env.CLI_REPORT, JSON.stringify({ scripts, segmenters, files: Object.keys(require.cache) })),
+  require('node:fs').writeFileSync(
+    process.env.RECORDER_REPORT,
+    JSON.stringify({ scripts: cachedScripts, segmenters, files: Object.keys(require.cache) }),
+  ),
 );
 `;
 
@@ -40,12 +33,9 @@ interface Report {
 
 /** Runs `chutes-rpc args` (not serve) with the recorder preloaded; what it recorded, and its output. */
 async function runCli(args: string[], home = tempHome()): Promise<Report> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-bundle-'));
-  const recorder = path.join(dir, 'recorder.js');
-  const report = path.join(dir, 'report.json');
-  fs.writeFileSync(recorder, RECORDER);
-  const child = spawn(process.execPath, ['--require', recorder, BIN, ...args], {
-    env: cleanEnv({ CHUTES_RPC_HOME: home, CLI_REPORT: report }),
+  const { nodeArgs, env, report } = preloadRecorder(RECORDER);
+  const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], {
+    env: cleanEnv({ CHUTES_RPC_HOME: home, ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -1,24 +1,13 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { PRELOAD_IDLE_MS } from '../../lib/methods/preload';
-import { chatHome, liveModel, startUpstream, writeStream } from '../helpers/chat-upstream';
+import { chatHome, startGreetingUpstream } from '../helpers/chat-upstream';
+import { CACHED_SCRIPTS, preloadRecorder } from '../helpers/preload-recorder';
 import { BIN, cleanEnv, tempHome } from '../helpers/rpc-process';
 
-// Preloaded into the server: records, for each script compiled with a code cache, whether V8
-// accepted the cache, and writes what it saw to CODE_CACHE_REPORT at exit.
-const RECORDER = `
-const vm = require('node:vm');
-const seen = [];
-const Script = vm.Script;
-vm.Script = class extends Script {
-  constructor(source, options) {
-    super(source, options);
-    if (options && options.cachedData) seen.push({ file: require('node:path').basename(options.filename), rejected: this.cachedDataRejected });
-  }
-};
-process.on('exit', () => require('node:fs').writeFileSync(process.env.CODE_CACHE_REPORT, JSON.stringify(seen)));
+// Preloaded into the server: what it compiled with a code cache, written at exit.
+const RECORDER = `${CACHED_SCRIPTS}
+process.on('exit', () => require('node:fs').writeFileSync(process.env.RECORDER_REPORT, JSON.stringify(cachedScripts)));
 `;
 
 /**
@@ -29,12 +18,9 @@ async function compiledScripts(
   waitAfterInitialize: number,
   opts: { home?: string; then?: string } = {},
 ): Promise<Array<{ file: string; rejected: boolean }>> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'code-cache-'));
-  const recorder = path.join(dir, 'recorder.js');
-  const report = path.join(dir, 'report.json');
-  fs.writeFileSync(recorder, RECORDER);
-  const child = spawn(process.execPath, ['--require', recorder, BIN, 'serve', '--framing', 'ndjson'], {
-    env: cleanEnv({ CHUTES_RPC_HOME: opts.home ?? tempHome(), CODE_CACHE_REPORT: report }),
+  const { nodeArgs, env, report } = preloadRecorder(RECORDER);
+  const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve', '--framing', 'ndjson'], {
+    env: cleanEnv({ CHUTES_RPC_HOME: opts.home ?? tempHome(), ...env }),
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -67,9 +53,7 @@ describe('the bundles and code caches the build made', () => {
   });
 
   it('a chat and then the preload load the Agent bundle once', async () => {
-    const up = await startUpstream();
-    up.models.push(liveModel('acme/Quick', false));
-    up.scripts.set('acme/Quick', (_req, res) => writeStream(res, 'acme/Quick', [{ content: 'Hi' }]));
+    const up = await startGreetingUpstream('acme/Quick');
     try {
       const chat =
         '{"jsonrpc":"2.0","id":2,"method":"chat.stream","params":{"model":"chutes/acme/Quick","messages":[{"role":"user","content":"x"}]}}\n';

@@ -1,17 +1,17 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { PRELOAD_IDLE_MS } from '../../lib/methods/preload';
 import { chatHome, startGreetingUpstream, type Upstream } from '../helpers/chat-upstream';
+import { preloadRecorder } from '../helpers/preload-recorder';
 import { BIN, cleanEnv, tempHome } from '../helpers/rpc-process';
 
 // Preloaded into the server: writes the Node modules it loaded (process.moduleLoadList) and the
-// files it loaded as modules to MODULE_REPORT at exit.
+// files it loaded as modules at exit.
 const RECORDER = `
 process.on('exit', () => {
   const builtins = process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13));
-  require('node:fs').writeFileSync(process.env.MODULE_REPORT, JSON.stringify({ builtins, files: Object.keys(require.cache) }));
+  require('node:fs').writeFileSync(process.env.RECORDER_REPORT, JSON.stringify({ builtins, files: Object.keys(require.cache) }));
 });
 `;
 
@@ -33,12 +33,9 @@ async function modulesLoaded(
   home = chatHome(up),
   waitMs = 0,
 ): Promise<{ modules: string[]; files: string[]; out: string }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'serve-modules-'));
-  const recorder = path.join(dir, 'recorder.js');
-  const report = path.join(dir, 'report.json');
-  fs.writeFileSync(recorder, RECORDER);
-  const child = spawn(process.execPath, ['--require', recorder, BIN, 'serve', '--framing', 'ndjson'], {
-    env: cleanEnv({ CHUTES_RPC_HOME: home, MODULE_REPORT: report }),
+  const { nodeArgs, env, report } = preloadRecorder(RECORDER);
+  const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve', '--framing', 'ndjson'], {
+    env: cleanEnv({ CHUTES_RPC_HOME: home, ...env }),
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { chatHome, startGreetingUpstream, type Upstream } from '../helpers/chat-upstream';
+import { preloadRecorder } from '../helpers/preload-recorder';
 import { BIN, cleanEnv } from '../helpers/rpc-process';
 
 const MODEL = 'acme/Quick';
@@ -13,11 +12,11 @@ const IDLE_AFTER_CHAT_MS = 1500;
 const COMPILE_TIME_MS = 500;
 
 // Preloaded into the server: counts the WebAssembly modules compiled synchronously (new
-// WebAssembly.Module, as undici compiles llhttp itself) and writes the count to MODULE_COUNT at exit.
+// WebAssembly.Module, as undici compiles llhttp itself) and writes the count at exit.
 const MODULE_COUNTER = `
 let made = 0;
 WebAssembly.Module = new Proxy(WebAssembly.Module, { construct: (target, args) => { made++; return Reflect.construct(target, args); } });
-process.on('exit', () => require('node:fs').writeFileSync(process.env.MODULE_COUNT, String(made)));
+process.on('exit', () => require('node:fs').writeFileSync(process.env.RECORDER_REPORT, String(made)));
 `;
 
 const INITIALIZE = '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}\n';
@@ -79,13 +78,10 @@ describe("undici's WebAssembly HTTP parser", () => {
   // on the main thread. Without the launcher's compile, or without the Agent bundle's patch that takes
   // it, undici compiles its own module: one new WebAssembly.Module.
   it("is the module compiled on V8's threads since the first call beyond initialize: undici compiles none", async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wasm-precompiled-'));
-    const counter = path.join(dir, 'counter.js');
-    const count = path.join(dir, 'count');
-    fs.writeFileSync(counter, MODULE_COUNTER);
+    const { nodeArgs, env, report } = preloadRecorder(MODULE_COUNTER);
     let statusAnswered = false;
     const status = '{"jsonrpc":"2.0","id":2,"method":"auth.status","params":{}}\n';
-    const out = await serve(['--require', counter], { MODULE_COUNT: count }, INITIALIZE + status, (soFar, stdin) => {
+    const out = await serve(nodeArgs, env, INITIALIZE + status, (soFar, stdin) => {
       if (!statusAnswered && soFar.includes('"id":2,"result"')) {
         statusAnswered = true;
         // The chat once the compile the status call started is surely done.
@@ -94,6 +90,6 @@ describe("undici's WebAssembly HTTP parser", () => {
       if (soFar.includes('"id":3,"result"') || soFar.includes('"id":3,"error"')) stdin.end();
     });
     expect(out).toContain('"content":"Hi there"');
-    expect(fs.readFileSync(count, 'utf8')).toBe('0');
+    expect(fs.readFileSync(report, 'utf8')).toBe('0');
   });
 });
