@@ -62,11 +62,11 @@ function buildIfStale() {
  * every schema validator (which they require by path), each made on first use.
  */
 async function bundleServeDeps(validators) {
-  const serveBundle = ['serve.bundle.js', 'serve-calls.bundle.js', 'cli.bundle.js']
+  const bundlesText = ['serve.bundle.js', 'serve-calls.bundle.js', 'cli.bundle.js']
     .map((f) => fs.readFileSync(path.join(dist, f), 'latin1'))
     .join('\n');
   const { isBuiltin } = require('node:module');
-  const names = [...new Set([...serveBundle.matchAll(/\brequire\((["'])([^"'./][^"']*)\1\)/g)].map((m) => m[2]))]
+  const names = [...new Set([...bundlesText.matchAll(/\brequire\((["'])([^"'./][^"']*)\1\)/g)].map((m) => m[2]))]
     .filter((n) => !isBuiltin(n))
     .sort();
   const table = (entries) =>
