@@ -25,14 +25,15 @@ const POOL_BYTES = 512 * 1024;
 const POOL_KEPT_MS = 5_000;
 
 /**
- * The bundle a process starts from: compiled, and its cache made, before the V8 flags are set;
- * every other bundle after them (bin/v8-flags.js says why).
+ * The bundle a process starts from: compiled before the V8 flags are set, every other bundle after
+ * them (bin/v8-flags.js says why). A warm-up run that writes its cache never sets them: the cache,
+ * written at exit, then holds all the run compiled in it, the first chat's calls included.
  */
 const START_BUNDLE = 'serve';
 /** The bundle of every command but serve (scripts/bundle-cli.js). */
 const CLI_BUNDLE = 'cli';
-/** A warm-up run's writing of the start bundle's cache, due before the flags change or at exit. */
-let writeStartCache;
+/** The bundles whose cache this run writes at exit (a build's warm-up run names them). */
+const CACHES_WRITTEN = (process.env.CHUTES_RPC_WRITE_CODE_CACHE ?? '').split(',');
 
 /** The file's bytes, in the pool: valid until the next read. */
 function readPooled(file) {
@@ -77,8 +78,8 @@ function compileAndRun(name) {
   }
   const vm = require('node:vm');
   const cacheFile = path.join(DIST, `${name}.bundle.cache`);
-  // The build's warm-up runs name the bundles whose cache they write: at exit, it holds what the run compiled.
-  const writeCache = (process.env.CHUTES_RPC_WRITE_CODE_CACHE ?? '').split(',').includes(name);
+  // At exit, the cache holds what the run compiled.
+  const writeCache = CACHES_WRITTEN.includes(name);
   let cachedData;
   if (!writeCache) {
     try {
@@ -91,32 +92,20 @@ function compileAndRun(name) {
   const script = new vm.Script(source, { filename: file, ...(cachedData ? { cachedData } : {}) });
   clearTimeout(dropPool);
   dropPool = setTimeout(() => (pool = undefined), POOL_KEPT_MS).unref();
-  if (writeCache) {
-    const write = () => fs.writeFileSync(cacheFile, script.createCachedData());
-    if (name === START_BUNDLE) {
-      writeStartCache = () => {
-        writeStartCache = undefined;
-        write();
-      };
-      process.once('exit', () => writeStartCache?.());
-    } else {
-      process.once('exit', write);
-    }
-  }
+  if (writeCache) process.once('exit', () => fs.writeFileSync(cacheFile, script.createCachedData()));
   const module = { exports: {} };
   script.runInThisContext()(module.exports, Module.createRequire(file), module, file, DIST);
   return module.exports;
 }
 
 /**
- * Sets the V8 flags, after the start bundle's cache was written if this run writes it; then starts
- * compiling llhttp, which the call that got here will most likely need (bin/precompiled-wasm.js).
+ * Sets the V8 flags, unless this run writes the start bundle's cache; then starts compiling llhttp,
+ * which the call that got here will most likely need (bin/precompiled-wasm.js).
  * Not for the CLI bundle: most commands never connect, and the exit of one that does not waited
  * for the compile (~12 ms); a command that connects starts it when it loads the Agent bundle.
  */
 function underV8Flags(name) {
-  writeStartCache?.();
-  applyV8Flags();
+  if (!CACHES_WRITTEN.includes(START_BUNDLE)) applyV8Flags();
   if (name === CLI_BUNDLE || precompiled) return;
   let llhttp;
   try {

@@ -6,9 +6,10 @@
 // first bundle loaded after the serve bundle (bin/cached-bundle.js): the first call beyond
 // initialize, or the preload. V8 hashes its flags into a code cache and rejects the cache under
 // other flags (a flag once set after the caches were made had every start compile from source), so
-// each cache is made and used on the same side of that moment: the serve bundle's before it, every
-// other one after. The build makes the caches through the launcher, and the single executable
-// (scripts/sea-entry.js, which gets V8_FLAGS as an asset) keeps the same order.
+// each cache is made and used on the same side of that moment: the serve bundle's before it (by a
+// run that never sets them), every other one after. The build makes the caches through the
+// launcher, and the single executable (scripts/sea-entry.js, which gets V8_FLAGS as an asset)
+// keeps the same order.
 //
 // --heap-growing-percent: how far V8 lets the heap grow past what was alive at the last full GC
 // before it collects again. Its own factor goes up to 4x: a burst (thousands of streams answered at
