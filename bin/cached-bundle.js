@@ -120,7 +120,7 @@ function underV8Flags(name) {
 /** bin/precompiled-wasm.js, loaded when llhttp's compile starts (nothing at start-up needs it). */
 let precompiled;
 
-/** The WebAssembly module `name` compiled ahead of its use, once that compile is done (bin/precompiled-wasm.js). */
+/** The WebAssembly module `name` compiled ahead of its use (bin/precompiled-wasm.js); undefined when it was not. */
 function compiledWasm(name) {
   return precompiled?.compiledWasm(name);
 }

@@ -5,31 +5,52 @@
 // module, ~1.5 ms for the instance, ~6 ms for its large parsing function at its first call.
 //
 // bin/cached-bundle.js (scripts/sea-entry.js in the single executable) starts the compile at the
-// first call beyond initialize, whole (V8_FLAGS has --no-wasm-lazy-compilation). V8 begins it only in
-// a turn of the event loop, which the first upstream request gives it before it loads undici's Agent
-// (ChutesContext.loadHttp); it is then done by the time the connection opens, and the Agent
-// bundle's llhttp (scripts/bundle-serve.js's patch of client-h1.js) takes it from here. When it is
-// not done, undici compiles its own, as without this.
+// first call beyond initialize, whole (V8_FLAGS has --no-wasm-lazy-compilation), and the Agent
+// bundle's llhttp (scripts/bundle-serve.js's patch of client-h1.js) takes it from here when the
+// first connection opens.
+//
+// V8 hands the module back in a task of the event loop, and a first chat sent with initialize
+// reaches its connection without giving the loop a turn: the compile is done by then, but its
+// promise has not been resolved. Compiling the same bytes again then finds it in V8's cache of
+// compiled modules (~0.4 ms here); undici's own fallback read the file again and loaded node:sea
+// to do the same (~2.5 ms).
 
-/** The compiles by name: each one's module once it is done. */
+/** The compiles by name: each one's module once it is known, its bytes until then. */
 const compiles = new Map();
 
-/** Starts compiling `bytes` as the WebAssembly module `name`, once per name (WebAssembly.compile copies them at once). */
+/** Starts compiling `bytes` as the WebAssembly module `name`, once per name; `bytes` may be reused once this returns. */
 function precompileWasm(name, bytes) {
   if (compiles.has(name)) return;
-  const entry = { module: undefined };
+  const entry = { module: undefined, bytes: Buffer.from(bytes) };
   compiles.set(name, entry);
-  WebAssembly.compile(bytes).then(
-    (module) => (entry.module = module),
+  WebAssembly.compile(entry.bytes).then(
+    (module) => {
+      entry.module ??= module;
+      entry.bytes = undefined;
+    },
     () => {
       // Left to the first use, which compiles the module again and reports what is wrong with it.
+      entry.bytes = undefined;
     },
   );
 }
 
-/** Module `name` if its compile is done; undefined while it runs, when it failed, or when it was never started. */
+/**
+ * Module `name`, from the compile started for it: waited for if it was not handed back yet.
+ * Undefined when it was never started or it failed (the caller compiles its own and reports why).
+ */
 function compiledWasm(name) {
-  return compiles.get(name)?.module;
+  const entry = compiles.get(name);
+  if (!entry) return undefined;
+  if (!entry.module && entry.bytes) {
+    try {
+      entry.module = new WebAssembly.Module(entry.bytes);
+    } catch {
+      // As when the compile fails.
+    }
+    entry.bytes = undefined;
+  }
+  return entry.module;
 }
 
 module.exports = { precompileWasm, compiledWasm };

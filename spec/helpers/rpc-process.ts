@@ -27,11 +27,15 @@ export function tempHome(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'chutes-rpc-home-'));
 }
 
-/** The environment a spawned server gets: no credentials or config from the developer's machine. */
+/**
+ * The environment a spawned server gets: no credentials or config from the developer's machine, and
+ * not jest's JEST_WORKER_ID, under which undici loads its llhttp as it does in jest, not as it does
+ * for a host (its module without SIMD, read at the first connection, whichever it then uses).
+ */
 export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (!/^CHUTES_/.test(k)) env[k] = v;
+    if (!/^CHUTES_/.test(k) && k !== 'JEST_WORKER_ID') env[k] = v;
   }
   for (const [k, v] of Object.entries(extra)) {
     if (v === undefined) delete env[k];
