@@ -19,9 +19,10 @@
 //   - vscode-jsonrpc requires node:crypto (~3 ms) and node:os for pipe names and UUIDs the server
 //     never asks for at start-up: in the bundle, they are required on first use.
 //   - Each bundle has V8's code cache beside it (dist/<name>.bundle.cache), made by starting the
-//     server and answering initialize (the serve bundle's) and then one chat.stream (the
-//     serve-calls and Agent bundles') against a local stand-in for the API: the functions they ran
-//     need no compiling again (bin/cached-bundle.js reads them).
+//     server and answering initialize and then one chat.stream against a local stand-in for the
+//     API (twice: the serve bundle's in a run without the V8 flags, the serve-calls and Agent
+//     bundles' in one with them): the functions they ran need no compiling again
+//     (bin/cached-bundle.js reads them).
 // Packages the serve path loads on demand elsewhere (--replay, --record: all of undici) stay external.
 'use strict';
 const fs = require('node:fs');
