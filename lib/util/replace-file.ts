@@ -1,6 +1,5 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { nodeCrypto } from './lazy-crypto';
 
 /**
  * Replaces `file` with `text` in one step: the text goes to a new temporary file beside it (never
@@ -14,7 +13,7 @@ import { nodeCrypto } from './lazy-crypto';
  * Throws the file system's error, after removing the temporary file.
  */
 export function replaceFileSync(file: string, text: string, mode: number, durable: boolean): void {
-  const tmp = `${file}.${process.pid}.${nodeCrypto().randomBytes(6).toString('hex')}.tmp`;
+  const tmp = temporaryName(file);
   let fd: number | undefined;
   try {
     fd = fs.openSync(tmp, 'wx', mode);
@@ -30,6 +29,18 @@ export function replaceFileSync(file: string, text: string, mode: number, durabl
     throw err;
   }
   if (durable) fsyncDirectory(path.dirname(file));
+}
+
+/** Temporary files made by this process so far: with the pid and the time, a name no other writer uses. */
+let made = 0;
+
+/**
+ * The temporary file's name: unique without drawing random bytes (node:crypto, ~6 ms to load, was
+ * once the cost of every first paced chat). It is created exclusively all the same ('wx').
+ */
+function temporaryName(file: string): string {
+  made++;
+  return `${file}.${process.pid}.${Date.now().toString(36)}.${made.toString(36)}.tmp`;
 }
 
 function fsyncDirectory(dir: string): void {

@@ -1,7 +1,7 @@
 import type { ProviderErrorData } from '../../generated/types';
 import type { Credential } from '../credentials';
 import { ChutesError } from '../errors';
-import { nodeCrypto } from '../../util/lazy-crypto';
+import { sha256Hex } from '../../util/sha256';
 
 /** A mark never outlives this, whatever reset time the service named: a bad timestamp must not block a model for good. */
 const MAX_MARK_MS = 24 * 60 * 60 * 1000;
@@ -30,7 +30,7 @@ export interface ExhaustionMark {
 export function accountKey(credential: Credential | undefined): string {
   if (!credential) return 'none';
   if (credential.method === 'oauth' && credential.profile) return `oauth:${credential.profile}`;
-  return `key:${nodeCrypto().createHash('sha256').update(credential.token).digest('hex').slice(0, 16)}`;
+  return `key:${sha256Hex(credential.token).slice(0, 16)}`;
 }
 
 /**

@@ -6,7 +6,7 @@ import type { HeaderBag } from '../http/headers';
 import { emptyState, type PacedBucket, PacingFile, PacingFileError, type PacingState } from './pacing-file';
 import { prune, release, reserve } from './send-window';
 import { type ServerLimit, serverLimits, userBudget } from './server-limits';
-import { nodeCrypto } from '../../util/lazy-crypto';
+import { sha256Hex } from '../../util/sha256';
 
 export const DEFAULT_WINDOW_MS = 60_000;
 /** Test-only: a shorter window, so that the cross-process test runs in seconds, not minutes. */
@@ -67,7 +67,7 @@ function insertSorted(times: number[], t: number): void {
 /** A fingerprint of the credential that never reveals it: a sign-in by its profile (its tokens rotate), a key by its hash. */
 export function credentialFingerprint(c: Credential): string {
   const identity = c.method === 'oauth' && c.profile !== undefined ? `oauth-profile:${c.profile}` : `token:${c.token}`;
-  return nodeCrypto().createHash('sha256').update(`chutes-rpc pacing\0${identity}`).digest('hex').slice(0, 32);
+  return sha256Hex(`chutes-rpc pacing\0${identity}`).slice(0, 32);
 }
 
 export function windowMsFrom(env: NodeJS.ProcessEnv): number {
