@@ -9,7 +9,8 @@
 // each cache is made and used on the same side of that moment: the serve bundle's before it (by a
 // run that never sets them), every other one after. The build makes the caches through the
 // launcher, and the single executable (scripts/sea-entry.js, which gets V8_FLAGS as an asset)
-// keeps the same order.
+// keeps the same order. Node's own code cache of its modules is checked the same way: a call that
+// reaches the upstream loads node:tls and node:dns before them (ChutesContext.loadNetworkModules).
 //
 // --heap-growing-percent: how far V8 lets the heap grow past what was alive at the last full GC
 // before it collects again. Its own factor goes up to 4x: a burst (thousands of streams answered at

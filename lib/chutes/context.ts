@@ -83,10 +83,12 @@ export class ChutesContext {
   }
 
   private httpLoaded: Promise<void> | undefined;
+  private networkModulesLoaded = false;
 
   /** The one undici dispatcher every upstream call goes through (network, replay, or recording). */
   get http(): Dispatcher {
     if (!this.httpClient) {
+      this.loadNetworkModules();
       const { createUpstreamDispatcher } = require('./http/upstream-dispatcher') as typeof import('./http/upstream-dispatcher');
       const made = createUpstreamDispatcher(this.settings, this.log);
       this.httpClient = made.dispatcher;
@@ -112,14 +114,32 @@ export class ChutesContext {
   }
 
   /**
+   * Loads, once, the Node modules the first connection to the upstream loads itself: node:tls for
+   * https, node:dns for a host name (none under --replay or --record). A call that will reach the
+   * upstream has it done before anything else (lib/methods/index.ts): V8 checks node's own code
+   * cache of its modules against its flags, and loaded after the launcher set ours
+   * (bin/v8-flags.js), as the first call's bundle loads, they were compiled from source
+   * (node:tls +5-8 ms here).
+   */
+  loadNetworkModules(): void {
+    if (this.networkModulesLoaded || this.settings.replay || this.settings.record) return;
+    this.networkModulesLoaded = true;
+    const { protocol, hostname } = new URL(this.config.baseUrl);
+    if (protocol === 'https:') require('node:tls');
+    const net = require('node:net') as typeof import('node:net');
+    if (net.isIP(hostname.replace(/^\[|\]$/g, '')) === 0) require('node:dns');
+  }
+
+  /**
    * Readies, while the process has nothing else to do (the preload, lib/methods/preload.ts), what
-   * the first request over https would otherwise build on its way out: node:tls and the store of
-   * root certificates that every secure context shares. That first request paid ~30 ms for them
-   * here (~10 ms where NODE_EXTRA_CA_CERTS is set: node then builds the store at every start).
-   * Nothing under --replay, nor for an upstream reached over plain http.
+   * the first request over https would otherwise build on its way out: its Node modules and the
+   * store of root certificates that every secure context shares. That first request paid ~30 ms
+   * for them here (~10 ms where NODE_EXTRA_CA_CERTS is set: node then builds the store at every
+   * start). Nothing under --replay, nor for an upstream reached over plain http.
    */
   prepareUpstream(): void {
     if (this.settings.replay || !this.config.baseUrl.startsWith('https:')) return;
+    this.loadNetworkModules();
     (require('node:tls') as typeof import('node:tls')).createSecureContext();
   }
 

@@ -7,7 +7,7 @@ export const accountQuota = defineMethod(
     const { accountQuota: quota } = require('../chutes/account/quota') as typeof import('../chutes/account/quota');
     return quota(chutes, params ?? {}, signal);
   },
-  { needsConfig: true },
+  { needsConfig: true, reachesUpstream: true },
 );
 
 /** chat.report: flags a bad answer by its invocationId. */
@@ -17,5 +17,5 @@ export const chatReport = defineMethod(
     const { reportInvocation } = require('../chutes/account/report') as typeof import('../chutes/account/report');
     return reportInvocation(chutes, params, signal);
   },
-  { needsConfig: true },
+  { needsConfig: true, reachesUpstream: true },
 );

@@ -12,7 +12,7 @@ export const authLogin = defineMethod(
     const { oauthLogin } = require('../chutes/oauth/login') as typeof import('../chutes/oauth/login');
     return oauthLogin(chutes, params, { signal, onAuthorizeUrl: (n) => notify('auth.authorizeUrl', n) });
   },
-  { needsConfig: true },
+  { needsConfig: true, reachesUpstream: true },
 );
 
 export const authComplete = defineMethod('auth.complete', (params, { chutes }) => {

@@ -40,7 +40,13 @@ function run(params: ChatParams, ctx: CallContext, stream: boolean): Promise<Cha
 }
 
 /** Streaming chat: chat.delta notifications as the answer arrives, then the assembled result. */
-export const chatStream = defineMethod('chat.stream', (params, ctx) => run(params, ctx, true), { needsConfig: true });
+export const chatStream = defineMethod('chat.stream', (params, ctx) => run(params, ctx, true), {
+  needsConfig: true,
+  reachesUpstream: true,
+});
 
 /** The same call and result without notifications. */
-export const chatComplete = defineMethod('chat.complete', (params, ctx) => run(params, ctx, false), { needsConfig: true });
+export const chatComplete = defineMethod('chat.complete', (params, ctx) => run(params, ctx, false), {
+  needsConfig: true,
+  reachesUpstream: true,
+});

@@ -68,6 +68,8 @@ export function methodTable(chutes: ChutesContext, server: ServerControl): Map<s
     const key = `params:${spec.name}` as ValidatorKey;
     const answer = (result: unknown) => redactQuotedInput(spec.name, result);
     const call: RequestHandler = (params, request) => {
+      // Before the params validator: the first call's loads the rest of the serve path, and the V8 flags with it.
+      if (spec.reachesUpstream) chutes.loadNetworkModules();
       const problems = validate(key, params);
       if (problems.length) {
         const first = problems[0]!;

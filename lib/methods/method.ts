@@ -25,6 +25,8 @@ export interface MethodSpec<M extends MethodName = MethodName> {
   name: M;
   /** Answer config_invalid before running when the config file is invalid. */
   needsConfig: boolean;
+  /** Makes requests to the upstream: its network modules are loaded first (ChutesContext.loadNetworkModules). */
+  reachesUpstream: boolean;
   handler: MethodHandler<M>;
 }
 
@@ -32,7 +34,7 @@ export interface MethodSpec<M extends MethodName = MethodName> {
 export function defineMethod<M extends MethodName>(
   name: M,
   handler: MethodHandler<M>,
-  opts: { needsConfig?: boolean } = {},
+  opts: { needsConfig?: boolean; reachesUpstream?: boolean } = {},
 ): MethodSpec<M> {
-  return { name, needsConfig: opts.needsConfig ?? false, handler };
+  return { name, needsConfig: opts.needsConfig ?? false, reachesUpstream: opts.reachesUpstream ?? false, handler };
 }

@@ -9,5 +9,5 @@ export const modelsDiscover = defineMethod(
     if (params.refresh !== undefined) opts.refresh = params.refresh;
     return chutes.models.discover(opts);
   },
-  { needsConfig: true },
+  { needsConfig: true, reachesUpstream: true },
 );

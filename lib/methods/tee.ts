@@ -11,5 +11,5 @@ export const teeVerify = defineMethod(
     if (params.profile !== undefined) opts.profile = params.profile;
     return chutes.attestation.verify(params.model, opts);
   },
-  { needsConfig: true },
+  { needsConfig: true, reachesUpstream: true },
 );

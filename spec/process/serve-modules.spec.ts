@@ -99,6 +99,33 @@ describe('what serve loads', () => {
     expect(modules.filter((m) => ['assert', 'crypto'].includes(m))).toEqual([]);
   });
 
+  // V8 checks node's own code cache of its modules against its flags: loaded after the launcher set
+  // ours (as the first call beyond initialize loads the rest of the serve path, with node:v8), they
+  // were compiled from source (node:tls +5-8 ms). A call that reaches the upstream loads what its
+  // first connection needs first, even one whose params are then refused; a local call, nothing.
+  it('a call that reaches the upstream loads node:tls and node:dns before the V8 flags, a local call neither', async () => {
+    const initialize = '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}\n';
+    const chat = await modulesLoaded(
+      `${initialize}{"jsonrpc":"2.0","id":2,"method":"chat.stream","params":{"messages":7}}\n`,
+      2,
+      tempHome(),
+    );
+    expect(chat.out).toContain('"code":-32602');
+    const v8 = chat.modules.indexOf('v8');
+    expect(v8).toBeGreaterThan(-1);
+    expect(chat.modules.indexOf('tls')).toBeGreaterThan(-1);
+    expect(chat.modules.indexOf('tls')).toBeLessThan(v8);
+    expect(chat.modules.indexOf('dns')).toBeGreaterThan(-1);
+    expect(chat.modules.indexOf('dns')).toBeLessThan(v8);
+    const local = await modulesLoaded(
+      `${initialize}{"jsonrpc":"2.0","id":2,"method":"config.validate","params":{"config":{}}}\n`,
+      2,
+      tempHome(),
+    );
+    expect(local.out).toContain('"valid":true');
+    expect(local.modules.filter((m) => ['tls', 'dns'].includes(m))).toEqual([]);
+  });
+
   // The first request over https paid ~30 ms here for node:tls and its root certificates: the
   // preload, in the idle moment after the first reply, builds them (ChutesContext.prepareUpstream).
   it('the preload readies TLS for an upstream reached over https, and not for one over http', async () => {
