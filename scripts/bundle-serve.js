@@ -170,6 +170,38 @@ const undiciPatches = [
 ];
 
 /**
+ * undici's llhttp constants, a module that builds ~30 tables of character codes and names at its
+ * load (~1.8 ms here the first time), for a parser type and error codes: client-h1.js, its one
+ * importer, reads `constants.ERROR` and `constants.TYPE`. The bundle holds those tables alone, as
+ * JSON (~0.05 ms). The build fails if another module imports it, if client-h1.js uses the module
+ * other than through `constants.<NAME>`, or if what it reads is not plain data.
+ */
+const llhttpConstantsAsData = {
+  name: 'llhttp-constants-as-data',
+  setup(build) {
+    const constantsFile = /[\\/]undici[\\/]lib[\\/]llhttp[\\/]constants\.js$/;
+    const importer = /[\\/]undici[\\/]lib[\\/]dispatcher[\\/]client-h1\.js$/;
+    let used;
+    build.onResolve({ filter: /[\\/]llhttp[\\/]constants(\.js)?$/ }, (args) => {
+      if (!importer.test(args.importer)) throw new Error(`${args.importer} imports undici's llhttp constants: see llhttpConstantsAsData`);
+      const text = fs.readFileSync(args.importer, 'utf8');
+      used = new Set([...text.matchAll(/\bconstants\.([A-Z_]+)\b/g)].map((m) => m[1]));
+      const uses = [...text.matchAll(/\bconstants\b(.)/g)].filter((m) => m[1] !== '.' && m[1] !== ' ');
+      if (uses.length !== 0 || used.size === 0)
+        throw new Error(`${args.importer} uses undici's llhttp constants otherwise than constants.<NAME>`);
+      return undefined;
+    });
+    build.onLoad({ filter: constantsFile }, (args) => {
+      const constants = require(args.path);
+      const data = Object.fromEntries([...used].map((name) => [name, constants[name]]));
+      const json = JSON.stringify(data);
+      if (!require('node:util').isDeepStrictEqual(JSON.parse(json), data)) throw new Error(`${args.path}: ${[...used]} is not plain data`);
+      return { contents: `module.exports = JSON.parse(${JSON.stringify(json)});\n`, loader: 'js' };
+    });
+  },
+};
+
+/**
  * vscode-jsonrpc's node:crypto (~3 ms) and node:os, which it needs only to name pipes and make
  * UUIDs the server never asks for: required on first use.
  */
@@ -263,7 +295,7 @@ async function main() {
     stdin: { contents: "module.exports = { Agent: require('undici/lib/dispatcher/agent.js') };", resolveDir: root, loader: 'js' },
     outfile: path.join(dist, 'undici-agent.bundle.js'),
     legalComments: 'external',
-    plugins: [...undiciPatches, lazyAssert, llhttpFiles, launcherExternal],
+    plugins: [...undiciPatches, llhttpConstantsAsData, lazyAssert, llhttpFiles, launcherExternal],
   });
   const servePlugins = [
     undiciAgentBundle,
