@@ -12,7 +12,7 @@
 // V8 hands the module back in a task of the event loop, and a first chat sent with initialize
 // reaches its connection without giving the loop a turn: the compile is done by then, but its
 // promise has not been resolved. Compiling the same bytes again then finds it in V8's cache of
-// compiled modules (~0.4 ms here); undici's own fallback read the file again and loaded node:sea
+// compiled modules (~0.1 ms here); undici's own fallback read the file again and loaded node:sea
 // to do the same (~2.5 ms).
 
 /** The compiles by name: each one's module once it is known, its bytes until then. */

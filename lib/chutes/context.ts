@@ -124,10 +124,14 @@ export class ChutesContext {
   loadNetworkModules(): void {
     if (this.networkModulesLoaded || this.settings.replay || this.settings.record) return;
     this.networkModulesLoaded = true;
-    const { protocol, hostname } = new URL(this.config.baseUrl);
-    if (protocol === 'https:') require('node:tls');
-    const net = require('node:net') as typeof import('node:net');
-    if (net.isIP(hostname.replace(/^\[|\]$/g, '')) === 0) require('node:dns');
+    try {
+      const { protocol, hostname } = new URL(this.config.baseUrl);
+      if (protocol === 'https:') require('node:tls');
+      const net = require('node:net') as typeof import('node:net');
+      if (net.isIP(hostname.replace(/^\[|\]$/g, '')) === 0) require('node:dns');
+    } catch {
+      // Only ahead of time: the connection loads what it needs, and reports what is wrong.
+    }
   }
 
   /**
