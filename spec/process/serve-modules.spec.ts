@@ -61,8 +61,8 @@ describe('what serve loads', () => {
     expect(modules.filter((m) => ['v8', 'os', 'crypto'].includes(m))).toEqual([]);
   });
 
-  // Each is several ms of a first chat: node:crypto (3-9 ms) is loaded by what hashes or draws
-  // (client-side pacing, tool-call ids), node:http and node:assert by undici only on paths the
+  // Each is several ms of a first chat: node:crypto (3-9 ms) is loaded only to draw a tool-call id
+  // the service left out, node:http and node:assert by undici only on paths the
   // Agent bundle's patches make lazy (scripts/bundle-serve.js). The specs that run those paths
   // check that they still work. node:sea is loaded with undici's own llhttp module, which it
   // compiles when the one compiled ahead of it (bin/precompiled-wasm.js) was not taken: with
