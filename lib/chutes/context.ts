@@ -6,7 +6,7 @@ import type { CredentialResolver } from './credentials';
 import { ChutesError } from './errors';
 import type { ExhaustionMarks } from './chat/exhaustion-marks';
 import type { ModelSource } from './models/model-source';
-import type { Pacer } from './pacing/pacer';
+import type { RequestPacer } from './pacing/request-pacer';
 import type { PendingLogin } from './oauth/login';
 import type { AttestationParts, AttestationService } from './tee/attestation-service';
 
@@ -44,7 +44,7 @@ export class ChutesContext {
   private readonly attestationParts: AttestationParts | undefined;
   private credentialStore: CredentialStore | undefined;
   private exhaustionMarks: ExhaustionMarks | undefined;
-  private requestPacer: Pacer | undefined;
+  private requestPacer: RequestPacer | undefined;
   private closers: Array<() => Promise<void> | void> = [];
   /** Sign-ins started by auth.login and not finished yet, by login id. */
   readonly pendingLogins = new Map<string, PendingLogin>();
@@ -187,13 +187,17 @@ export class ChutesContext {
    * Client-side pacing of chat requests, shared with the other processes of this home. Off under
    * --replay (nothing reaches the service) and when the config turns it off.
    */
-  get pacer(): Pacer {
+  get pacer(): RequestPacer {
     if (!this.requestPacer) {
-      const { Pacer, windowMsFrom } = require('./pacing/pacer') as typeof import('./pacing/pacer');
       const settings = this.settings.replay ? { requestsPerMinute: 0, configured: true } : this.config.rateLimit;
-      const pacer = new Pacer(this.settings.home, settings, this.log, windowMsFrom(process.env));
-      this.onClose(() => pacer.close());
-      this.requestPacer = pacer;
+      if (settings.requestsPerMinute > 0) {
+        const { Pacer, windowMsFrom } = require('./pacing/pacer') as typeof import('./pacing/pacer');
+        const pacer = new Pacer(this.settings.home, settings, this.log, windowMsFrom(process.env));
+        this.onClose(() => pacer.close());
+        this.requestPacer = pacer;
+      } else {
+        this.requestPacer = (require('./pacing/request-pacer') as typeof import('./pacing/request-pacer')).pacingOff;
+      }
     }
     return this.requestPacer;
   }
