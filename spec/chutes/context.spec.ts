@@ -42,7 +42,7 @@ describe('ChutesContext.pacer', () => {
     expect(withRpm(30, { replay: 'fixtures/cassettes/demo.json' }).pacer).toBe(pacingOff);
     const signal = new AbortController().signal;
     await expect(
-      off.pacer.pace({ credential: { method: 'api-key', token: 'cpk_test.placeholder' }, chute: 'm', signal }),
+      off.pacer.pace({ credential: { method: 'apiKey', token: 'cpk_test.placeholder', source: 'env' }, chute: 'm', signal }),
     ).resolves.toBeUndefined();
   });
 
