@@ -1,8 +1,11 @@
 // The bundles that are read at start-up (the serve and Agent bundles, the single executable's):
-// CommonJS for Node 20, without whitespace or comments (less to read at every start; names are
-// kept, so stacks still read), and ASCII, so that they can be read as latin1 (a one-byte string, no
-// UTF-8 decoding). esbuild's charset 'ascii' escapes non-ASCII characters everywhere but in regular
-// expression literals and comments, where \uXXXX means the same (or nothing): those are escaped after.
+// CommonJS for Node 20, minified: less to read, to copy into V8's heap and to deserialize at every
+// start (measured on the first chat: ~75 fewer page faults, ~1.5 ms). Local names are shortened, so
+// a stack gives the bundle's line and column rather than a function's name; nothing reads a
+// function's or a class's own name, and errors carry theirs as strings. ASCII, so that they can be
+// read as latin1 (a one-byte string, no UTF-8 decoding): esbuild's charset 'ascii' escapes
+// non-ASCII characters everywhere but in regular expression literals and comments, where \uXXXX
+// means the same (or nothing): those are escaped after.
 //
 // Each is written already inside the function Node wraps a CommonJS module in (see WRAPPER): its
 // loaders (bin/cached-bundle.js, scripts/sea-entry.js) compile the file's text as it is. Wrapping
@@ -22,6 +25,8 @@ async function buildAsciiBundle(options) {
     format: 'cjs',
     charset: 'ascii',
     minifyWhitespace: true,
+    minifyIdentifiers: true,
+    minifySyntax: true,
     logLevel: 'warning',
     ...options,
   });
