@@ -100,29 +100,74 @@ function compileAndRun(name) {
 
 /**
  * Sets the V8 flags, unless this run writes the start bundle's cache; then starts compiling llhttp,
- * which the call that got here will most likely need (bin/precompiled-wasm.js).
+ * which the call that got here will most likely need.
  * Not for the CLI bundle: most commands never connect, and the exit of one that does not waited
  * for the compile (~12 ms); a command that connects starts it when it loads the Agent bundle.
  */
 function underV8Flags(name) {
   if (!CACHES_WRITTEN.includes(START_BUNDLE)) applyV8Flags();
-  if (name === CLI_BUNDLE || precompiled) return;
+  if (name === CLI_BUNDLE || wasmCompiles.has('llhttp_simd')) return;
   let llhttp;
   try {
     llhttp = readPooled(path.join(DIST, 'llhttp_simd.wasm'));
   } catch {
     return; // A build without the Agent bundle: undici compiles its own.
   }
-  precompiled = require('./precompiled-wasm.js');
-  precompiled.precompileWasm('llhttp_simd', llhttp);
+  precompileWasm('llhttp_simd', llhttp);
 }
 
-/** bin/precompiled-wasm.js, loaded when llhttp's compile starts (nothing at start-up needs it). */
-let precompiled;
+// WebAssembly compiled on V8's own threads ahead of its first use: undici's HTTP/1 parser, llhttp
+// (dist/llhttp_simd.wasm, written by scripts/bundle-serve.js). Compiled where undici first needs
+// it, when the first connection opens, it held the first chat ~12 ms on this thread: ~5 ms for the
+// module, ~1.5 ms for the instance, ~6 ms for its large parsing function at its first call. The
+// compile starts at the first call beyond initialize, whole (V8_FLAGS has
+// --no-wasm-lazy-compilation), and the Agent bundle's llhttp (scripts/bundle-serve.js's patch of
+// client-h1.js) takes it from here (compiledWasm) when the first connection opens. Here rather
+// than in a file of its own: requiring one at that moment cost the first chat ~0.4 ms.
+//
+// V8 hands the module back in a task of the event loop, and a first chat sent with initialize
+// reaches its connection without giving the loop a turn: the compile is done by then, but its
+// promise has not been resolved. Compiling the same bytes again then finds it in V8's cache of
+// compiled modules (~0.1 ms here); undici's own fallback read the file again and loaded node:sea
+// to do the same (~2.5 ms).
 
-/** The WebAssembly module `name` compiled ahead of its use (bin/precompiled-wasm.js); undefined when it was not. */
+/** The compiles by name: each one's module once it is known, its bytes until then. */
+const wasmCompiles = new Map();
+
+/** Starts compiling `bytes` as the WebAssembly module `name`, once per name; `bytes` may be reused once this returns. */
+function precompileWasm(name, bytes) {
+  if (wasmCompiles.has(name)) return;
+  const entry = { module: undefined, bytes: Buffer.from(bytes) };
+  wasmCompiles.set(name, entry);
+  WebAssembly.compile(entry.bytes).then(
+    (module) => {
+      entry.module ??= module;
+      entry.bytes = undefined;
+    },
+    () => {
+      // Left to the first use, which compiles the module again and reports what is wrong with it.
+      entry.bytes = undefined;
+    },
+  );
+}
+
+/**
+ * The WebAssembly module `name` compiled ahead of its use, waited for if it was not handed back
+ * yet. Undefined when its compile was never started or failed (the caller compiles its own and
+ * reports why).
+ */
 function compiledWasm(name) {
-  return precompiled?.compiledWasm(name);
+  const entry = wasmCompiles.get(name);
+  if (!entry) return undefined;
+  if (!entry.module && entry.bytes) {
+    try {
+      entry.module = new WebAssembly.Module(entry.bytes);
+    } catch {
+      // As when the compile fails.
+    }
+    entry.bytes = undefined;
+  }
+  return entry.module;
 }
 
 module.exports = { loadBundle, compiledWasm };

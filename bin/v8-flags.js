@@ -26,7 +26,7 @@
 // a cold batch of 256 streams used ~25% less CPU and half the page faults (bench/python-host.bench.js).
 //
 // --no-wasm-lazy-compilation: a WebAssembly module is compiled whole when it is compiled, not each
-// function at its first call: llhttp's compile on V8's threads (bin/precompiled-wasm.js) then leaves
+// function at its first call: llhttp's compile on V8's threads (bin/cached-bundle.js) then leaves
 // nothing to compile on this thread when the first response is parsed.
 const V8_FLAGS = '--heap-growing-percent=25 --liftoff-only --no-wasm-lazy-compilation';
 

@@ -133,7 +133,7 @@ const lockfileOnNodeFs = {
  *   without maxHeaderSize (ours give one: lib/chutes/http/upstream-dispatcher.ts), and when a
  *   request body being destroyed may be an IncomingMessage (which only exists once node:http is).
  * - client-h1.js: llhttp's module is the one compiled on V8's threads since the first call beyond
- *   initialize (bin/precompiled-wasm.js) once that compile is done; compiled here, on the first
+ *   initialize (bin/cached-bundle.js) once that compile is done; compiled here, on the first
  *   connection, it held the first chat ~12 ms.
  */
 const undiciPatches = [

@@ -9,7 +9,7 @@ let flagsSet = false;
 let llhttpStarted = false;
 /**
  * bin/v8-flags.js's V8_FLAGS, set as bin/cached-bundle.js does: before every bundle but the serve
- * bundle; then llhttp's compile starts, as there (bin/precompiled-wasm.js), and as there not for
+ * bundle; then llhttp's compile starts, as there (bin/cached-bundle.js), and as there not for
  * the CLI bundle.
  */
 function setV8Flags(name) {
@@ -26,7 +26,7 @@ function setV8Flags(name) {
     },
   );
 }
-/** llhttp's module (bin/precompiled-wasm.js) once its compile is done. */
+/** llhttp's module (bin/cached-bundle.js) once its compile is done. */
 let llhttp;
 const vm = require('node:vm');
 const Module = require('node:module');

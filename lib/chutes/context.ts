@@ -100,7 +100,7 @@ export class ChutesContext {
   /**
    * Loads the HTTP stack now (undici's Agent: ~6 ms the first time), while something else waits off
    * this thread. The first time, only after one turn of the event loop: V8 begins the compile of
-   * llhttp that the launcher started with this call (bin/precompiled-wasm.js) only in such a turn,
+   * llhttp that the launcher started with this call (bin/cached-bundle.js) only in such a turn,
    * and then has it done on its own threads by the time the connection opens.
    */
   loadHttp(): Promise<void> | undefined {

@@ -65,7 +65,7 @@ describe('what serve loads', () => {
   // the service left out, node:http and node:assert by undici only on paths the
   // Agent bundle's patches make lazy (scripts/bundle-serve.js). The specs that run those paths
   // check that they still work. node:sea is loaded with undici's own llhttp module, which it
-  // compiles when the one compiled ahead of it (bin/precompiled-wasm.js) was not taken: with
+  // compiles when the one compiled ahead of it (bin/cached-bundle.js) was not taken: with
   // initialize, the chat reaches its connection before that compile's promise is resolved.
   it('a chat.stream sent with initialize loads none of node:crypto, node:http, node:assert, node:sea', async () => {
     const { modules, out } = await modulesLoaded(

@@ -74,7 +74,7 @@ describe("undici's WebAssembly HTTP parser", () => {
     expect(tiers.filter((t) => t !== 'Liftoff')).toEqual([]);
   });
 
-  // bin/precompiled-wasm.js: compiled where undici first needs it, llhttp held the first chat ~12 ms
+  // bin/cached-bundle.js: compiled where undici first needs it, llhttp held the first chat ~12 ms
   // on the main thread. Without the launcher's compile, or without the Agent bundle's patch that takes
   // it, undici compiles its own module: one new WebAssembly.Module.
   it("is the module compiled on V8's threads since the first call beyond initialize: undici compiles none", async () => {
