@@ -1,13 +1,15 @@
 #!/usr/bin/env node
-// Bundles the compiled serve path (dist/cli/serve-entry.js and what it reaches) into two files, which
-// bin/chutes-rpc loads. Hosts spawn `chutes-rpc serve` on every start, and one file instead of ~50
+// Bundles the compiled serve path (dist/cli/serve-entry.js and what it reaches) into three files,
+// which bin/chutes-rpc loads. Hosts spawn `chutes-rpc serve` on every start, and one file instead of ~50
 // (vscode-jsonrpc's included) takes about a fifth off the time to the first reply
 // (bench/startup.bench.js). tsc still compiles everything; this only joins its output.
 //   - dist/serve.bundle.js: what start-up and initialize run (probed on the compiled serve path,
 //     with and without a config file), about a third of the serve path;
 //   - dist/serve-calls.bundle.js: the rest (the provider library, the params validators), loaded
-//     by the first call that requires any of it, and by the preload. No module is in both
-//     (scripts/support/split-bundle.js).
+//     by the first call that requires any of it, and by the preload;
+//   - dist/serve-pacing.bundle.js: client-side pacing and file locks (PACING_PART), loaded by the
+//     first paced chat or lock, and by the preload.
+//   No module is in two (scripts/support/split-bundle.js).
 //
 // What makes the first start and the first chat cheap besides:
 //   - dist/undici-agent.bundle.js holds undici's Agent alone (what the upstream path uses), which
@@ -31,7 +33,7 @@ const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { buildAsciiBundle } = require('./support/ascii-bundle');
 const { staticValidators } = require('./support/static-validators');
-const { firstBundle, secondBundle, secondEntry, keyOf } = require('./support/split-bundle');
+const { splitBuild, keyOf } = require('./support/split-bundle');
 const { configuredHome, serveEnv, startStandIn } = require('./support/stand-in');
 const { CACHED_BUNDLE, launcherExternal, undiciAgentBundle } = require('./support/launcher-plugins');
 const { patchModule } = require('./support/patch-module');
@@ -65,6 +67,16 @@ const BUNDLED_VALIDATORS = [
       .map(([, file]) => file),
   ),
 ];
+/**
+ * The modules only client-side pacing and file locks use: the pacer and its state file,
+ * proper-lockfile with what it requires, and SHA-256 (@noble/hashes, for the credential's
+ * fingerprint). They are dist/serve-pacing.bundle.js, which a chat loads when pacing is on (the
+ * default) and the preload loads always: a chat with pacing off neither reads them into the heap
+ * nor deserializes their code cache (~76 KB of serve-calls' cache before; ~43 fewer page faults).
+ */
+const PACING_PART =
+  /^dist\/chutes\/pacing\/(pacer|pacing-file|send-window|server-limits)\.js$|(^|\/)node_modules\/(proper-lockfile|retry|signal-exit|@noble\/hashes)\//;
+
 /**
  * undici's llhttp WebAssembly (SIMD, and the fallback without), which undici keeps as base64 in a JS
  * module: written beside the Agent bundle as binary files and read from there (SEA assets of the
@@ -109,7 +121,7 @@ const lazyAssert = {
 };
 
 /**
- * proper-lockfile is in the serve-calls bundle, with its code cache: loaded from node_modules with
+ * proper-lockfile is in the serve-pacing bundle, with its code cache: loaded from node_modules with
  * its dependencies it was ~15 ms of a first chat under pacing (the default). Its graceful-fs is
  * node:fs there: graceful-fs retries opening files when descriptors run out and patches fs.close
  * for every module, and a lock takes no descriptor (a directory made and removed, stat, utimes).
@@ -273,18 +285,18 @@ async function warmUp(messages, caches) {
 /**
  * The serve bundle's cache holds what start-up, initialize and one chat.stream after it compile in
  * that bundle (a chat runs ~60 of its functions that initialize does not: compiled at each first
- * chat without them, ~2 ms); the serve-calls bundle's and the Agent bundle's what that chat
- * compiled in them.
+ * chat without them, ~2 ms); the serve-calls, serve-pacing and Agent bundles' what that chat
+ * (paced: the warm-up's home keeps the default) compiled in them.
  */
 async function writeCodeCaches() {
   await warmUp([INITIALIZE, CHAT], ['serve']);
-  await warmUp([INITIALIZE, CHAT], ['serve-calls', 'undici-agent']);
+  await warmUp([INITIALIZE, CHAT], ['serve-calls', 'serve-pacing', 'undici-agent']);
 }
 
 /**
  * What start-up and initialize run (module paths from the root), on the compiled serve path the serve
  * bundle is made of, once with a config file and an API key and once with neither: the serve
- * bundle holds these, the serve-calls bundle the rest.
+ * bundle holds these, the serve-calls and serve-pacing bundles the rest.
  */
 async function modulesRunByInitialize() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chutes-rpc-probe-'));
@@ -341,27 +353,18 @@ async function main() {
   for (const file of [whole, `${whole}.LEGAL.txt`]) fs.rmSync(file, { force: true });
   const inputs = new Set(Object.keys(metafile.inputs));
   const firstKeys = new Set([...(await modulesRunByInitialize())].filter((key) => inputs.has(key)));
-  const secondKeys = new Set();
-  await buildAsciiBundle({
-    ...serveOptions,
-    entryPoints: [serveEntry],
-    outfile: path.join(dist, 'serve.bundle.js'),
-    plugins: [
-      firstBundle({
-        root,
-        firstKeys,
-        secondKeys,
-        resolveDir: dist,
-        loadSecond: `require(${JSON.stringify(CACHED_BUNDLE)}).loadBundle('serve-calls')`,
-      }),
-      ...servePlugins,
+  const partOf = (key) => (firstKeys.has(key) ? 'serve' : PACING_PART.test(key) ? 'serve-pacing' : 'serve-calls');
+  const bundle = (name) => ({ ...serveOptions, outfile: path.join(dist, `${name}.bundle.js`), plugins: servePlugins });
+  await splitBuild({
+    root,
+    parts: [
+      { name: 'serve', options: { ...bundle('serve'), entryPoints: [serveEntry] } },
+      { name: 'serve-calls', options: bundle('serve-calls') },
+      { name: 'serve-pacing', options: bundle('serve-pacing') },
     ],
-  });
-  await buildAsciiBundle({
-    ...serveOptions,
-    stdin: secondEntry(root, secondKeys),
-    outfile: path.join(dist, 'serve-calls.bundle.js'),
-    plugins: [secondBundle({ root, firstKeys }), ...servePlugins],
+    partOf,
+    loadPart: `require(${JSON.stringify(CACHED_BUNDLE)}).loadBundle(name)`,
+    build: buildAsciiBundle,
   });
   await writeCodeCaches();
 }

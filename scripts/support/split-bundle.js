@@ -1,12 +1,15 @@
-// Splits what would be one bundle in two, without a module in both: the first bundle holds the
-// modules a run needs at start (`firstKeys`), the second the rest, loaded the first time one of them
-// is required. A module in both would be two instances of it (two classes of one error, two of a
-// cache); instead a require across the line goes through a table of the other bundle's modules:
-//   - in the first bundle, a module of the second is a stub that loads the second bundle (once) and
-//     returns `modules[key]()` from it;
-//   - in the second, a module of the first is a stub that returns the first bundle's instance, from
-//     the table the first hands it when it loads it (`link`).
-// Any split is correct; a good one only decides what start-up reads and compiles.
+// Splits what would be one bundle into parts, without a module in two: the root part holds the
+// modules a run needs at start, each other part is loaded the first time one of its modules is
+// required. A module in two parts would be two instances of it (two classes of one error, two of a
+// cache); instead a require across parts goes through the root's link:
+//   - a module of another part is, where it is required, a stub returning `link.module(key)`;
+//   - the root's link knows which part holds each key, loads that part once (and hands it its own
+//     `module`, for that part's requires across), and returns `part.modules[key]()`;
+//   - each part exports the table of its modules that the other parts require (`modules`).
+// Any split is correct; a good one only decides what start-up and a first call read and compile.
+//
+// Built in passes (splitBuild) until what each part requires from the others is known: each part
+// is then written with the table of what the others need from it.
 'use strict';
 const path = require('node:path');
 
@@ -18,99 +21,118 @@ function keyOf(root, file) {
   return path.relative(root, file).split(path.sep).join('/');
 }
 
-/**
- * Resolves every require from a file the default way (with the other plugins) and hands files to
- * `redirect(key)`, whose answer (an esbuild onResolve result) replaces the resolution when it gives one.
- */
-function redirectFiles(build, root, redirect) {
-  build.onResolve({ filter: /.*/ }, async (args) => {
-    if (args.pluginData === OWN_RESOLVE || args.kind === 'entry-point' || args.namespace !== 'file') return undefined;
-    const resolved = await build.resolve(args.path, {
-      kind: args.kind,
-      importer: args.importer,
-      resolveDir: args.resolveDir,
-      pluginData: OWN_RESOLVE,
-    });
-    if (resolved.errors.length > 0 || resolved.external || resolved.namespace !== 'file') return undefined;
-    return redirect(keyOf(root, resolved.path));
-  });
-}
-
 /** JS text of an object that maps each key to a function requiring its module (`root`/key). */
 function requireTable(root, keys) {
-  return `{${[...keys].map((key) => `${JSON.stringify(key)}: () => require(${JSON.stringify(path.join(root, key))})`).join(',\n')}}`;
-}
-
-/** `module.exports = ` an expression, as an esbuild module. */
-const exportsOf = (expression, resolveDir) => ({ contents: `module.exports = ${expression};\n`, loader: 'js', resolveDir });
-
-/**
- * The first bundle's plugin. `loadSecond` is the JS expression that loads the second bundle
- * (evaluated once, in a module whose directory is `resolveDir`). Adds to `secondKeys` each module of
- * the second bundle the first requires: the table the second bundle must export.
- */
-function firstBundle({ root, firstKeys, loadSecond, resolveDir, secondKeys }) {
-  return {
-    name: 'split-bundle-first',
-    setup(build) {
-      redirectFiles(build, root, (key) => {
-        if (firstKeys.has(key)) return undefined;
-        secondKeys.add(key);
-        return { path: key, namespace: 'split-second' };
-      });
-      build.onResolve({ filter: /^split-bundle:link$/ }, () => ({ path: 'link', namespace: 'split-link' }));
-      build.onLoad({ filter: /.*/, namespace: 'split-second' }, (args) =>
-        exportsOf(`require('split-bundle:link').second(${JSON.stringify(args.path)})`, root),
-      );
-      build.onLoad({ filter: /.*/, namespace: 'split-link' }, () => {
-        return {
-          contents:
-            `let second;\n` +
-            `const first = ${requireTable(root, firstKeys)};\n` +
-            `exports.second = (key) => {\n` +
-            `  if (!second) {\n` +
-            `    second = ${loadSecond};\n` +
-            `    second.link(first);\n` +
-            `  }\n` +
-            `  return second.modules[key]();\n` +
-            `};\n`,
-          loader: 'js',
-          resolveDir,
-        };
-      });
-    },
-  };
+  return `{${[...keys]
+    .sort()
+    .map((key) => `${JSON.stringify(key)}: () => require(${JSON.stringify(path.join(root, key))})`)
+    .join(',\n')}}`;
 }
 
 /**
- * The second bundle: build it from `secondEntry(root, secondKeys)` (esbuild's stdin) with this
- * plugin, after the first bundle was built and filled `secondKeys`.
+ * The plugin of part `self`: a module of another part (`partOf(key)`) becomes a stub through the
+ * link, and is added to `required` (key -> part) as what this part needs from the others. `link`
+ * is the text of this part's `split-bundle:link` module.
  */
-function secondBundle({ root, firstKeys }) {
+function partPlugin({ root, self, partOf, required, link }) {
   return {
-    name: 'split-bundle-second',
+    name: `split-bundle-${self}`,
     setup(build) {
-      redirectFiles(build, root, (key) => (firstKeys.has(key) ? { path: key, namespace: 'split-first' } : undefined));
+      build.onResolve({ filter: /.*/ }, async (args) => {
+        if (args.pluginData === OWN_RESOLVE || args.kind === 'entry-point' || args.namespace !== 'file') return undefined;
+        const resolved = await build.resolve(args.path, {
+          kind: args.kind,
+          importer: args.importer,
+          resolveDir: args.resolveDir,
+          pluginData: OWN_RESOLVE,
+        });
+        if (resolved.errors.length > 0 || resolved.external || resolved.namespace !== 'file') return undefined;
+        const key = keyOf(root, resolved.path);
+        const part = partOf(key);
+        if (part === self) return undefined;
+        required.set(key, part);
+        return { path: key, namespace: 'split-across' };
+      });
       build.onResolve({ filter: /^split-bundle:link$/ }, () => ({ path: 'link', namespace: 'split-link' }));
-      build.onLoad({ filter: /.*/, namespace: 'split-first' }, (args) =>
-        exportsOf(`require('split-bundle:link').first(${JSON.stringify(args.path)})`, root),
-      );
-      build.onLoad({ filter: /.*/, namespace: 'split-link' }, () => ({
-        contents: `let first;\nexports.link = (table) => { first = table; };\nexports.first = (key) => first[key]();\n`,
+      build.onLoad({ filter: /.*/, namespace: 'split-across' }, (args) => ({
+        contents: `module.exports = require('split-bundle:link').module(${JSON.stringify(args.path)});\n`,
         loader: 'js',
         resolveDir: root,
       }));
+      build.onLoad({ filter: /.*/, namespace: 'split-link' }, () => ({ contents: link, loader: 'js', resolveDir: root }));
     },
   };
 }
 
-/** The second bundle's entry (esbuild's stdin): its link, and the table of what the first requires. */
-function secondEntry(root, secondKeys) {
+/**
+ * The root's link: its own table; which part holds each key the parts require across (`elsewhere`,
+ * [key, part] pairs; the keys it does not name are in `usual`); and the loading of a part
+ * (`loadPart`, a JS expression of its name in `name`).
+ */
+function rootLink(root, ownKeys, elsewhere, usual, loadPart) {
+  const named = elsewhere.filter(([, part]) => part !== usual).sort(([a], [b]) => (a < b ? -1 : 1));
+  return (
+    `const own = ${requireTable(root, ownKeys)};\n` +
+    `const elsewhere = ${JSON.stringify(Object.fromEntries(named))};\n` +
+    `const parts = {};\n` +
+    `exports.module = function module(key) {\n` +
+    `  if (Object.hasOwn(own, key)) return own[key]();\n` +
+    `  const name = elsewhere[key] ?? ${JSON.stringify(usual)};\n` +
+    `  let part = parts[name];\n` +
+    `  if (!part) {\n` +
+    `    part = parts[name] = ${loadPart};\n` +
+    `    part.link(module);\n` +
+    `  }\n` +
+    `  return part.modules[key]();\n` +
+    `};\n`
+  );
+}
+
+/** Another part's link: it requires across through the root's `module`, handed over when the root loads it. */
+const PART_LINK = `let root;\nexports.link = (module) => { root = module; };\nexports.module = (key) => root(key);\n`;
+
+/**
+ * Builds the parts with `build(options)` (scripts/support/ascii-bundle.js's buildAsciiBundle):
+ * `parts` is [{ name, options }] with the root first, whose options give its entry, then the part
+ * most modules are in; every part but the root has its table for entry. `partOf(key)` names the part of every module; `loadPart` is the JS
+ * expression, run in the root with the part's name in `name`, that loads another part.
+ *
+ * Each pass builds every part with what the passes before learned was required across; a table
+ * that grew can make its part require more, so passes go on until one learns nothing new, and the
+ * files that one wrote are the result.
+ */
+async function splitBuild({ root, parts, partOf, loadPart, build }) {
+  const [rootPart] = parts;
+  /** Every key some part requires across, and the part that holds it. */
+  const across = new Map();
+  const neededFrom = (name) => new Set([...across].filter(([, part]) => part === name).map(([key]) => key));
+  for (let pass = 1; pass <= 5; pass++) {
+    const learned = new Map();
+    const elsewhere = [...across].filter(([, part]) => part !== rootPart.name);
+    for (const part of parts) {
+      const isRoot = part === rootPart;
+      const link = isRoot ? rootLink(root, neededFrom(part.name), elsewhere, parts[1].name, loadPart) : PART_LINK;
+      const entry = isRoot ? {} : { stdin: partEntry(root, neededFrom(part.name)) };
+      await build({
+        ...part.options,
+        ...entry,
+        plugins: [partPlugin({ root, self: part.name, partOf, required: learned, link }), ...part.options.plugins],
+      });
+    }
+    const grew = [...learned.keys()].filter((key) => !across.has(key));
+    for (const [key, part] of learned) across.set(key, part);
+    if (grew.length === 0) return;
+  }
+  throw new Error('split-bundle: the parts kept requiring more across after 5 passes');
+}
+
+/** A part's entry (esbuild's stdin): its link, and the table of its modules the others require. */
+function partEntry(root, keys) {
   return {
-    contents: `exports.link = require('split-bundle:link').link;\nexports.modules = ${requireTable(root, [...secondKeys].sort())};\n`,
+    contents: `exports.link = require('split-bundle:link').link;\nexports.modules = ${requireTable(root, keys)};\n`,
     resolveDir: root,
     loader: 'js',
   };
 }
 
-module.exports = { firstBundle, secondBundle, secondEntry, keyOf };
+module.exports = { splitBuild, keyOf };

@@ -44,24 +44,30 @@ describe('the bundles and code caches the build made', () => {
     expect(await compiledScripts(0)).toEqual([{ file: 'serve.bundle.js', rejected: false }]);
   });
 
-  it('the preload compiles the serve-calls and Agent bundles, each with its cache', async () => {
+  it('the preload compiles the serve-calls, Agent and pacing bundles, each with its cache', async () => {
     expect(await compiledScripts(PRELOAD_IDLE_MS + 500)).toEqual([
       { file: 'serve.bundle.js', rejected: false },
       { file: 'serve-calls.bundle.js', rejected: false },
       { file: 'undici-agent.bundle.js', rejected: false },
+      { file: 'serve-pacing.bundle.js', rejected: false },
     ]);
   });
 
-  it('a chat and then the preload load the Agent bundle once', async () => {
+  it('a chat with pacing off loads no pacing bundle, one with pacing on loads it before the Agent; the preload loads none twice', async () => {
     const up = await startGreetingUpstream('acme/Quick');
     try {
       const chat =
         '{"jsonrpc":"2.0","id":2,"method":"chat.stream","params":{"model":"chutes/acme/Quick","messages":[{"role":"user","content":"x"}]}}\n';
-      expect(await compiledScripts(PRELOAD_IDLE_MS + 500, { home: chatHome(up), then: chat })).toEqual([
-        { file: 'serve.bundle.js', rejected: false },
-        { file: 'serve-calls.bundle.js', rejected: false },
-        { file: 'undici-agent.bundle.js', rejected: false },
-      ]);
+      const bundles = (files: string[]) => files.map((file) => ({ file, rejected: false }));
+      expect(await compiledScripts(0, { home: chatHome(up), then: chat })).toEqual(
+        bundles(['serve.bundle.js', 'serve-calls.bundle.js', 'undici-agent.bundle.js']),
+      );
+      expect(await compiledScripts(0, { home: chatHome(up, { rateLimit: { requestsPerMinute: 600 } }), then: chat })).toEqual(
+        bundles(['serve.bundle.js', 'serve-calls.bundle.js', 'serve-pacing.bundle.js', 'undici-agent.bundle.js']),
+      );
+      expect(await compiledScripts(PRELOAD_IDLE_MS + 500, { home: chatHome(up), then: chat })).toEqual(
+        bundles(['serve.bundle.js', 'serve-calls.bundle.js', 'undici-agent.bundle.js', 'serve-pacing.bundle.js']),
+      );
     } finally {
       await up.close();
     }
