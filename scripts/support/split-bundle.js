@@ -75,13 +75,13 @@ function rootLink(root, ownKeys, elsewhere, usual, loadPart) {
     `const own = ${requireTable(root, ownKeys)};\n` +
     `const elsewhere = ${JSON.stringify(Object.fromEntries(named))};\n` +
     `const parts = {};\n` +
-    `exports.module = function module(key) {\n` +
+    `exports.module = function across(key) {\n` +
     `  if (Object.hasOwn(own, key)) return own[key]();\n` +
     `  const name = elsewhere[key] ?? ${JSON.stringify(usual)};\n` +
     `  let part = parts[name];\n` +
     `  if (!part) {\n` +
     `    part = parts[name] = ${loadPart};\n` +
-    `    part.link(module);\n` +
+    `    part.link(across);\n` +
     `  }\n` +
     `  return part.modules[key]();\n` +
     `};\n`
@@ -94,8 +94,9 @@ const PART_LINK = `let root;\nexports.link = (module) => { root = module; };\nex
 /**
  * Builds the parts with `build(options)` (scripts/support/ascii-bundle.js's buildAsciiBundle):
  * `parts` is [{ name, options }] with the root first, whose options give its entry, then the part
- * most modules are in; every part but the root has its table for entry. `partOf(key)` names the part of every module; `loadPart` is the JS
- * expression, run in the root with the part's name in `name`, that loads another part.
+ * most modules are in; every part but the root has its table for entry. `partOf(key)` names the
+ * part of every module; `loadPart` is the JS expression, run in the root with the part's name in
+ * `name`, that loads another part.
  *
  * Each pass builds every part with what the passes before learned was required across; a table
  * that grew can make its part require more, so passes go on until one learns nothing new, and the
