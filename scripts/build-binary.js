@@ -2,10 +2,10 @@
 // `npm run build:binary`: one executable, dist/chutes-rpc, for hosts without Node (Node's single
 // executable applications: https://nodejs.org/api/single-executable-applications.html). Its main
 // script is scripts/sea-entry.js, and what it runs are SEA assets:
-//   - serve.bundle.js, serve-calls.bundle.js, serve-pacing.bundle.js, undici-agent.bundle.js and
-//     cli.bundle.js, with their code caches, and undici's llhttp WebAssembly files: the very files
-//     `npm run build` made in dist/ for `node bin/chutes-rpc` (scripts/bundle-serve.js,
-//     scripts/bundle-cli.js), so every command starts as it does with node;
+//   - serve.bundle.js, serve-calls.bundle.js, serve-pacing.bundle.js, serve-more.bundle.js,
+//     undici-agent.bundle.js and cli.bundle.js, with their code caches, and undici's llhttp
+//     WebAssembly files: the very files `npm run build` made in dist/ for `node bin/chutes-rpc`
+//     (scripts/bundle-serve.js, scripts/bundle-cli.js), so every command starts as it does with node;
 //   - serve-deps.js: what those bundles require from outside themselves (packages they load on
 //     demand, the schema validators they load by path), bundled;
 //   - the package files the commands read (fixtures/: the demo cassette and the conformance kit),
@@ -37,6 +37,8 @@ const BUILT_FILES = [
   'serve-calls.bundle.cache',
   'serve-pacing.bundle.js',
   'serve-pacing.bundle.cache',
+  'serve-more.bundle.js',
+  'serve-more.bundle.cache',
   'undici-agent.bundle.js',
   'undici-agent.bundle.cache',
   'cli.bundle.js',
@@ -64,7 +66,7 @@ function buildIfStale() {
  * every schema validator (which they require by path), each made on first use.
  */
 async function bundleServeDeps(validators) {
-  const bundlesText = ['serve.bundle.js', 'serve-calls.bundle.js', 'serve-pacing.bundle.js', 'cli.bundle.js']
+  const bundlesText = ['serve.bundle.js', 'serve-calls.bundle.js', 'serve-pacing.bundle.js', 'serve-more.bundle.js', 'cli.bundle.js']
     .map((f) => fs.readFileSync(path.join(dist, f), 'latin1'))
     .join('\n');
   const { isBuiltin } = require('node:module');

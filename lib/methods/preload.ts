@@ -76,12 +76,15 @@ function load(methods: readonly string[], prepare: (() => void) | undefined): vo
   }
   // What the upstream path loads: undici's Agent alone (in the serve bundle, one file; not all of
   // undici, which only --replay and --record use and which costs ~70 ms and ~15 MB), then the
-  // config and credential store packages; then what the provider readies for its first request.
+  // config and credential store packages, then one module (of no dependencies) of the bundle that
+  // TEE verification, sign-in and E2EE load (scripts/bundle-serve.js); then what the provider
+  // readies for its first request.
   for (const load of [
     () => require('../chutes/http/undici-agent'),
     () => require('eventsource-parser'),
     () => require('json5'),
     () => require('proper-lockfile'),
+    () => require('../chutes/tee/summary'),
     () => prepare?.(),
   ]) {
     try {

@@ -44,11 +44,12 @@ describe('the bundles and code caches the build made', () => {
     expect(await compiledScripts(0)).toEqual([{ file: 'serve.bundle.js', rejected: false }]);
   });
 
-  it('the preload compiles the serve-calls, Agent and pacing bundles, each with its cache', async () => {
+  it('the preload compiles every other bundle of the serve path, each with its cache', async () => {
     expect(await compiledScripts(PRELOAD_IDLE_MS + 500)).toEqual([
       { file: 'serve.bundle.js', rejected: false },
       { file: 'serve-calls.bundle.js', rejected: false },
       { file: 'undici-agent.bundle.js', rejected: false },
+      { file: 'serve-more.bundle.js', rejected: false },
       { file: 'serve-pacing.bundle.js', rejected: false },
     ]);
   });
@@ -66,7 +67,7 @@ describe('the bundles and code caches the build made', () => {
         bundles(['serve.bundle.js', 'serve-calls.bundle.js', 'serve-pacing.bundle.js', 'undici-agent.bundle.js']),
       );
       expect(await compiledScripts(PRELOAD_IDLE_MS + 500, { home: chatHome(up), then: chat })).toEqual(
-        bundles(['serve.bundle.js', 'serve-calls.bundle.js', 'undici-agent.bundle.js', 'serve-pacing.bundle.js']),
+        bundles(['serve.bundle.js', 'serve-calls.bundle.js', 'undici-agent.bundle.js', 'serve-more.bundle.js', 'serve-pacing.bundle.js']),
       );
     } finally {
       await up.close();
