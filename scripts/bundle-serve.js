@@ -307,19 +307,16 @@ async function writeCodeCaches() {
 }
 
 /**
- * A cache of what compiling bundle `name` makes, without running it (no offline run reaches
- * serve-more's calls): spares its first load pre-parsing the whole text. Made under the V8 flags
- * it is loaded with (bin/v8-flags.js).
+ * A cache of what loading bundle `name` compiles, without running any of its modules (no offline
+ * run reaches serve-more's calls): spares its first load pre-parsing the whole text. Written by the
+ * launcher as a warm-up run writes the others, under the V8 flags it is loaded with.
  */
 function compiledOnlyCache(name) {
-  const file = path.join(dist, `${name}.bundle.js`);
-  const make =
-    `require('node:v8').setFlagsFromString(${JSON.stringify(require('../bin/v8-flags').V8_FLAGS)});\n` +
-    `const fs = require('node:fs');\n` +
-    `const script = new (require('node:vm').Script)(fs.readFileSync(${JSON.stringify(file)}, 'latin1'), { filename: ${JSON.stringify(file)} });\n` +
-    `fs.writeFileSync(${JSON.stringify(file.replace(/\.js$/, '.cache'))}, script.createCachedData());\n`;
-  const r = spawnSync(process.execPath, ['-e', make], { env: serveEnv({}), encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`the code cache of ${name} was not made: ${r.stderr}`);
+  const file = path.join(dist, `${name}.bundle.cache`);
+  fs.rmSync(file, { force: true });
+  const load = `require(${JSON.stringify(path.join(root, 'bin', 'cached-bundle.js'))}).loadBundle(${JSON.stringify(name)})`;
+  const r = spawnSync(process.execPath, ['-e', load], { env: serveEnv({ CHUTES_RPC_WRITE_CODE_CACHE: name }), encoding: 'utf8' });
+  if (r.status !== 0 || !fs.existsSync(file)) throw new Error(`the code cache of ${name} was not made (exit ${r.status}): ${r.stderr}`);
 }
 
 /**
