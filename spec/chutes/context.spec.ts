@@ -49,6 +49,6 @@ describe('ChutesContext.pacer', () => {
   it('is a Pacer, enabled, when the config sets a budget', () => {
     const pacer = withRpm(30).pacer;
     expect(pacer).toBeInstanceOf(Pacer);
-    expect(pacer.enabled).toBe(true);
+    expect((pacer as Pacer).enabled).toBe(true);
   });
 });

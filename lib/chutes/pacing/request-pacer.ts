@@ -4,7 +4,6 @@ import type { PacedSend, PaceRequest } from './pacer';
 
 /** What a chat call asks of client-side pacing (Pacer, or pacingOff when the config turns it off). */
 export interface RequestPacer {
-  readonly enabled: boolean;
   pace(req: PaceRequest): Promise<PacedSend | undefined>;
   sent(send: PacedSend | undefined): Promise<void>;
   observe(credential: Credential, chute: string, headers: HeaderBag): Promise<void>;
@@ -16,7 +15,6 @@ export interface RequestPacer {
  * and its state file's code (~1 ms of a first chat).
  */
 export const pacingOff: RequestPacer = {
-  enabled: false,
   pace: () => Promise.resolve(undefined),
   sent: () => Promise.resolve(),
   observe: () => Promise.resolve(),
