@@ -24,9 +24,10 @@
 //     never asks for at start-up: in the bundle, they are required on first use.
 //   - Each bundle has V8's code cache beside it (dist/<name>.bundle.cache), made by starting the
 //     server and answering initialize and then one chat.stream against a local stand-in for the
-//     API (twice: the serve bundle's in a run without the V8 flags, the serve-calls and Agent
-//     bundles' in one with them): the functions they ran need no compiling again
-//     (bin/cached-bundle.js reads them).
+//     API (twice: the serve bundle's in a run without the V8 flags, the serve-calls, serve-pacing
+//     and Agent bundles' in one with them; serve-more's, which no such run reaches, is what
+//     compiling it makes): the functions they ran need no compiling again (bin/cached-bundle.js
+//     reads them).
 // Packages the serve path loads on demand elsewhere (--replay, --record: all of undici) stay external.
 'use strict';
 const fs = require('node:fs');
@@ -322,7 +323,7 @@ function compiledOnlyCache(name) {
 /**
  * What start-up and initialize run (module paths from the root), on the compiled serve path the serve
  * bundle is made of, once with a config file and an API key and once with neither: the serve
- * bundle holds these, the serve-calls and serve-pacing bundles the rest.
+ * bundle holds these, its other parts (serve-calls, serve-pacing, serve-more) the rest.
  */
 async function modulesRunByInitialize() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chutes-rpc-probe-'));

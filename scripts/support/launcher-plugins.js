@@ -4,7 +4,7 @@
 const path = require('node:path');
 
 const agentModule = path.join(__dirname, '..', '..', 'dist', 'chutes', 'http', 'undici-agent.js');
-/** bin/cached-bundle.js, from dist/: a bundle loads the Agent bundle (and the serve bundle the serve-calls bundle) through it. */
+/** bin/cached-bundle.js, from dist/: a bundle loads the Agent bundle (and the serve bundle its other parts) through it. */
 const CACHED_BUNDLE = '../bin/cached-bundle.js';
 
 /** bin/cached-bundle.js stays the launcher's module, required from dist/ at run time. */

@@ -80,7 +80,7 @@ describe('what serve loads', () => {
   });
 
   // Client-side pacing (on by default) takes a lock on the home's pacing state: proper-lockfile, in
-  // the serve-calls bundle with its code cache, where loaded from node_modules with graceful-fs,
+  // the serve-pacing bundle with its code cache, where loaded from node_modules with graceful-fs,
   // retry, signal-exit and node:assert it was ~15 ms of the first chat. Its credential's fingerprint
   // (SHA-256) and the state file's temporary name loaded node:crypto (~6 ms): @noble/hashes, in the
   // bundle, and a name made of the pid, the time and a count, do without it (lib/util/sha256.ts,
