@@ -6,7 +6,8 @@
 //     at most 30 ms more than initialize alone. The bench's config turns client-side pacing off; the
 //     same with pacing on (the default; a budget no round reaches) is printed beside it, untargeted,
 //     and so is the first chat's time from the initialize reply within each spawn (the two arms'
-//     medians each carry the noise of a spawn; the difference within one spawn does not).
+//     medians each carry the noise of a spawn; the difference within one spawn does not), and so
+//     are the page faults it adds to initialize's, with what this machine charges for one.
 //   - resident memory right after initialize: <= 50 MiB
 //   - `chutes-rpc chat` (the shell tool), spawn to exit: printed, untargeted.
 //   - a first chat over https (the stand-in behind a self-signed certificate), from request to reply,
@@ -49,8 +50,21 @@ function toExit(file, args, env) {
 }
 
 /**
+ * The minor page faults of a process's main thread so far (those its replies wait on; V8's and
+ * libuv's helper threads fault beside it), from /proc; undefined where it is missing.
+ */
+function minorFaults(pid) {
+  try {
+    return Number(fs.readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[7]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Spawns `file args`, sends `input`, and resolves with the ms to the reply with id `untilId`
- * (`ms`), to the reply with id 1 (`firstMs`), and the RSS then, when asked; then ends the process.
+ * (`ms`), to the reply with id 1 (`firstMs`), the page faults by then (`faults`), and the RSS then,
+ * when asked; then ends the process.
  */
 function timeToReply(file, args, env, input, untilId, measureRss = false) {
   return new Promise((resolve, reject) => {
@@ -71,10 +85,11 @@ function timeToReply(file, args, env, input, untilId, measureRss = false) {
         const ms = since(t0);
         done = true;
         if (m.error) return reject(new Error(`reply ${untilId}: ${JSON.stringify(m.error)}`));
+        const faults = minorFaults(c.pid);
         let rss;
         if (measureRss) rss = Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${c.pid}/status`, 'utf8'))[1]) * 1024;
         c.stdin.end();
-        c.on('exit', () => resolve({ ms, firstMs, rss }));
+        c.on('exit', () => resolve({ ms, firstMs, faults, rss }));
         return;
       }
     });
@@ -150,16 +165,19 @@ async function main() {
   const targets = new Targets();
   const rss = [];
   const chatAfterReply = [];
+  const faults = { initialize: [], chat: [] };
   const arms = {
     'node -e 0': () => toExit(process.execPath, ['-e', '0'], benchEnv()),
     initialize: async () => {
       const r = await timeToReply(process.execPath, [BIN, 'serve'], env, INITIALIZE, 1, true);
       rss.push(r.rss);
+      faults.initialize.push(r.faults);
       return r.ms;
     },
     'initialize + first chat': async () => {
       const r = await timeToReply(process.execPath, [BIN, 'serve'], env, INITIALIZE + CHAT, 2);
       chatAfterReply.push(r.ms - r.firstMs);
+      faults.chat.push(r.faults);
       return r.ms;
     },
     'initialize + first chat, paced': async () => (await timeToReply(process.execPath, [BIN, 'serve'], pacedEnv, INITIALIZE + CHAT, 2)).ms,
@@ -193,6 +211,12 @@ async function main() {
     console.log(
       `  (this machine: a page of fresh memory costs ${touch.toFixed(1)} us at its first touch; bare node ${bare.toFixed(1)} ms)`,
     );
+    const chatFaults = Math.round(median(faults.chat) - median(faults.initialize));
+    if (Number.isFinite(chatFaults)) {
+      console.log(
+        `  (main-thread page faults of the first chat beyond initialize's: ${chatFaults}, ~${((chatFaults * touch) / 1000).toFixed(1)} ms of its time at that cost)`,
+      );
+    }
   }
   await firstChatOverHttps();
   targets.atMost('RSS after initialize', median(rss) / 1048576, 50, ' MiB', 1);
