@@ -28,7 +28,16 @@
 // --no-wasm-lazy-compilation: a WebAssembly module is compiled whole when it is compiled, not each
 // function at its first call: llhttp's compile on V8's threads (bin/cached-bundle.js) then leaves
 // nothing to compile on this thread when the first response is parsed.
-const V8_FLAGS = '--heap-growing-percent=25 --liftoff-only --no-wasm-lazy-compilation';
+//
+// --no-regexp-optimization: a regular expression compiles to simpler code (as V8 does on its own
+// once a process holds much regexp code); V8 reads it at each compile. Node's IPv6 expression, which
+// dns.lookup, net.connect, tls.connect and undici each run on the upstream's host name, took ~9 ms to
+// compile at its first use and ~2 ms more at its second here: ~11 ms of a first chat to the service,
+// ~1.5 ms with this flag (lib/chutes/context.ts keeps it from being compiled before the flags). The
+// delta path runs no expression but two anchored ones for think tags: CPU per delta is unchanged
+// (bench/cpu-per-delta.bench.js). --no-regexp-tier-up, read as expressions run, not only as they
+// compile, saved more but crashed node (spec/process/v8-flags.spec.ts): not used.
+const V8_FLAGS = '--heap-growing-percent=25 --liftoff-only --no-wasm-lazy-compilation --no-regexp-optimization';
 
 let applied = false;
 
