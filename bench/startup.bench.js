@@ -10,14 +10,16 @@
 //     are the page faults it adds to initialize's, with what this machine charges for one.
 //   - resident memory right after initialize: <= 50 MiB
 //   - `chutes-rpc chat` (the shell tool), spawn to exit: printed, untargeted.
-//   - a first chat over https (the stand-in behind a self-signed certificate), from request to reply,
-//     sent at the initialize reply and sent once the preload has readied TLS: printed, untargeted.
+//   - a first chat over https (the stand-in behind a self-signed certificate, by the name localhost
+//     as the service is reached by name), from request to reply, sent at the initialize reply and
+//     sent once the preload has readied TLS: printed, untargeted.
 //   - the single executable (dist/chutes-rpc, where `npm run build:binary` made one) to initialize,
 //     against node running bin/chutes-rpc (which loads dist/serve.bundle.js): <= 1.1x, else skipped.
 //     `npm run build` empties dist/, so build the executable after it; one built from older sources
 //     is brought up to date first (scripts/build-binary.js reuses it when it is current).
 // Arms alternate within each round; medians of the rounds.
 'use strict';
+const dns = require('node:dns');
 const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync, spawn } = require('node:child_process');
@@ -134,6 +136,18 @@ function chatAfterInitialize(env, pauseMs) {
 }
 
 /**
+ * The stand-in's URL by the host name `localhost` where that resolves to 127.0.0.1 first, as the
+ * service is reached by name (a first connection to a name runs what one to an address skips: the
+ * lookup, and node's checks of whether the name is an address); else the URL as it is.
+ */
+async function byHostName(url) {
+  const first = await dns.promises.lookup('localhost').catch(() => undefined);
+  return first?.address === '127.0.0.1'
+    ? { url: url.replace('//127.0.0.1:', '//localhost:'), host: 'localhost' }
+    : { url, host: '127.0.0.1' };
+}
+
+/**
  * A first chat over https, at the initialize reply and once the preload has run (it readies
  * node:tls and the root certificates: ChutesContext.prepareUpstream). The adapter accepts the
  * stand-in's self-signed certificate through NODE_TLS_REJECT_UNAUTHORIZED=0; NODE_EXTRA_CA_CERTS,
@@ -144,13 +158,14 @@ async function firstChatOverHttps() {
   if (tls.reason) return console.log(`  (a first chat over https: skipped: ${tls.reason})`);
   const upstream = await startUpstream({ tls });
   try {
-    const env = benchEnv({ CHUTES_RPC_HOME: adapterHome(upstream.url), CHUTES_API_KEY: KEY, NODE_TLS_REJECT_UNAUTHORIZED: '0' });
+    const { url, host } = await byHostName(upstream.url);
+    const env = benchEnv({ CHUTES_RPC_HOME: adapterHome(url), CHUTES_API_KEY: KEY, NODE_TLS_REJECT_UNAUTHORIZED: '0' });
     const results = await interleaved(HTTPS_ROUNDS, {
       now: () => chatAfterInitialize(env, 0),
       later: () => chatAfterInitialize(env, AFTER_PRELOAD_MS),
     });
     console.log(
-      `  (a first chat over https, request to reply: ${median(results.now).toFixed(1)} ms sent at the initialize reply, ` +
+      `  (a first chat over https to ${host}, request to reply: ${median(results.now).toFixed(1)} ms sent at the initialize reply, ` +
         `${median(results.later).toFixed(1)} ms sent ${AFTER_PRELOAD_MS} ms later, once the preload has readied TLS; no target)`,
     );
   } finally {
