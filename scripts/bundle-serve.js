@@ -354,7 +354,12 @@ async function main() {
   // Minified (scripts/support/ascii-bundle.js), the bundles are about half their size; licence
   // comments go to <bundle>.LEGAL.txt beside each.
   await buildAsciiBundle({
-    stdin: { contents: "module.exports = { Agent: require('undici/lib/dispatcher/agent.js') };", resolveDir: root, loader: 'js' },
+    stdin: {
+      contents:
+        "module.exports = { Agent: require('undici/lib/dispatcher/agent.js'), buildConnector: require('undici/lib/core/connect.js') };",
+      resolveDir: root,
+      loader: 'js',
+    },
     outfile: path.join(dist, 'undici-agent.bundle.js'),
     legalComments: 'external',
     plugins: [agentPathOnly, ...undiciPatches, llhttpConstantsAsData, lazyAssert, llhttpFiles, launcherExternal],

@@ -9,6 +9,7 @@ import type { ModelSource } from './models/model-source';
 import type { RequestPacer } from './pacing/request-pacer';
 import type { PendingLogin } from './oauth/login';
 import type { AttestationParts, AttestationService } from './tee/attestation-service';
+import type { ConnectionAhead } from './http/connection-ahead';
 
 /**
  * Whether a hostname, as a WHATWG URL gives it, is an address: IPv6 in brackets, IPv4 (in any form)
@@ -93,13 +94,14 @@ export class ChutesContext {
 
   private httpLoaded: Promise<void> | undefined;
   private networkModulesLoaded = false;
+  private connectionAhead: ConnectionAhead | undefined;
 
   /** The one undici dispatcher every upstream call goes through (network, replay, or recording). */
   get http(): Dispatcher {
     if (!this.httpClient) {
       this.loadNetworkModules();
       const { createUpstreamDispatcher } = require('./http/upstream-dispatcher') as typeof import('./http/upstream-dispatcher');
-      const made = createUpstreamDispatcher(this.settings, this.log);
+      const made = createUpstreamDispatcher(this.settings, this.log, this.connectionAhead);
       this.httpClient = made.dispatcher;
       this.onClose(made.close);
     }
@@ -120,6 +122,21 @@ export class ChutesContext {
         resolve();
       }),
     ));
+  }
+
+  /**
+   * Opens the first connection to `url`'s host now, as the first request to it is being prepared
+   * (http/connection-ahead.ts): nothing once the dispatcher exists, nor under --replay or --record.
+   */
+  connectAhead(url: string): void {
+    if (this.httpClient || this.settings.replay || this.settings.record) return;
+    if (!this.connectionAhead) {
+      const { ConnectionAhead } = require('./http/connection-ahead') as typeof import('./http/connection-ahead');
+      const ahead = new ConnectionAhead();
+      this.onClose(() => ahead.close());
+      this.connectionAhead = ahead;
+    }
+    this.connectionAhead.open(url);
   }
 
   /**

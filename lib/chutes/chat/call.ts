@@ -232,6 +232,7 @@ class ChatCall {
   /** One HTTP exchange; returns when the stream completed, throws an AttemptFailure when it did not. */
   private async attempt(credential: Credential): Promise<void> {
     const { config } = this;
+    if (!this.e2ee?.transport) this.chutes.connectAhead(this.url);
     this.chutes.log.debug(`chat ${this.chat.streamId}: POST ${this.url} model=${this.upstreamModel} attempt ${this.attempts}`);
     const headers = wireHeaders({
       token: credential.token,

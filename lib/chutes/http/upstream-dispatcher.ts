@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { ChutesSettings } from '../context';
 import type { Logger } from '../../log/logger';
+import type { ConnectionAhead } from './connection-ahead';
 
 /**
  * How long an idle keep-alive socket to the upstream is kept: as long as the server's Keep-Alive
@@ -20,7 +21,11 @@ export const MAX_HEADER_BYTES = 16 * 1024;
  * The one dispatcher all upstream HTTP goes through: a keep-alive Agent, or a cassette replay
  * (--replay), or a recorder around the real network (--record). No other code knows which.
  */
-export function createUpstreamDispatcher(options: ChutesSettings, log: Logger): { dispatcher: Dispatcher; close: () => Promise<void> } {
+export function createUpstreamDispatcher(
+  options: ChutesSettings,
+  log: Logger,
+  ahead?: ConnectionAhead,
+): { dispatcher: Dispatcher; close: () => Promise<void> } {
   if (options.replay) {
     const { replayDispatcher } = require('../cassette/replay') as typeof import('../cassette/replay');
     const agent = replayDispatcher(options.replay);
@@ -32,7 +37,7 @@ export function createUpstreamDispatcher(options: ChutesSettings, log: Logger): 
     log.info(`recording upstream traffic to ${options.record}`);
     return recordingDispatcher(options.record);
   }
-  const { Agent } = require('./undici-agent') as typeof import('./undici-agent');
+  const { Agent, buildConnector } = require('./undici-agent') as typeof import('./undici-agent');
   // No cap on connections per origin: concurrent streams must not queue behind each other. An idle
   // socket is kept as long as the server says it keeps it, up to a minute: a host that pauses
   // between calls (a tool runs, the user reads) then reuses its connection instead of paying a TLS
@@ -43,6 +48,28 @@ export function createUpstreamDispatcher(options: ChutesSettings, log: Logger): 
     keepAliveMaxTimeout: MAX_IDLE_SOCKET_MS,
     allowH2: false,
     maxHeaderSize: MAX_HEADER_BYTES,
+    ...(ahead ? { connect: connectorTaking(ahead, buildConnector({ allowH2: false })) } : {}),
   });
   return { dispatcher: agent, close: () => agent.close() };
+}
+
+/**
+ * undici's connector, starting TLS on the connection opened ahead (http/connection-ahead.ts) when
+ * it has it, once that connection's host name is looked up (the other connections wait as long);
+ * one that failed meanwhile is left aside for a connection of undici's own, which reports why.
+ */
+function connectorTaking(
+  ahead: ConnectionAhead,
+  connect: ReturnType<typeof import('undici').buildConnector>,
+): ReturnType<typeof import('undici').buildConnector> {
+  return (opts, callback) => {
+    const taken = opts.protocol === 'https:' && !opts.httpSocket ? ahead.take(opts.hostname, Number(opts.port || 443)) : undefined;
+    if (!taken) {
+      if (!ahead.waiting) return connect(opts, callback);
+      return void ahead.waiting.then(() => connect(opts, callback)).catch((err: Error) => callback(err, null));
+    }
+    taken.addressed
+      .then(() => connect(taken.socket.destroyed ? opts : { ...opts, httpSocket: taken.socket }, callback))
+      .catch((err: Error) => callback(err, null));
+  };
 }
