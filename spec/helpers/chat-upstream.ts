@@ -73,8 +73,11 @@ export interface Upstream extends Loopback {
   models: object[];
 }
 
-/** A loopback Chutes: GET /v1/models answers `models`; POST /v1/chat/completions runs the script of the body's model. */
-export async function startUpstream(): Promise<Upstream> {
+/**
+ * A loopback Chutes: GET /v1/models answers `models`; POST /v1/chat/completions runs the script of
+ * the body's model. Over https with `tls` (startLoopback).
+ */
+export async function startUpstream(tls?: { cert: string; key: string }): Promise<Upstream> {
   const scripts = new Map<string, Script>();
   const routes = new Map<string, Script>();
   const chats: Req[] = [];
@@ -102,13 +105,13 @@ export async function startUpstream(): Promise<Upstream> {
       return;
     }
     await script(r, res);
-  });
+  }, tls);
   return Object.assign(lb, { chats, scripts, routes, models });
 }
 
 /** An upstream that lists `model` (not TEE) and streams "Hi there" for it, with usage. */
-export async function startGreetingUpstream(model: string): Promise<Upstream> {
-  const up = await startUpstream();
+export async function startGreetingUpstream(model: string, tls?: { cert: string; key: string }): Promise<Upstream> {
+  const up = await startUpstream(tls);
   up.models.push(liveModel(model, false));
   up.scripts.set(model, (_req, res) => writeStream(res, model, [{ content: 'Hi' }, { content: ' there' }], { usage: [3, 2] }));
   return up;

@@ -4,38 +4,48 @@ import type { AddressInfo } from 'node:net';
 export interface Loopback {
   url: string;
   server: http.Server;
-  requests: Array<{ method: string; url: string; headers: http.IncomingHttpHeaders; body: string }>;
+  requests: Array<{ method: string; url: string; headers: http.IncomingHttpHeaders; body: string; remotePort?: number | undefined }>;
+  /** The client's port of each connection, in the order they were accepted. */
+  connections: number[];
   close(): Promise<void>;
 }
 
-/** A real HTTP server on 127.0.0.1 for tests; `handler` may write SSE, stall, or drop the connection. */
+/**
+ * A real HTTP server on 127.0.0.1 for tests; `handler` may write SSE, stall, or drop the connection.
+ * With `tls` (a certificate and key, PEM), an https one, reached by the name localhost.
+ */
 export async function startLoopback(
   handler: (req: http.IncomingMessage & { body: string }, res: http.ServerResponse) => unknown,
+  tls?: { cert: string; key: string },
 ): Promise<Loopback> {
   const requests: Loopback['requests'] = [];
   const sockets = new Set<import('node:net').Socket>();
-  const server = http.createServer((req, res) => {
+  const connections: number[] = [];
+  const listener = (req: http.IncomingMessage, res: http.ServerResponse) => {
     let body = '';
     req.setEncoding('utf8');
     req.on('data', (c: string) => (body += c));
     req.on('end', () => {
-      requests.push({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body });
+      requests.push({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body, remotePort: req.socket.remotePort });
       Promise.resolve(handler(Object.assign(req, { body }), res)).catch((err) => {
         res.statusCode = 500;
         res.end(String(err));
       });
     });
-  });
-  server.on('connection', (s) => {
+  };
+  const server = tls ? (require('node:https') as typeof import('node:https')).createServer(tls, listener) : http.createServer(listener);
+  server.on('connection', (s: import('node:net').Socket) => {
     sockets.add(s);
+    connections.push(s.remotePort ?? 0);
     s.on('close', () => sockets.delete(s));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: tls ? `https://localhost:${port}` : `http://127.0.0.1:${port}`,
     server,
     requests,
+    connections,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
