@@ -12,6 +12,9 @@ export const UNTAKEN_MS = 5_000;
  */
 export const LOOKUP_WAIT_MS = 100;
 
+/** A host name as node:net takes it: an IPv6 address without the URL's brackets. */
+const unbracketed = (hostname: string): string => hostname.replace(/^\[|\]$/g, '');
+
 /** A connection opened ahead, as `take` hands it on. */
 export interface TakenConnection {
   socket: Socket;
@@ -50,7 +53,7 @@ export class ConnectionAhead {
     if (this.socket || !URL.canParse(url)) return;
     const parsed = new URL(url);
     if (parsed.protocol !== 'https:') return;
-    const host = parsed.hostname.replace(/^\[|\]$/g, '');
+    const host = unbracketed(parsed.hostname);
     const port = Number(parsed.port || 443);
     const net = require('node:net') as typeof import('node:net');
     const socket = net.connect({ host, port });
@@ -74,7 +77,7 @@ export class ConnectionAhead {
     const { socket, origin, lookedUp } = this;
     if (!socket || !lookedUp) return undefined;
     this.forget();
-    if (origin !== `${hostname.replace(/^\[|\]$/g, '')}:${port}` || socket.destroyed) {
+    if (origin !== `${unbracketed(hostname)}:${port}` || socket.destroyed) {
       socket.destroy();
       return undefined;
     }

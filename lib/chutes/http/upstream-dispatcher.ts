@@ -64,12 +64,10 @@ function connectorTaking(
 ): ReturnType<typeof import('undici').buildConnector> {
   return (opts, callback) => {
     const taken = opts.protocol === 'https:' && !opts.httpSocket ? ahead.take(opts.hostname, Number(opts.port || 443)) : undefined;
-    if (!taken) {
-      if (!ahead.waiting) return connect(opts, callback);
-      return void ahead.waiting.then(() => connect(opts, callback)).catch((err: Error) => callback(err, null));
-    }
-    taken.addressed
-      .then(() => connect(taken.socket.destroyed ? opts : { ...opts, httpSocket: taken.socket }, callback))
+    const wait = taken?.addressed ?? ahead.waiting;
+    if (!wait) return connect(opts, callback);
+    wait
+      .then(() => connect(taken && !taken.socket.destroyed ? { ...opts, httpSocket: taken.socket } : opts, callback))
       .catch((err: Error) => callback(err, null));
   };
 }
