@@ -7,6 +7,8 @@ export interface Loopback {
   requests: Array<{ method: string; url: string; headers: http.IncomingHttpHeaders; body: string; remotePort?: number | undefined }>;
   /** The client's port of each connection, in the order they were accepted. */
   connections: number[];
+  /** The same, in the order they closed. */
+  closedConnections: number[];
   close(): Promise<void>;
 }
 
@@ -21,6 +23,7 @@ export async function startLoopback(
   const requests: Loopback['requests'] = [];
   const sockets = new Set<import('node:net').Socket>();
   const connections: number[] = [];
+  const closedConnections: number[] = [];
   const listener = (req: http.IncomingMessage, res: http.ServerResponse) => {
     let body = '';
     req.setEncoding('utf8');
@@ -36,8 +39,12 @@ export async function startLoopback(
   const server = tls ? (require('node:https') as typeof import('node:https')).createServer(tls, listener) : http.createServer(listener);
   server.on('connection', (s: import('node:net').Socket) => {
     sockets.add(s);
-    connections.push(s.remotePort ?? 0);
-    s.on('close', () => sockets.delete(s));
+    const port = s.remotePort ?? 0;
+    connections.push(port);
+    s.on('close', () => {
+      sockets.delete(s);
+      closedConnections.push(port);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -46,6 +53,7 @@ export async function startLoopback(
     server,
     requests,
     connections,
+    closedConnections,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

@@ -75,6 +75,12 @@ export function testCert(index = 0): TestCert {
   }
   return certCache[index]!;
 }
+
+/** testCert(index) as node:tls's `cert` and `key` options (PEM), for a loopback https server. */
+export function testTlsOptions(index = 0): { cert: string; key: string } {
+  const cert = testCert(index);
+  return { cert: new X509Certificate(cert.der).toString(), key: cert.keyPem };
+}
 afterAll(() => {
   certCache = [];
 });

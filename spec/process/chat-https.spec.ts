@@ -1,7 +1,6 @@
-import { X509Certificate } from 'node:crypto';
 import { FAKE_KEY, chatHome, startGreetingUpstream, type Upstream } from '../helpers/chat-upstream';
 import { RpcProcess } from '../helpers/rpc-process';
-import { testCert } from '../helpers/tee';
+import { testTlsOptions } from '../helpers/tee';
 
 const MODEL = 'acme/Quick';
 
@@ -14,8 +13,7 @@ describe.each(['ndjson', 'lsp'] as const)('a chat over https to a host name, ove
   let p: RpcProcess;
 
   beforeAll(async () => {
-    const cert = testCert();
-    up = await startGreetingUpstream(MODEL, { cert: new X509Certificate(cert.der).toString(), key: cert.keyPem });
+    up = await startGreetingUpstream(MODEL, testTlsOptions());
     // The stand-in's certificate is self-signed.
     p = new RpcProcess({ framing, home: chatHome(up), env: { NODE_TLS_REJECT_UNAUTHORIZED: '0' } });
   });

@@ -1,41 +1,35 @@
-import * as https from 'node:https';
-import * as http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { spawn } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
 import * as path from 'node:path';
 import { ConnectionAhead } from '../../../lib/chutes/http/connection-ahead';
 import { createUpstreamDispatcher } from '../../../lib/chutes/http/upstream-dispatcher';
 import { Logger } from '../../../lib/log/logger';
+import { startLoopback } from '../../helpers/loopback';
 import { cleanEnv } from '../../helpers/rpc-process';
-import { testCert } from '../../helpers/tee';
+import { testTlsOptions } from '../../helpers/tee';
 
-/** A server on 127.0.0.1 answering 'ok'; records its TCP connections as they come and go. */
-async function serverCounting(secure: boolean) {
-  const cert = testCert();
-  const handler = (_req: http.IncomingMessage, res: http.ServerResponse) => res.end('ok');
-  const server = secure
-    ? https.createServer({ cert: new X509Certificate(cert.der).toString(), key: cert.keyPem }, handler)
-    : http.createServer(handler);
-  const connections: Socket[] = [];
-  const closed: Socket[] = [];
-  server.on('connection', (s: Socket) => {
-    connections.push(s);
-    s.on('close', () => closed.push(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `${secure ? 'https' : 'http'}://localhost:${port}/v1`,
-    origin: `${secure ? 'https' : 'http'}://localhost:${port}`,
-    port,
-    connections,
-    closed,
-    close: () => {
-      server.closeAllConnections();
-      return new Promise<void>((r) => server.close(() => r()));
-    },
-  };
+/** A loopback server answering 'ok', over https by the name localhost when `secure`; with its port. */
+async function serverAnsweringOk(secure: boolean) {
+  const server = await startLoopback((_req, res) => res.end('ok'), secure ? testTlsOptions() : undefined);
+  return Object.assign(server, { port: Number(new URL(server.url).port) });
+}
+
+/**
+ * Runs `body` with a connection opened ahead (closed when not taken in `untakenMs`) to a fresh
+ * server (serverAnsweringOk); the server is closed after.
+ */
+async function withConnectionAhead(
+  secure: boolean,
+  body: (ahead: ConnectionAhead, server: Awaited<ReturnType<typeof serverAnsweringOk>>) => Promise<void>,
+  untakenMs?: number,
+): Promise<void> {
+  const server = await serverAnsweringOk(secure);
+  const ahead = new ConnectionAhead(untakenMs);
+  try {
+    ahead.open(server.url);
+    await body(ahead, server);
+  } finally {
+    await server.close();
+  }
 }
 
 const until = async (what: () => boolean, ms = 3000) => {
@@ -87,33 +81,24 @@ async function requestThroughAhead(aheadUrl: string, origins: string[]): Promise
 
 describe('a connection opened ahead of the first request', () => {
   it('carries the first https request to its host: the server sees no other connection', async () => {
-    const server = await serverCounting(true);
+    const server = await serverAnsweringOk(true);
     try {
-      expect(await requestThroughAhead(server.url, [server.origin])).toEqual(['ok']);
+      expect(await requestThroughAhead(server.url, [server.url])).toEqual(['ok']);
       expect(server.connections).toHaveLength(1);
     } finally {
       await server.close();
     }
   });
 
-  it('is closed, not handed on, when the first connection is to another host or port', async () => {
-    const server = await serverCounting(true);
-    const ahead = new ConnectionAhead();
-    try {
-      ahead.open(server.url);
+  it('is closed, not handed on, when the first connection is to another host or port', () =>
+    withConnectionAhead(true, async (ahead, server) => {
       await until(() => server.connections.length === 1);
       expect(ahead.take('localhost', server.port + 1)).toBeUndefined();
-      await until(() => server.closed.length === 1);
-    } finally {
-      await server.close();
-    }
-  });
+      await until(() => server.closedConnections.length === 1);
+    }));
 
-  it('is handed on once its host name is looked up, and the connections meanwhile wait as long', async () => {
-    const server = await serverCounting(true);
-    const ahead = new ConnectionAhead();
-    try {
-      ahead.open(server.url);
+  it('is handed on once its host name is looked up, and the connections meanwhile wait as long', () =>
+    withConnectionAhead(true, async (ahead, server) => {
       const taken = ahead.take('localhost', server.port)!;
       expect(taken.socket.destroyed).toBe(false);
       expect(ahead.waiting).toBe(taken.addressed);
@@ -123,39 +108,28 @@ describe('a connection opened ahead of the first request', () => {
       expect(lookedUp).toBe(true);
       expect(ahead.waiting).toBeUndefined();
       taken.socket.destroy();
-    } finally {
-      await server.close();
-    }
-  });
+    }));
 
-  it('is closed when nothing takes it in time', async () => {
-    const server = await serverCounting(true);
-    const ahead = new ConnectionAhead(100);
-    try {
-      ahead.open(server.url);
-      await until(() => server.connections.length === 1);
-      await until(() => server.closed.length === 1);
-      expect(ahead.take('localhost', server.port)).toBeUndefined();
-    } finally {
-      await server.close();
-    }
-  });
+  it('is closed when nothing takes it in time', () =>
+    withConnectionAhead(
+      true,
+      async (ahead, server) => {
+        await until(() => server.connections.length === 1);
+        await until(() => server.closedConnections.length === 1);
+        expect(ahead.take('localhost', server.port)).toBeUndefined();
+      },
+      100,
+    ));
 
-  it('is not opened to an upstream over plain http (undici takes a socket only to start TLS on it)', async () => {
-    const server = await serverCounting(false);
-    const ahead = new ConnectionAhead();
-    try {
-      ahead.open(server.url);
+  it('is not opened to an upstream over plain http (undici takes a socket only to start TLS on it)', () =>
+    withConnectionAhead(false, async (ahead, server) => {
       await new Promise((r) => setTimeout(r, 200));
       expect(server.connections).toHaveLength(0);
       expect(ahead.take('localhost', server.port)).toBeUndefined();
-    } finally {
-      await server.close();
-    }
-  });
+    }));
 
   it('that failed is not handed on: undici connects again, and reports its own failure', async () => {
-    const server = await serverCounting(true);
+    const server = await serverAnsweringOk(true);
     const { port } = server;
     await server.close();
     const ahead = new ConnectionAhead();
